@@ -1,0 +1,1 @@
+"""User interfaces of streetsafe: the command line and the Streamlit dashboard."""

@@ -1,0 +1,299 @@
+"""The ``streetsafe`` command line: demo data, ingest, and starting the dashboard.
+
+Exit status: 0 when the work was done (even with rejected rows), 1 when a file could not be read
+or the store failed, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from dashboard.messages import user_message
+from geo.errors import StreetsafeError
+
+app = typer.Typer(
+    help="streetsafe: a night-time street-safety map with privacy protection built in.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        help="Store URL: a file path (embedded) or postgresql://… [env: STREETSAFE_STORE]",
+        show_default=False,
+    ),
+]
+
+PROGRESS_MIN_BYTES = 5 << 20  # show a progress bar for files larger than this
+
+
+class KindName(StrEnum):
+    """The report kinds ``ingest`` reads."""
+
+    incidents = "incidents"
+    outreach = "outreach"
+    asb = "asb"
+    policeuk = "policeuk"
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Turn streetsafe's own errors into one message and exit status 1 (never a traceback)."""
+    try:
+        yield
+    except StreetsafeError as exc:
+        err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _settings(store: str | None) -> Any:
+    from ingest.settings import Settings
+
+    return Settings.from_env(store=store)
+
+
+@app.command()
+def ingest(
+    kind: Annotated[KindName, typer.Argument(help="What the files hold.")],
+    paths: Annotated[list[Path], typer.Argument(help="CSV files to ingest.", show_default=False)],
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write rejected rows here as CSV, to fix and ingest again (with several "
+            "files: a folder, one FILE.rejects.csv each).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Ingest report files; each file lands whole or not at all."""
+    from ingest.context import seal_context
+    from ingest.pipeline import IngestSummary, ingest_file, write_rejects
+    from ingest.stores import open_store
+
+    failed = False
+    summaries: list[IngestSummary] = []
+    with _failures():
+        settings = _settings(store)
+        ctx = seal_context(settings)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            for path in paths:
+                try:
+                    with _progress(path, quiet=as_json) as progress:
+                        summary = ingest_file(st, kind.value, str(path), ctx=ctx, progress=progress)
+                except StreetsafeError as exc:
+                    err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False)
+                    failed = True
+                    continue
+                summaries.append(summary)
+                target = _rejects_path(rejects, path, several=len(paths) > 1)
+                if target is not None and (summary.rejected or target.exists()):
+                    write_rejects(summary.rejects, target)
+                if not as_json:
+                    _print_summary(summary, target)
+    if as_json:
+        out.print_json(json.dumps(_json_summary(summaries)))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _rejects_path(rejects: Path | None, path: Path, *, several: bool) -> Path | None:
+    if rejects is None:
+        return None
+    return rejects / f"{path.stem}.rejects.csv" if several else rejects
+
+
+@contextmanager
+def _progress(path: Path, *, quiet: bool) -> Iterator[Any]:
+    size = path.stat().st_size if path.exists() else 0
+    if quiet or size < PROGRESS_MIN_BYTES:
+        yield None
+        return
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"ingesting {path.name}", total=size)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _json_summary(summaries: list[Any]) -> dict[str, Any]:
+    if len(summaries) == 1:
+        return dict(summaries[0].as_json())
+    total: dict[str, Any] = {
+        k: sum(s.as_json()[k] for s in summaries)
+        for k in ("rows", "accepted", "rejected", "duplicates", "outside_area")
+    }
+    reasons: dict[str, int] = {}
+    for s in summaries:
+        for reason, n in s.rejected_by_reason.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+    total["rejected_by_reason"] = reasons
+    total["dropped_columns"] = sorted({c for s in summaries for c in s.dropped_columns})
+    total["files"] = [s.as_json() for s in summaries]
+    return total
+
+
+def _print_summary(summary: Any, rejects_path: Path | None) -> None:
+    table = Table(title=f"{summary.source} ({summary.kind})", show_header=False, box=None)
+    table.add_row("rows read", f"{summary.rows:,}")
+    table.add_row("[green]accepted[/]", f"{summary.accepted:,}")
+    table.add_row("duplicates (already stored)", f"{summary.duplicates:,}")
+    if summary.kind == "policeuk":
+        table.add_row("outside the study area", f"{summary.outside_area:,}")
+    table.add_row("[red]rejected[/]" if summary.rejected else "rejected", f"{summary.rejected:,}")
+    for reason, n in summary.rejected_by_reason.items():
+        table.add_row(f"  {reason}", f"{n:,}")
+    if summary.dst_fold_flagged:
+        table.add_row(
+            "times in the autumn DST fold (taken as BST, flagged)", f"{summary.dst_fold_flagged:,}"
+        )
+    if summary.sharing_defaulted:
+        table.add_row(
+            "no sharing level given (kept outreach_only)", f"{summary.sharing_defaulted:,}"
+        )
+    if summary.dropped_columns:
+        table.add_row("columns dropped (not stored)", ", ".join(summary.dropped_columns))
+    out.print(table)
+    if summary.rejected:
+        if rejects_path is not None:
+            out.print(f"rejected rows written to {rejects_path}: fix them and ingest that file")
+        else:
+            preview = summary.rejects.head(5)
+            for _, row in preview.iterrows():
+                out.print(f"  line {row['reject_line']}: {row['reject_reasons']}", highlight=False)
+            if summary.rejected > len(preview):
+                out.print(f"  … and {summary.rejected - len(preview):,} more")
+            out.print("use --rejects PATH to save the rejected rows to fix and ingest again")
+
+
+@app.command()
+def demo(
+    store: StoreOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2026,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            help="Last day of the synthetic data (YYYY-MM-DD); default: the end of last month.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Generate synthetic Southampton demo data and load it, with the public police.uk file."""
+    from ingest.demo import generate_demo
+
+    from ingest.context import seal_context
+    from ingest.pipeline import ingest_file
+    from ingest.settings import DATA_DIR
+    from ingest.stores import open_store
+
+    with _failures():
+        settings = _settings(store)
+        ctx = seal_context(settings)
+        last = _parse_day(end) if end else date.today().replace(day=1) - timedelta(days=1)
+        files = generate_demo(seed=seed, end=last)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            for kind in ("incidents", "outreach", "asb"):
+                summary = ingest_file(
+                    st,
+                    kind,
+                    io.BytesIO(getattr(files, kind)),
+                    source=f"synthetic-{kind}.csv",
+                    synthetic=True,
+                    ctx=ctx,
+                )
+                out.print(
+                    f"synthetic {kind}: {summary.accepted:,} added, "
+                    f"{summary.duplicates:,} already there, {summary.rejected:,} rejected"
+                )
+            police = sorted((DATA_DIR / "policeuk").glob("*.csv"))
+            for path in police:
+                summary = ingest_file(st, "policeuk", str(path), ctx=ctx)
+                out.print(
+                    f"police.uk {path.name}: {summary.accepted:,} added, "
+                    f"{summary.duplicates:,} already there"
+                )
+        out.print(f"demo store ready: {settings.store} (synthetic data, labelled as such)")
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--end"
+        ) from None
+
+
+@app.command()
+def dashboard(
+    store: StoreOption = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    headless: Annotated[
+        bool | None,
+        typer.Option(
+            "--headless/--browser",
+            help="Do not / do open a browser [default: headless when there is no display].",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Start the dashboard (Streamlit)."""
+    with _failures():
+        settings = _settings(store)
+    if headless is None:
+        headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    app_path = Path(__file__).with_name("app.py")
+    env = {**os.environ, "STREETSAFE_STORE": settings.store}
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_path),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true" if headless else "false",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    out.print(f"streetsafe dashboard on http://localhost:{port} (store: {settings.store})")
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+
+
+def main() -> None:
+    """Entry point of the ``streetsafe`` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

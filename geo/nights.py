@@ -1,0 +1,150 @@
+"""The night-time model: local wall-clock time, the night a record belongs to, hour ranges.
+
+Local time is Europe/London. A record belongs to the *night of* the evening it started in:
+a night runs from 12:00 to 11:59 the next day, so 02:30 on a Saturday belongs to Friday night.
+Hour ranges are wall-clock and wrap midnight: ``22-04`` is one range of six hours.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from geo.errors import FilterError
+
+TIMEZONE = "Europe/London"
+NIGHT_STARTS_AT_HOUR = 12
+MINUTES_PER_DAY = 24 * 60
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Localized:
+    """Naive local times placed on the UTC time line."""
+
+    utc: pd.Series  # datetime64[ns, UTC]; NaT where the local time does not exist
+    in_fold: npt.NDArray[np.bool_]  # happened twice (autumn): resolved to the first, BST
+    in_gap: npt.NDArray[np.bool_]  # never happened (spring): clocks jumped over it
+
+
+def localize(naive: pd.Series) -> Localized:
+    """Place naive Europe/London wall-clock times on the UTC time line.
+
+    Rule for the autumn fold (01:00-01:59 on the last Sunday of October happens twice):
+    the *first* occurrence, British Summer Time (UTC+1), is taken and the row is flagged.
+    Times in the spring gap (01:00-01:59 on the last Sunday of March) never happened and are
+    reported through ``in_gap`` with ``utc`` left NaT.
+    """
+    naive = pd.to_datetime(naive)
+    known = naive.notna().to_numpy()
+    strict = naive.dt.tz_localize(TIMEZONE, ambiguous="NaT", nonexistent="NaT")
+    first = naive.dt.tz_localize(
+        TIMEZONE, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="NaT"
+    )
+    strict_ok = strict.notna().to_numpy()
+    first_ok = first.notna().to_numpy()
+    in_fold = known & ~strict_ok & first_ok
+    in_gap = known & ~first_ok
+    return Localized(utc=first.dt.tz_convert("UTC"), in_fold=in_fold, in_gap=in_gap)
+
+
+def night_fields(utc: pd.Series) -> pd.DataFrame:
+    """Return the night-time columns of each instant.
+
+    Columns: ``night`` (date of the evening the night started), ``local_minute`` (wall-clock
+    minute of the day, 0-1439), ``weekday`` (of the night, 0 = Monday) and ``month`` (first day
+    of the night's month).
+    """
+    local = pd.to_datetime(utc, utc=True).dt.tz_convert(TIMEZONE)
+    wall = local.dt.tz_localize(None)
+    night = (wall - pd.Timedelta(hours=NIGHT_STARTS_AT_HOUR)).dt.normalize()
+    return pd.DataFrame(
+        {
+            "night": night.dt.date,
+            "local_minute": (wall.dt.hour * 60 + wall.dt.minute).astype("Int16"),
+            "weekday": night.dt.day_of_week.astype("Int8"),
+            "month": night.dt.to_period("M").dt.start_time.dt.date,
+        },
+        index=utc.index,
+    )
+
+
+_RANGE = re.compile(r"^\s*(\d{1,2})(?::(\d{2}))?\s*-\s*(\d{1,2})(?::(\d{2}))?\s*$")
+
+
+@dataclass(frozen=True)
+class HourRange:
+    """A wall-clock range ``[start, end)`` in minutes of the day; wraps midnight if end <= start."""
+
+    start: int
+    end: int
+
+    @property
+    def whole_day(self) -> bool:
+        """Whether the range covers all 24 hours."""
+        return self.start == 0 and self.end == MINUTES_PER_DAY
+
+    def contains(self, minute: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Return whether each minute of the day lies in the range."""
+        m = np.asarray(minute)
+        if self.whole_day:
+            return np.ones(m.shape, dtype=bool)
+        if self.start < self.end:
+            return (m >= self.start) & (m < self.end)
+        return (m >= self.start) | (m < self.end)
+
+    def sql(self, column: str) -> str:
+        """Return a SQL predicate on a minute-of-day column (DuckDB and PostgreSQL alike)."""
+        if self.whole_day:
+            return "TRUE"
+        op = "AND" if self.start < self.end else "OR"
+        return f"({column} >= {self.start} {op} {column} < {self.end})"
+
+    def __str__(self) -> str:
+        def fmt(m: int) -> str:
+            return f"{m // 60:02d}:{m % 60:02d}"
+
+        return f"{fmt(self.start)}-{fmt(self.end)}"
+
+
+def parse_hour_range(text: str) -> HourRange:
+    """Parse ``HH-HH`` or ``HH:MM-HH:MM`` into a range that may wrap midnight.
+
+    ``18-06`` is the whole night, ``00-24`` the whole day. A range with equal ends is refused:
+    it is unclear whether it means nothing or everything.
+    """
+    match = _RANGE.match(text)
+    if not match:
+        raise FilterError(
+            f"hour range {text!r} is not of the form HH-HH or HH:MM-HH:MM (e.g. 22-04)"
+        )
+    sh, sm, eh, em = (int(g) if g else 0 for g in match.groups())
+    if sh > 23 or sm > 59 or eh > 24 or em > 59 or (eh == 24 and em):
+        raise FilterError(f"hour range {text!r} has an hour or minute out of range")
+    start, end = sh * 60 + sm, eh * 60 + em
+    if start == end % MINUTES_PER_DAY and not (start == 0 and end == MINUTES_PER_DAY):
+        raise FilterError(f"hour range {text!r} starts where it ends; use 00-24 for the whole day")
+    return HourRange(start, end)
+
+
+def parse_weekdays(text: str) -> tuple[int, ...]:
+    """Parse ``fri,sat`` (names or 0-6, Monday = 0) into sorted weekday numbers."""
+    days: set[int] = set()
+    for part in (p.strip().lower() for p in text.split(",")):
+        if not part:
+            continue
+        if part[:3] in WEEKDAYS:
+            days.add(WEEKDAYS.index(part[:3]))
+        elif part.isdigit() and int(part) < 7:
+            days.add(int(part))
+        else:
+            raise FilterError(
+                f"weekday {part!r} is not one of {', '.join(WEEKDAYS)} (or 0-6, Monday = 0)"
+            )
+    if not days:
+        raise FilterError("no weekday given")
+    return tuple(sorted(days))

@@ -1,0 +1,1 @@
+"""I/O of streetsafe: reading report files, validating, sealing, and the store engines."""

@@ -1,0 +1,270 @@
+"""Open a CSV file-like object as a stream of string batches, whatever program saved it.
+
+Handles UTF-8 with or without a byte-order mark, UTF-16 (Excel's "Unicode text"), cp1252
+(Excel's "CSV" on Windows), CRLF line endings and ``,``/``;``/tab separators. A file that cannot be
+read as a table raises :class:`~geo.errors.SchemaError` with one clear message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from geo.errors import SchemaError
+from ingest.kinds import normalise_name
+
+BLOCK_SIZE = 16 << 20  # bytes parsed per batch: bounds memory on very large files
+_SNIFF_BYTES = 64 << 10
+
+Progress = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass
+class CsvTable:
+    """An opened CSV file: its header, how it was decoded, and its rows in batches."""
+
+    source: str
+    columns: list[str]  # normalised names, in file order
+    original_columns: list[str]
+    encoding: str
+    delimiter: str
+    sha256: str  # of the file's bytes: the audit trail says which file was ingested
+    _stream: IO[bytes]
+    _size: int
+    _invalid: list[tuple[int, str]] = field(default_factory=list)  # (fields, text)
+    _bad_rows: list[tuple[int, int, str]] | None = None
+
+    def batches(self, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
+        """Yield the data rows in frames of strings, columns by normalised name.
+
+        A frame's index is each row's 0-based position among the file's data rows (see
+        :meth:`lines_of_rows`); blank rows are dropped.
+        """
+        self._stream.seek(0)
+        counting = _CountingReader(self._stream, self._size, progress)
+        expected = len(self.columns)
+
+        def on_invalid(row: Any) -> str:
+            self._invalid.append((row.actual_columns, row.text))
+            return "skip"
+
+        try:
+            reader = pacsv.open_csv(
+                counting,
+                read_options=pacsv.ReadOptions(
+                    # The header (and any byte-order mark) is skipped: UTF-8 needs no transcoding.
+                    encoding="utf8" if self.encoding.startswith("utf-8") else self.encoding,
+                    block_size=BLOCK_SIZE,
+                    column_names=[f"c{i}" for i in range(expected)],
+                    skip_rows=1,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter,
+                    newlines_in_values=True,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=on_invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={f"c{i}": pa.string() for i in range(expected)},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            row = 0
+            for record_batch in reader:
+                frame = record_batch.to_pandas()
+                frame.columns = pd.Index(self.columns)
+                frame.index = pd.RangeIndex(row, row + len(frame))
+                row += len(frame)
+                blank = (frame == "").all(axis=1)
+                yield frame[~blank] if blank.any() else frame
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise SchemaError(f"cannot be read as CSV: {exc}", source=self.source) from None
+        if progress:
+            progress(self._size, self._size)
+
+    @property
+    def invalid_rows(self) -> int:
+        """How many rows had the wrong number of fields (skipped while reading)."""
+        return len(self._invalid)
+
+    def lines_of_rows(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Return the spreadsheet line (header = 1) of each 0-based data row index.
+
+        Rows with the wrong number of fields were skipped by the parser, which shifts the index
+        of every later row; they are found again here (a slow path taken only when they exist).
+        """
+        bad = np.asarray([line for line, _, _ in self.bad_rows()], dtype=np.int64)
+        if bad.size == 0:
+            return rows + 2
+        # Data rows that precede the j-th bad line: bad[j] - 2 - j.
+        shift = np.searchsorted(bad - 2 - np.arange(bad.size), rows, side="right")
+        return rows + 2 + shift
+
+    def bad_rows(self) -> list[tuple[int, int, str]]:
+        """Return (line, number of fields, text) of each row with the wrong number of fields."""
+        if not self._invalid:
+            return []
+        if self._bad_rows is not None:
+            return self._bad_rows
+        self._stream.seek(0)
+        text = io.TextIOWrapper(self._stream, encoding=self.encoding, newline="")
+        lines = []
+        try:
+            for line, fields in enumerate(csv.reader(text, delimiter=self.delimiter), start=1):
+                if line > 1 and fields and len(fields) != len(self.columns):
+                    lines.append((line, len(fields)))
+        finally:
+            text.detach()
+        if len(lines) != len(self._invalid):  # the two parsers disagree: trust the row order
+            lines = [(0, n) for n, _ in self._invalid]
+        self._bad_rows = [
+            (line, n, raw) for (line, n), (_, raw) in zip(lines, self._invalid, strict=True)
+        ]
+        return self._bad_rows
+
+
+class _CountingReader(io.RawIOBase):
+    """A read-only wrapper that reports how many bytes were consumed."""
+
+    def __init__(self, inner: IO[bytes], size: int, progress: Progress | None) -> None:
+        self._inner = inner
+        self._size = size
+        self._progress = progress
+        self._done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._done += n
+        if self._progress and n:
+            self._progress(self._done, self._size)
+        return n
+
+
+def open_table(file: IO[bytes], *, source: str | None = None) -> CsvTable:
+    """Open a CSV file (a binary file-like object) and read its header.
+
+    Raises :class:`SchemaError` when the file is empty, binary, a spreadsheet rather than a CSV,
+    or has no usable header.
+    """
+    stream = _seekable(file)
+    source = source or getattr(file, "name", None) or "<upload>"
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    head = stream.read(_SNIFF_BYTES)
+    if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise SchemaError("the file is empty", source=source)
+    if head.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        raise SchemaError(
+            "this is a spreadsheet workbook, not a CSV file: save it as 'CSV UTF-8' and try again",
+            source=source,
+        )
+    encoding, sha256 = _scan(stream, head)
+    if encoding not in ("utf-16",) and b"\x00" in head:
+        raise SchemaError("this is a binary file, not a CSV text file", source=source)
+    header_line = _first_line(head, encoding)
+    if header_line is None:
+        raise SchemaError("cannot decode the header line as text", source=source)
+    delimiter = _sniff_delimiter(header_line)
+    original = next(csv.reader([header_line], delimiter=delimiter))
+    original = [c.strip() for c in original]
+    columns = [normalise_name(c) for c in original]
+    if not any(columns):
+        raise SchemaError("the first line has no column names", source=source)
+    seen: dict[str, str] = {}
+    for orig, col in zip(original, columns, strict=True):
+        if col and col in seen:
+            raise SchemaError(
+                f"columns {seen[col]!r} and {orig!r} are the same column; rename or remove one",
+                source=source,
+            )
+        seen[col] = orig
+    stream.seek(0)
+    return CsvTable(
+        source=source,
+        columns=[c or f"unnamed_{i + 1}" for i, c in enumerate(columns)],
+        original_columns=original,
+        encoding=encoding,
+        delimiter=delimiter,
+        sha256=sha256,
+        _stream=stream,
+        _size=size,
+    )
+
+
+def _seekable(file: IO[bytes]) -> IO[bytes]:
+    try:
+        if file.seekable():
+            return file
+    except (AttributeError, OSError):
+        pass
+    spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)  # noqa: SIM115 - owned by the table
+    shutil.copyfileobj(file, spool)
+    spool.seek(0)
+    return spool
+
+
+def _scan(stream: IO[bytes], head: bytes) -> tuple[str, str]:
+    """Read the whole file once: its SHA-256, and its encoding.
+
+    UTF-8 when the bytes are valid UTF-8 throughout, else the Windows code page Excel uses in
+    the UK (cp1252); a byte-order mark decides first.
+    """
+    digest = hashlib.sha256()
+    decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
+    stream.seek(0)
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+        if decoder is not None:
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                decoder = None
+    stream.seek(0)
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif decoder is None:
+        encoding = "cp1252"
+    else:
+        try:
+            decoder.decode(b"", final=True)
+            encoding = "utf-8"
+        except UnicodeDecodeError:
+            encoding = "cp1252"
+    return encoding, digest.hexdigest()
+
+
+def _first_line(head: bytes, encoding: str) -> str | None:
+    try:
+        text = head.decode(encoding, errors="strict" if len(head) < _SNIFF_BYTES else "ignore")
+    except UnicodeDecodeError:
+        return None
+    text = text.lstrip("\ufeff")
+    return text.splitlines()[0] if text.splitlines() else None
+
+
+def _sniff_delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","

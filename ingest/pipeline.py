@@ -1,0 +1,199 @@
+"""Ingest one report file into a store: read, validate, seal, deduplicate, load — atomically.
+
+Every row ends as accepted, rejected (with line, column, value and reason), duplicate, or (for
+police.uk force files) outside the study area. The file lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from geo.errors import SchemaError
+from ingest.csvfile import Progress, open_table
+from ingest.identity import Identities
+from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
+from ingest.seal import SealContext, seal
+from ingest.stores import BatchInfo, Store, to_arrow
+
+REASON_WRONG_FIELDS = "wrong number of fields"
+
+
+@dataclass
+class IngestSummary:
+    """What happened to each row of one file."""
+
+    source: str
+    kind: str
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    outside_area: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    dropped_columns: list[str] = field(default_factory=list)
+    dst_fold_flagged: int = 0
+    sharing_defaulted: int = 0
+    rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the summary as plain JSON-able values (without the rejected rows)."""
+        return {
+            "source": self.source,
+            "kind": self.kind,
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "outside_area": self.outside_area,
+            "rejected_by_reason": dict(self.rejected_by_reason),
+            "dropped_columns": list(self.dropped_columns),
+            "dst_fold_flagged": self.dst_fold_flagged,
+            "sharing_defaulted": self.sharing_defaulted,
+        }
+
+
+def ingest_file(
+    store: Store,
+    kind_name: str,
+    file: IO[bytes] | str,
+    *,
+    ctx: SealContext,
+    source: str | None = None,
+    synthetic: bool = False,
+    progress: Progress | None = None,
+) -> IngestSummary:
+    """Ingest one CSV file of ``kind_name`` into ``store`` in a single transaction.
+
+    Raises :class:`SchemaError` (store untouched) when the file cannot be read as that kind.
+    Rejected rows do not stop the file: they are returned in ``summary.rejects``.
+    """
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        raise SchemaError(f"unknown report kind {kind_name!r}; use one of: {', '.join(KINDS)}")
+    if isinstance(file, str):
+        try:
+            with open(file, "rb") as stream:
+                return ingest_file(store, kind_name, stream, ctx=ctx, source=source or file,
+                                   synthetic=synthetic, progress=progress)
+        except OSError as exc:
+            raise SchemaError(f"cannot open the file: {exc.strerror}", source=file) from None
+    table = open_table(file, source=source)
+    _check_columns(kind, table.columns, table.source)
+    summary = IngestSummary(source=os.path.basename(table.source), kind=kind.name)
+    summary.dropped_columns = [
+        orig
+        for orig, col in zip(table.original_columns, table.columns, strict=True)
+        if col not in _kept(kind) and col not in REJECT_COLUMNS
+    ]
+    identities = Identities(ctx.pseudonymiser)
+    reasons: Counter[str] = Counter()
+    reject_parts: list[pd.DataFrame] = []
+    info = BatchInfo(kind.layer, summary.source, table.sha256, synthetic)
+    with store.writing(info, key_fingerprint=ctx.pseudonymiser.fingerprint) as writer:
+        for frame in table.batches(progress):
+            summary.rows += len(frame)
+            sealed = seal(frame, kind, ctx)
+            summary.outside_area += sealed.outside_area
+            summary.dst_fold_flagged += sealed.in_fold
+            summary.sharing_defaulted += sealed.defaulted_sharing
+            if len(sealed.problems):
+                reasons.update(sealed.problems.groupby("row")["reason"].unique().explode())
+                reject_parts.append(_reject_rows(frame, sealed.problems))
+            if len(sealed.records):
+                records = identities.assign(sealed.records)
+                unique = records.drop_duplicates(["key_hi", "key_lo"])
+                new = writer.add(to_arrow(unique))
+                summary.accepted += new
+                summary.duplicates += len(records) - new
+    rejects = pd.concat(reject_parts) if reject_parts else _empty_rejects(table.columns)
+    if table.invalid_rows:
+        bad = table.bad_rows()
+        summary.rows += len(bad)
+        reasons[REASON_WRONG_FIELDS] += len(bad)
+        wrong = pd.DataFrame(
+            {
+                "reject_line": [line for line, _, _ in bad],
+                "reject_columns": "",
+                "reject_reasons": [
+                    f"{REASON_WRONG_FIELDS}: {n} instead of {len(table.columns)}: {text}"
+                    for _, n, text in bad
+                ],
+            }
+        )
+        rejects["reject_line"] = table.lines_of_rows(rejects.index.to_numpy(dtype=np.int64))
+        rejects = pd.concat([rejects, wrong], ignore_index=True).fillna("")
+    else:
+        rejects["reject_line"] = table.lines_of_rows(rejects.index.to_numpy(dtype=np.int64))
+    rejects = rejects.sort_values("reject_line", kind="stable").reset_index(drop=True)
+    rename = {
+        col: orig
+        for col, orig in zip(table.columns, table.original_columns, strict=True)
+        if col not in REJECT_COLUMNS
+    }
+    summary.rejects = rejects.rename(columns=rename)
+    summary.rejected = len(rejects)
+    summary.rejected_by_reason = dict(reasons.most_common())
+    return summary
+
+
+def _kept(kind: Kind) -> set[str]:
+    return set(KEPT_COLUMNS[kind.name])
+
+
+def _check_columns(kind: Kind, columns: list[str], source: str) -> None:
+    present = set(columns)
+    missing = [c for c in kind.required if c not in present]
+    if kind.layer != POLICEUK and not ({"latitude", "longitude"} <= present or "place" in present):
+        missing.append("latitude and longitude (or place)")
+    if missing:
+        raise SchemaError(
+            f"this is not a {kind.title.lower()} file: missing column(s) {', '.join(missing)}; "
+            f"expected columns: {', '.join(kind.columns)} (see data/templates/)",
+            source=source,
+        )
+
+
+def _reject_rows(frame: pd.DataFrame, problems: pd.DataFrame) -> pd.DataFrame:
+    grouped = problems.groupby("row", sort=True)
+    columns = grouped["column"].agg(lambda c: ";".join(dict.fromkeys(c)))
+    messages = grouped["message"].agg(lambda m: "; ".join(dict.fromkeys(m)))
+    # A fixed rejects file ingested again brings its old reject columns: replace them.
+    rows = frame.loc[columns.index].drop(columns=list(REJECT_COLUMNS), errors="ignore")
+    rows["reject_columns"] = columns
+    rows["reject_reasons"] = messages
+    return rows
+
+
+def _empty_rejects(columns: list[str]) -> pd.DataFrame:
+    kept = [c for c in columns if c not in REJECT_COLUMNS]
+    return pd.DataFrame(columns=[*kept, "reject_columns", "reject_reasons"], dtype=object)
+
+
+def write_rejects(rejects: pd.DataFrame, path: Path) -> None:
+    """Write rejected rows as a CSV the user can fix and ingest again; atomic (no partial file).
+
+    The original columns come first, then ``reject_line``, ``reject_columns``, ``reject_reasons``;
+    the readers ignore those three when the fixed file is ingested again.
+    """
+    original = [c for c in rejects.columns if c not in REJECT_COLUMNS]
+    ordered = rejects.loc[:, [*original, *REJECT_COLUMNS]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            ordered.to_csv(fh, index=False, quoting=csv.QUOTE_MINIMAL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

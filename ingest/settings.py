@@ -1,0 +1,121 @@
+"""Every setting of streetsafe in one place: name, environment variable, default, meaning.
+
+A setting is read from its environment variable when set, else takes its default. The README's
+"Settings" table lists each of them (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from geo.errors import ConfigError
+from geo.hexes import check_resolution
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+
+
+def _default_key_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "streetsafe" / "pseudonym.key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The deployment's settings; build with :meth:`from_env`."""
+
+    store: str = field(
+        default="var/streetsafe.duckdb",
+        metadata={
+            "env": "STREETSAFE_STORE",
+            "doc": "Store URL: a file path (embedded DuckDB) or a postgresql:// URL (PostGIS).",
+        },
+    )
+    storage_res: int = field(
+        default=10,
+        metadata={
+            "env": "STREETSAFE_STORAGE_RES",
+            "doc": "H3 resolution points are sealed at "
+            "on ingest (6-12); fixed for the life of a store.",
+        },
+    )
+    pseudonym_key: str | None = field(
+        default=None,
+        metadata={
+            "env": "STREETSAFE_PSEUDONYM_KEY",
+            "doc": "Secret key (64 hex characters) for person pseudonyms; overrides the key file.",
+        },
+    )
+    key_file: Path = field(
+        default_factory=_default_key_file,
+        metadata={
+            "env": "STREETSAFE_KEY_FILE",
+            "doc": "Key file, created with mode 0600 on first run; keep it apart from the store.",
+        },
+    )
+    study_area: Path = field(
+        default=DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl",
+        metadata={
+            "env": "STREETSAFE_STUDY_AREA",
+            "doc": "Boundary of the study area "
+            "(GeoJSON or GeoJSON lines, WGS84); points outside are refused.",
+        },
+    )
+    gazetteer: Path = field(
+        default=DATA_DIR / "gazetteer.csv",
+        metadata={
+            "env": "STREETSAFE_GAZETTEER",
+            "doc": "Named places (name, latitude, "
+            "longitude) that reports may give instead of coordinates.",
+        },
+    )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read settings from ``env`` (default: the process environment), then ``overrides``."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls._coerce(values)
+
+    @classmethod
+    def _coerce(cls, values: dict[str, object]) -> Settings:
+        out: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name not in values:
+                continue
+            raw = values[f.name]
+            if f.name == "storage_res":
+                try:
+                    res = int(str(raw))
+                except ValueError:
+                    raise ConfigError(
+                        f"{f.metadata['env']} must be a whole number, got {raw!r}"
+                    ) from None
+                out[f.name] = check_resolution(res, finest=12, coarsest=6)
+            elif f.name in {"key_file", "study_area", "gazetteer"}:
+                out[f.name] = Path(str(raw)).expanduser()
+            else:
+                out[f.name] = str(raw)
+        return cls(**out)  # type: ignore[arg-type]
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """Return (environment variable, default, meaning) of every setting, for docs and help."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        if isinstance(default, Path):
+            try:
+                default = default.relative_to(PROJECT_ROOT)
+            except ValueError:
+                default = str(default).replace(str(Path.home()), "~")
+        rows.append((f.metadata["env"], "" if default is None else str(default), f.metadata["doc"]))
+    return rows

@@ -1,0 +1,24 @@
+"""Store engines behind one interface: embedded DuckDB (a file) or PostGIS (a server)."""
+
+from __future__ import annotations
+
+from ingest.stores._base import BatchInfo, Store, Writer, to_arrow
+from ingest.stores._schema import RECORD_COLUMNS
+
+__all__ = ["RECORD_COLUMNS", "BatchInfo", "Store", "Writer", "open_store", "to_arrow"]
+
+
+def open_store(url: str, *, storage_res: int, read_only: bool = False) -> Store:
+    """Open (creating and migrating if needed) the store at ``url``.
+
+    ``url`` is a ``postgresql://`` URL for the PostGIS engine, anything else a file path for the
+    embedded engine.
+    """
+    if url.startswith(("postgresql://", "postgres://")):
+        from ingest.stores._postgis import PostGISStore
+
+        return PostGISStore(url, storage_res=storage_res)
+    from ingest.stores._duckdb import DuckDBStore
+
+    path = url.removeprefix("duckdb://")
+    return DuckDBStore(path, storage_res=storage_res, read_only=read_only)

@@ -1,0 +1,201 @@
+"""The store interface both engines implement, and what they share."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from geo.errors import StoreError
+from ingest.stores._schema import ARROW_SCHEMA, RECORD_FIELDS
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What is known of one ingested file, kept as an audit row (no content)."""
+
+    layer: str
+    source: str  # the file's base name
+    file_sha256: str
+    synthetic: bool = False
+
+
+class Writer(abc.ABC):
+    """Adds sealed records to the store inside one open transaction."""
+
+    @abc.abstractmethod
+    def add(self, records: pa.Table) -> int:
+        """Add records (``ARROW_SCHEMA``); return how many were new (not already stored)."""
+
+
+class Store(abc.ABC):
+    """A store of sealed records: the embedded (DuckDB) or the PostGIS engine."""
+
+    engine: str
+    url: str
+
+    def __init__(self, *, storage_res: int) -> None:
+        self.storage_res = storage_res
+
+    # --- writing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def writing(self, info: BatchInfo, *, key_fingerprint: str) -> Iterator[Writer]:
+        """Open a transaction for one file: everything it adds lands, or nothing does."""
+        self._begin()
+        try:
+            self._check_meta("key_fingerprint", key_fingerprint, _KEY_MISMATCH)
+            batch_id = self._insert_batch(info)
+            writer = self._writer(batch_id)
+            yield writer
+            self._finish_batch(batch_id)
+        except BaseException:
+            self._rollback()
+            raise
+        self._commit()
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        """Run a read-only query written with ``?`` placeholders; return a frame."""
+        try:
+            return self._query(sql, params)
+        except Exception as exc:
+            raise StoreError(f"{self.engine} store query failed: {exc}") from exc
+
+    def record_count(self) -> int:
+        """Return how many sealed records the store holds."""
+        return int(self.query("SELECT count(*) AS n FROM records")["n"].iloc[0])
+
+    def has_synthetic(self) -> bool:
+        """Return whether any synthetic (demo) batch was loaded."""
+        frame = self.query("SELECT count(*) AS n FROM batches WHERE synthetic")
+        return bool(frame["n"].iloc[0])
+
+    def record_columns(self) -> list[str]:
+        """Return the columns of the records table, as stored."""
+        return list(self.query("SELECT * FROM records LIMIT 0").columns)
+
+    # --- engine hooks ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame: ...
+
+    @abc.abstractmethod
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def _begin(self) -> None: ...
+
+    @abc.abstractmethod
+    def _commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def _rollback(self) -> None: ...
+
+    @abc.abstractmethod
+    def _writer(self, batch_id: int) -> Writer: ...
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- shared helpers --------------------------------------------------------------------
+
+    def _insert_batch(self, info: BatchInfo) -> int:
+        rows = self._execute(
+            "INSERT INTO batches (layer, source, file_sha256, ingested_at, synthetic) "
+            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            (
+                info.layer,
+                info.source,
+                info.file_sha256,
+                datetime.now(UTC).replace(tzinfo=None),
+                info.synthetic,
+            ),
+        )
+        return int(rows[0][0])
+
+    def _finish_batch(self, batch_id: int) -> None:
+        self._execute(
+            "UPDATE batches SET accepted = (SELECT count(*) FROM records WHERE batch_id = ?) "
+            "WHERE id = ?",
+            (batch_id, batch_id),
+        )
+
+    def _migrate(self, dialect: str) -> None:
+        """Apply the versioned SQL migrations this store has not seen yet (in a transaction)."""
+        self._execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        rows = self._execute("SELECT value FROM meta WHERE key = 'schema_version'")
+        current = int(rows[0][0]) if rows else 0
+        for version, sql in _migrations(dialect):
+            if version <= current:
+                continue
+            self._begin()
+            try:
+                for statement in _statements(sql):
+                    self._execute(statement)
+                self._set_meta("schema_version", str(version))
+                self._check_meta("storage_res", str(self.storage_res), _RES_MISMATCH)
+            except BaseException:
+                self._rollback()
+                raise
+            self._commit()
+        self._check_meta("storage_res", str(self.storage_res), _RES_MISMATCH)
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._execute("DELETE FROM meta WHERE key = ?", (key,))
+        self._execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def _check_meta(self, key: str, value: str, message: str) -> None:
+        rows = self._execute("SELECT value FROM meta WHERE key = ?", (key,))
+        if not rows:
+            self._set_meta(key, value)
+        elif rows[0][0] != value:
+            raise StoreError(message.format(url=self.url, stored=rows[0][0], given=value))
+
+
+_KEY_MISMATCH = (
+    "the store {url} was sealed with another pseudonym key (fingerprint {stored}, this key "
+    "{given}); use the key it was made with (STREETSAFE_PSEUDONYM_KEY or STREETSAFE_KEY_FILE)"
+)
+_RES_MISMATCH = (
+    "the store {url} seals points at H3 resolution {stored}, not {given}; "
+    "set STREETSAFE_STORAGE_RES={stored} or use a new store"
+)
+
+
+def _migrations(dialect: str) -> list[tuple[int, str]]:
+    folder = resources.files("ingest.stores") / "migrations" / dialect
+    columns = ",\n    ".join(f"{name} {sql}" for name, _, sql in RECORD_FIELDS)
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            out.append((version, entry.read_text().replace("{record_columns}", columns)))
+    return out
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def to_arrow(records: pd.DataFrame) -> pa.Table:
+    """Convert sealed records to the interchange schema both engines load."""
+    return pa.Table.from_pandas(
+        records.loc[:, list(ARROW_SCHEMA.names)], schema=ARROW_SCHEMA, preserve_index=False
+    )

@@ -1,0 +1,84 @@
+"""The embedded engine: one local DuckDB file, no server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from geo.errors import StoreError
+from ingest.stores._base import Store, Writer
+from ingest.stores._schema import RECORD_COLUMNS
+
+_COLUMNS = ", ".join(RECORD_COLUMNS)
+
+
+class DuckDBStore(Store):
+    """Sealed records in a DuckDB file; one writer process at a time."""
+
+    engine = "embedded"
+
+    def __init__(self, path: str, *, storage_res: int, read_only: bool = False) -> None:
+        super().__init__(storage_res=storage_res)
+        self.url = path
+        if not read_only and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from None
+        if not read_only:
+            self._migrate("duckdb")
+
+    def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+        return self._con.execute(sql, list(params)).df()
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            cur = self._con.execute(sql, list(params))
+            return cur.fetchall() if cur.description else []
+        except duckdb.Error as exc:
+            raise StoreError(f"embedded store: {exc}") from exc
+
+    def _begin(self) -> None:
+        self._con.execute("BEGIN TRANSACTION")
+
+    def _commit(self) -> None:
+        try:
+            self._con.execute("COMMIT")
+        except duckdb.Error as exc:
+            raise StoreError(f"embedded store: commit failed: {exc}") from exc
+
+    def _rollback(self) -> None:
+        self._con.execute("ROLLBACK")
+
+    def _writer(self, batch_id: int) -> Writer:
+        return _DuckDBWriter(self._con, batch_id)
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class _DuckDBWriter(Writer):
+    def __init__(self, con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+        self._con = con
+        self._batch_id = batch_id
+
+    def add(self, records: pa.Table) -> int:
+        self._con.register("staged", records)
+        try:
+            rows = self._con.execute(
+                f"INSERT INTO records ({_COLUMNS}, batch_id) "
+                f"SELECT {_COLUMNS}, ? FROM staged s WHERE NOT EXISTS ("
+                "SELECT 1 FROM records r WHERE r.key_hi = s.key_hi AND r.key_lo = s.key_lo)",
+                [self._batch_id],
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"embedded store: insert failed: {exc}") from exc
+        finally:
+            self._con.unregister("staged")
+        return int(rows[0][0])

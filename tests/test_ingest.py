@@ -1,0 +1,270 @@
+"""Ingest as a user meets it: good rows kept, bad rows rejected with a reason, nothing lost."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo.errors import SchemaError
+from ingest.pipeline import IngestSummary, ingest_file, write_rejects
+from ingest.seal import SealContext
+from ingest.settings import DATA_DIR
+from ingest.stores import Store
+from tests.conftest import POLICEUK_HAMPSHIRE
+
+HEADER = "record_id,occurred_at,latitude,longitude,place,category,severity,agency,person_ref,sharing"
+
+
+def _csv(*rows: str, header: str = HEADER) -> io.BytesIO:
+    return io.BytesIO(("\n".join([header, *rows]) + "\n").encode())
+
+
+def _ingest(store: Store, ctx: SealContext, kind: str, data: io.BytesIO) -> IngestSummary:
+    return ingest_file(store, kind, data, ctx=ctx, source=f"{kind}.csv")
+
+
+def _reasons(summary: IngestSummary) -> dict[int, str]:
+    return dict(zip(summary.rejects["reject_line"], summary.rejects["reject_reasons"], strict=True))
+
+
+def test_police_uk_force_file_keeps_southampton_and_counts_the_rest_outside(
+    store: Store, ctx: SealContext
+) -> None:
+    first = ingest_file(store, "policeuk", str(POLICEUK_HAMPSHIRE), ctx=ctx)
+    assert abs(first.accepted - 3095) <= 5
+    assert first.rejected == 0
+    assert first.accepted + first.outside_area == 14848
+    assert "Location" in first.dropped_columns
+    assert "LSOA name" in first.dropped_columns
+    again = ingest_file(store, "policeuk", str(POLICEUK_HAMPSHIRE), ctx=ctx)
+    assert again.accepted == 0
+    assert again.duplicates == first.accepted
+    assert store.record_count() == first.accepted
+
+
+def test_identical_police_uk_rows_each_count_once(store: Store, ctx: SealContext) -> None:
+    header = (
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+        "LSOA name,Crime type,Last outcome category,Context"
+    )
+    row = (
+        ",2022-02,Hampshire Constabulary,Hampshire Constabulary,-1.404,50.909,"
+        "On or near Supermarket,E01017139,Southampton 029C,Anti-social behaviour,,"
+    )
+    data = ("\r\n".join([header, row, row, row]) + "\r\n").encode()
+    first = _ingest(store, ctx, "policeuk", io.BytesIO(data))
+    assert first.accepted == 3  # three reports at one snapped point are three reports
+    again = _ingest(store, ctx, "policeuk", io.BytesIO(data))
+    assert (again.accepted, again.duplicates) == (0, 3)
+
+
+def test_police_uk_rows_without_location_are_rejected_with_reason(
+    store: Store, ctx: SealContext
+) -> None:
+    header = (
+        "Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,"
+        "LSOA name,Crime type,Last outcome category,Context"
+    )
+    rows = [
+        "abc,2022-02,Hampshire Constabulary,Hampshire Constabulary,,,No Location,,,Burglary,,",
+        "def,2022-02,Hampshire Constabulary,Hampshire Constabulary,-1.404,50.909,On or near X,"
+        "E01017139,Southampton 029C,Burglary,Under investigation,",
+    ]
+    summary = _ingest(store, ctx, "policeuk", _csv(*rows, header=header))
+    assert summary.accepted == 1
+    assert summary.rejected_by_reason == {"no location": 1}
+
+
+FAULTS = [
+    # line 2: good, by coordinates
+    "A1,2025-03-14 23:40,50.9112,-1.3931,,violence,high,Outreach team,AB-17,partners",
+    # line 3: good, by named place, differently spelt category and severity as a number
+    "A2,15/03/2025 01:15,,,derby road / northumberland road,Vehicle of concern,2,Outreach,,",
+    # line 4: outside the study area (Winchester)
+    "A3,2025-03-14 23:40,51.0632,-1.3080,,violence,high,Outreach team,AB-17,partners",
+    # line 5: latitude and longitude swapped
+    "A4,2025-03-14 23:40,-1.3931,50.9112,,violence,high,Outreach team,AB-17,partners",
+    # line 6: unparseable time
+    "A5,last friday,50.9112,-1.3931,,violence,high,Outreach team,AB-17,partners",
+    # line 7: future time
+    "A6,2031-01-01 22:00,50.9112,-1.3931,,violence,high,Outreach team,AB-17,partners",
+    # line 8: unknown category with a near miss
+    "A7,2025-03-14 23:40,50.9112,-1.3931,,robery,high,Outreach team,AB-17,partners",
+    # line 9: spring DST gap (clocks went forward at 01:00 on 30 March 2025)
+    "A8,2025-03-30 01:30,50.9112,-1.3931,,threats,low,Outreach team,AB-17,partners",
+    # line 10: autumn DST fold: accepted and flagged
+    "A9,2025-10-26 01:30,50.9112,-1.3931,,threats,low,Outreach team,AB-17,partners",
+    # line 11: explicit offset: taken exactly
+    "A10,2025-06-01T00:30:00+01:00,50.9112,-1.3931,,threats,low,Police NPT,,partners",
+    # line 12: unknown place
+    "A11,2025-03-14 23:40,,,Derby Rd,violence,high,Outreach team,AB-17,partners",
+]
+
+
+def test_faulty_rows_are_rejected_each_with_its_reason_and_good_rows_kept(
+    store: Store, ctx: SealContext
+) -> None:
+    summary = _ingest(store, ctx, "incidents", _csv(*FAULTS))
+    assert summary.rows == 11
+    assert summary.accepted == 4  # lines 2, 3, 10, 11
+    assert summary.rejected == 7
+    assert summary.rejected_by_reason == {
+        "outside study area": 1,
+        "latitude/longitude swapped": 1,
+        "unparseable time": 1,
+        "future time": 1,
+        "unknown category": 1,
+        "time in DST gap": 1,
+        "unknown place": 1,
+    }
+    reasons = _reasons(summary)
+    assert set(reasons) == {4, 5, 6, 7, 8, 9, 12}
+    assert "outside the study area" in reasons[4]
+    assert "swapped" in reasons[5]
+    assert "robbery" in reasons[8]  # the suggestion
+    assert "never happened" in reasons[9]
+    assert "Derby Road" in reasons[12]  # did you mean …
+    assert summary.dst_fold_flagged == 1
+    assert summary.sharing_defaulted == 1
+    stored = store.query(
+        "SELECT category, sharing, time_flag, occurred_utc FROM records ORDER BY occurred_utc"
+    )
+    assert sorted(stored["category"]) == ["threats", "threats", "vehicle_of_concern", "violence"]
+    fold = stored[stored["time_flag"] == "dst_fold"]
+    assert fold["occurred_utc"].iloc[0] == pd.Timestamp("2025-10-26 00:30")  # 01:30 BST
+    offset = stored[stored["occurred_utc"] == pd.Timestamp("2025-05-31 23:30")]
+    assert len(offset) == 1  # +01:00 taken exactly
+    assert set(stored["sharing"]) == {"partners", "outreach_only"}
+
+
+def test_outreach_contact_without_person_reference_is_rejected(
+    store: Store, ctx: SealContext
+) -> None:
+    header = "occurred_at,latitude,longitude,category,agency,person_ref,sharing"
+    summary = _ingest(
+        store,
+        ctx,
+        "outreach",
+        _csv(
+            "2025-03-14 21:10,50.9112,-1.3931,welfare_check,Night van,,outreach_only",
+            "2025-03-14 21:20,50.9112,-1.3931,naloxone,Night van,EF-22,outreach_only",
+            header=header,
+        ),
+    )
+    assert summary.accepted == 1
+    assert summary.rejected_by_reason == {"missing person reference": 1}
+
+
+def test_rejects_file_can_be_fixed_and_ingested_again(
+    store: Store, ctx: SealContext, tmp_path: Path
+) -> None:
+    summary = _ingest(store, ctx, "incidents", _csv(*FAULTS))
+    path = tmp_path / "rejects.csv"
+    write_rejects(summary.rejects, path)
+    rejects = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(rejects.columns[:10]) == HEADER.split(",")
+    assert list(rejects.columns[10:]) == ["reject_line", "reject_columns", "reject_reasons"]
+    # The user fixes the swapped row and the category, and ingests the file again.
+    fixed = rejects.copy()
+    swapped = fixed["record_id"] == "A4"
+    fixed.loc[swapped, ["latitude", "longitude"]] = ["50.9112", "-1.3931"]
+    fixed.loc[fixed["record_id"] == "A7", "category"] = "robbery"
+    again = _ingest(store, ctx, "incidents", io.BytesIO(fixed.to_csv(index=False).encode()))
+    assert again.accepted == 2
+    assert again.rejected == 5
+    assert again.dropped_columns == []  # the reject columns are recognised, not "unknown"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "empty"),
+        (b"\x00\x01\x02\x03binary\x00", "binary"),
+        (b"PK\x03\x04\x14\x00\x06\x00", "spreadsheet"),
+        (b"when,where\n2025-01-01 22:00,Derby Road\n", r"missing column\(s\) occurred_at, category"),
+    ],
+    ids=["empty", "blank-lines", "binary", "xlsx", "missing-columns"],
+)
+def test_unreadable_file_gets_one_message_and_leaves_store_untouched(
+    store: Store, ctx: SealContext, content: bytes, message: str
+) -> None:
+    _ingest(store, ctx, "asb", io.BytesIO(Path(DATA_DIR / "templates" / "asb.csv").read_bytes()))
+    before = store.query("SELECT (SELECT count(*) FROM records) r, (SELECT count(*) FROM batches) b")
+    with pytest.raises(SchemaError, match=message):
+        _ingest(store, ctx, "asb", io.BytesIO(content))
+    after = store.query("SELECT (SELECT count(*) FROM records) r, (SELECT count(*) FROM batches) b")
+    assert before.equals(after)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "newline", "sep"),
+    [
+        ("utf-8", "\n", ","),
+        ("utf-8-sig", "\r\n", ","),
+        ("cp1252", "\r\n", ","),
+        ("cp1252", "\r\n", ";"),
+        ("utf-16", "\r\n", "\t"),
+    ],
+    ids=["utf8", "excel-utf8-bom", "excel-cp1252", "excel-semicolon", "excel-unicode-text"],
+)
+def test_files_saved_from_excel_are_read(
+    store: Store, ctx: SealContext, encoding: str, newline: str, sep: str
+) -> None:
+    rows = [
+        ["record_id", "occurred_at", "place", "category", "agency", "sharing", "notes"],
+        ["X1", "14/03/2025 22:10", "St Mary's Street", "Soliciting", "Résident", "partners", "café"],
+        ["X2", "2025-03-14 22:40", "Six Dials", "noise", "Resident", "partners", "£5 — loud"],
+    ]
+    text = newline.join(sep.join(r) for r in rows) + newline
+    summary = _ingest(store, ctx, "asb", io.BytesIO(text.encode(encoding)))
+    assert (summary.accepted, summary.rejected) == (2, 0)
+    assert summary.dropped_columns == ["notes"]
+    agencies = set(store.query("SELECT agency FROM records")["agency"])
+    assert agencies == {"Résident", "Resident"}
+
+
+def test_rows_with_wrong_number_of_fields_are_rejected_at_their_line(
+    store: Store, ctx: SealContext
+) -> None:
+    header = "occurred_at,place,category,agency"
+    data = _csv(
+        "2025-03-14 22:10,Six Dials,noise,Resident",
+        "2025-03-14 22:20,Six Dials,noise",
+        "",
+        "2025-03-14 22:30,Six Dials,noise,Resident,extra",
+        "2025-03-14 22:40,Six Dials,robery,Resident",
+        header=header,
+    )
+    summary = _ingest(store, ctx, "asb", data)
+    assert summary.accepted == 1
+    assert summary.rejected_by_reason == {"wrong number of fields": 2, "unknown category": 1}
+    assert sorted(summary.rejects["reject_line"]) == [3, 5, 6]
+
+
+def test_identical_reports_in_one_file_both_count_and_reingest_adds_nothing(
+    store: Store, ctx: SealContext
+) -> None:
+    header = "occurred_at,place,category,agency"
+    row = "2025-03-14 22:10,Six Dials,discarded_needles,Resident"
+    assert _ingest(store, ctx, "asb", _csv(row, row, header=header)).accepted == 2
+    again = _ingest(store, ctx, "asb", _csv(row, row, row, header=header))
+    assert (again.accepted, again.duplicates) == (1, 2)
+
+
+def test_same_record_id_again_is_a_duplicate(store: Store, ctx: SealContext) -> None:
+    row = "A1,2025-03-14 23:40,50.9112,-1.3931,,violence,high,Outreach team,AB-17,partners"
+    edited = "A1,2025-03-14 23:45,50.9112,-1.3931,,violence,high,Outreach Team,AB-17,partners"
+    assert _ingest(store, ctx, "incidents", _csv(row)).accepted == 1
+    again = _ingest(store, ctx, "incidents", _csv(edited))
+    assert (again.accepted, again.duplicates) == (0, 1)
+
+
+def test_templates_ingest_cleanly(store: Store, ctx: SealContext) -> None:
+    for kind in ("incidents", "outreach", "asb"):
+        data = io.BytesIO((DATA_DIR / "templates" / f"{kind}.csv").read_bytes())
+        summary = _ingest(store, ctx, kind, data)
+        assert (summary.accepted, summary.rejected) == (3, 0), kind
