@@ -62,7 +62,7 @@ def _failures() -> Iterator[None]:
     try:
         yield
     except StreetsafeError as exc:
-        err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False)
+        err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -103,7 +103,9 @@ def ingest(
                     with _progress(path, quiet=as_json) as progress:
                         summary = ingest_file(st, kind.value, str(path), ctx=ctx, progress=progress)
                 except StreetsafeError as exc:
-                    err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False)
+                    err.print(
+                        f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True
+                    )
                     failed = True
                     continue
                 summaries.append(summary)
@@ -205,9 +207,8 @@ def demo(
     ] = None,
 ) -> None:
     """Generate synthetic Southampton demo data and load it, with the public police.uk file."""
-    from ingest.demo import generate_demo
-
     from ingest.context import seal_context
+    from ingest.demo import generate_demo
     from ingest.pipeline import ingest_file
     from ingest.settings import DATA_DIR
     from ingest.stores import open_store

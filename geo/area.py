@@ -28,8 +28,8 @@ class StudyArea:
 
     def classify(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.int8]:
         """Return one of the ``POINT_*`` codes for each point (vectorised)."""
-        lat_a = np.asarray(lat, dtype=np.float64)
-        lon_a = np.asarray(lon, dtype=np.float64)
+        lat_a = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+        lon_a = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         codes = np.full(lat_a.shape, POINT_OUTSIDE, dtype=np.int8)
         valid = (
             np.isfinite(lat_a) & np.isfinite(lon_a) & (np.abs(lat_a) <= 90) & (np.abs(lon_a) <= 180)

@@ -82,8 +82,15 @@ def ingest_file(
     if isinstance(file, str):
         try:
             with open(file, "rb") as stream:
-                return ingest_file(store, kind_name, stream, ctx=ctx, source=source or file,
-                                   synthetic=synthetic, progress=progress)
+                return ingest_file(
+                    store,
+                    kind_name,
+                    stream,
+                    ctx=ctx,
+                    source=source or file,
+                    synthetic=synthetic,
+                    progress=progress,
+                )
         except OSError as exc:
             raise SchemaError(f"cannot open the file: {exc.strerror}", source=file) from None
     table = open_table(file, source=source)

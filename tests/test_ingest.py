@@ -15,7 +15,9 @@ from ingest.settings import DATA_DIR
 from ingest.stores import Store
 from tests.conftest import POLICEUK_HAMPSHIRE
 
-HEADER = "record_id,occurred_at,latitude,longitude,place,category,severity,agency,person_ref,sharing"
+HEADER = (
+    "record_id,occurred_at,latitude,longitude,place,category,severity,agency,person_ref,sharing"
+)
 
 
 def _csv(*rows: str, header: str = HEADER) -> io.BytesIO:
@@ -185,7 +187,10 @@ def test_rejects_file_can_be_fixed_and_ingested_again(
         (b"\n\n  \n", "empty"),
         (b"\x00\x01\x02\x03binary\x00", "binary"),
         (b"PK\x03\x04\x14\x00\x06\x00", "spreadsheet"),
-        (b"when,where\n2025-01-01 22:00,Derby Road\n", r"missing column\(s\) occurred_at, category"),
+        (
+            b"when,where\n2025-01-01 22:00,Derby Road\n",
+            r"missing column\(s\) occurred_at, category",
+        ),
     ],
     ids=["empty", "blank-lines", "binary", "xlsx", "missing-columns"],
 )
@@ -193,7 +198,9 @@ def test_unreadable_file_gets_one_message_and_leaves_store_untouched(
     store: Store, ctx: SealContext, content: bytes, message: str
 ) -> None:
     _ingest(store, ctx, "asb", io.BytesIO(Path(DATA_DIR / "templates" / "asb.csv").read_bytes()))
-    before = store.query("SELECT (SELECT count(*) FROM records) r, (SELECT count(*) FROM batches) b")
+    before = store.query(
+        "SELECT (SELECT count(*) FROM records) r, (SELECT count(*) FROM batches) b"
+    )
     with pytest.raises(SchemaError, match=message):
         _ingest(store, ctx, "asb", io.BytesIO(content))
     after = store.query("SELECT (SELECT count(*) FROM records) r, (SELECT count(*) FROM batches) b")
@@ -216,7 +223,15 @@ def test_files_saved_from_excel_are_read(
 ) -> None:
     rows = [
         ["record_id", "occurred_at", "place", "category", "agency", "sharing", "notes"],
-        ["X1", "14/03/2025 22:10", "St Mary's Street", "Soliciting", "Résident", "partners", "café"],
+        [
+            "X1",
+            "14/03/2025 22:10",
+            "St Mary's Street",
+            "Soliciting",
+            "Résident",
+            "partners",
+            "café",
+        ],
         ["X2", "2025-03-14 22:40", "Six Dials", "noise", "Resident", "partners", "£5 — loud"],
     ]
     text = newline.join(sep.join(r) for r in rows) + newline

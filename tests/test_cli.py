@@ -1,0 +1,143 @@
+"""The command line as scripts and people use it: exit status, JSON summary, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from dashboard.cli import app
+from ingest.settings import DATA_DIR
+from tests.conftest import POLICEUK_HAMPSHIRE, TEST_KEY
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"STREETSAFE_STORE": str(tmp_path / "s.duckdb"), "STREETSAFE_PSEUDONYM_KEY": TEST_KEY}
+
+
+def test_ingest_json_summary_for_scripts(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["ingest", "policeuk", str(POLICEUK_HAMPSHIRE), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert {
+        "accepted",
+        "rejected",
+        "duplicates",
+        "outside_area",
+        "rejected_by_reason",
+        "dropped_columns",
+    } <= set(summary)
+    assert summary["accepted"] == 3095
+    assert summary["outside_area"] == 14848 - 3095
+    again = json.loads(
+        runner.invoke(
+            app, ["ingest", "policeuk", str(POLICEUK_HAMPSHIRE), "--json"], env=env
+        ).stdout
+    )
+    assert again["accepted"] == 0
+
+
+def test_rejected_rows_still_exit_zero_and_are_saved(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "asb.csv"
+    bad.write_text(
+        "occurred_at,place,category,agency\n2025-03-14 22:10,Six Dials,noyse,Resident\n"
+        "2025-03-14 22:20,Six Dials,noise,Resident\n"
+    )
+    rejects = tmp_path / "out" / "asb.rejects.csv"
+    result = runner.invoke(app, ["ingest", "asb", str(bad), "--rejects", str(rejects)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "accepted" in result.stdout
+    assert "did you mean 'noise'" in rejects.read_text()
+
+
+def test_unreadable_file_exits_one_with_a_message_not_a_traceback(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["ingest", "incidents", str(empty)], env=env)
+    assert result.exit_code == 1
+    assert "the file is empty" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    missing = runner.invoke(app, ["ingest", "incidents", str(tmp_path / "nope.csv")], env=env)
+    assert missing.exit_code == 1
+    assert "cannot open the file" in missing.stderr
+
+
+def test_usage_errors_exit_two(env: dict[str, str]) -> None:
+    assert runner.invoke(app, ["ingest", "crimes", "x.csv"], env=env).exit_code == 2
+    assert runner.invoke(app, ["ingest"], env=env).exit_code == 2
+
+
+def test_demo_loads_synthetic_and_police_data_once(env: dict[str, str]) -> None:
+    first = runner.invoke(app, ["demo", "--end", "2026-10-31"], env=env)
+    assert first.exit_code == 0, first.output
+    con = duckdb.connect(env["STREETSAFE_STORE"], read_only=True)
+    counts = dict(con.execute("SELECT layer, count(*) FROM records GROUP BY 1").fetchall())
+    synthetic = con.execute("SELECT count(*) FROM batches WHERE synthetic").fetchone()
+    con.close()
+    assert set(counts) == {"incident", "outreach", "asb", "policeuk"}
+    assert counts["policeuk"] == 3095
+    assert synthetic == (3,)
+    again = runner.invoke(app, ["demo", "--end", "2026-10-31"], env=env)
+    assert again.exit_code == 0
+    assert "0 added" in again.stdout
+
+
+def test_a_killed_ingest_leaves_the_store_and_rejects_as_they_were(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    big = tmp_path / "big.csv"
+    row = "2025-03-14 22:10,50.9112,-1.3931,noise,Resident\n"
+    with big.open("w") as fh:
+        fh.write("occurred_at,latitude,longitude,category,agency\n")
+        for i in range(400_000):
+            fh.write(
+                row.replace("22:10", f"{22 - i % 3}:{i % 60:02d}")
+                if i % 1000
+                else "bad,row,here,x,y\n"
+            )
+    rejects = tmp_path / "rejects.csv"
+    cmd = [
+        sys.executable,
+        "-m",
+        "dashboard.cli",
+        "ingest",
+        "asb",
+        str(big),
+        "--rejects",
+        str(rejects),
+    ]
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    # Kill it once it is inside the transaction (the store file exists), before it commits.
+    deadline = time.monotonic() + 60
+    while not Path(env["STREETSAFE_STORE"]).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    con = duckdb.connect(env["STREETSAFE_STORE"])
+    assert con.execute("SELECT count(*) FROM records").fetchone() == (0,)
+    con.close()
+    assert not rejects.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rejects")]
+
+
+def test_templates_are_documented_column_by_column() -> None:
+    readme = (DATA_DIR.parent / "README.md").read_text()
+    for template in (DATA_DIR / "templates").glob("*.csv"):
+        for column in template.read_text().splitlines()[0].split(","):
+            assert f"`{column}`" in readme, (template.name, column)
