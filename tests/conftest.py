@@ -12,6 +12,7 @@ from ingest.context import seal_context
 from ingest.seal import SealContext
 from ingest.settings import PROJECT_ROOT, Settings
 from ingest.stores import Store, open_store
+from tests.pg_cluster import PgCluster, pg_cluster
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 POLICEUK_HAMPSHIRE = SHARED_DATA / "2022-02-hampshire-street.csv"
@@ -46,3 +47,35 @@ def ctx(settings: Settings) -> SealContext:
 def store(settings: Settings) -> Iterator[Store]:
     with open_store(settings.store, storage_res=settings.storage_res) as st:
         yield st
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgCluster]:
+    """A PostGIS server for the session: a throwaway cluster unless one is configured."""
+    with pg_cluster() as cluster:
+        yield cluster
+
+
+def _store_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if engine == "embedded":
+        yield str(tmp_path / f"{engine}.duckdb")
+        return
+    server: PgCluster = request.getfixturevalue("pg_server")
+    with server.fresh_database() as url:
+        yield url
+
+
+ENGINES = [
+    pytest.param("embedded", id="embedded"),
+    pytest.param("postgis", id="postgis", marks=pytest.mark.postgis),
+]
+
+
+@pytest.fixture(params=ENGINES)
+def engine_store(
+    request: pytest.FixtureRequest, tmp_path: Path, settings: Settings
+) -> Iterator[Store]:
+    """A fresh store of each engine in turn: the same test runs on both."""
+    for url in _store_url(request.param, request, tmp_path):
+        with open_store(url, storage_res=settings.storage_res) as st:
+            yield st

@@ -1,0 +1,234 @@
+"""The server engine: sealed records in PostgreSQL with PostGIS, through psycopg 3."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import pq
+from psycopg.conninfo import conninfo_to_dict
+
+from geo.errors import StoreError
+from geo.hexes import cell_centres
+from ingest.stores._base import Store, Writer
+from ingest.stores._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS
+
+_COLUMNS = ", ".join(RECORD_COLUMNS)
+# staging holds what one add() loads; nullable, so a bad row fails at the INSERT with its column
+_STAGING_COLUMNS = ", ".join(
+    f"{name} {sql.replace(' NOT NULL', '')}" for name, _, sql in RECORD_FIELDS
+)
+_CREATE_STAGING = (
+    f"CREATE TEMP TABLE staging ({_STAGING_COLUMNS}, cx float8, cy float8) ON COMMIT DROP"
+)
+_COPY_STAGING = f"COPY pg_temp.staging ({_COLUMNS}, cx, cy) FROM STDIN (FORMAT csv)"
+_INSERT_STAGED = (
+    f"INSERT INTO records ({_COLUMNS}, batch_id, geom) "
+    f"SELECT {_COLUMNS}, %s, ST_SetSRID(ST_MakePoint(cx, cy), 4326) FROM pg_temp.staging "
+    "ON CONFLICT (key_hi, key_lo) DO NOTHING"
+)
+_CSV_OPTIONS = pacsv.WriteOptions(include_header=False, batch_size=65_536)
+_COPY_ROWS = 131_072  # rows formatted per COPY write; arrow formats while psycopg sends
+
+# any constant will do, as long as every streetsafe process uses the same one
+_MIGRATION_LOCK = 0x5354_5245_4554  # "STREET"
+
+_CONNECT_TIMEOUT = "10"
+
+
+class PostGISStore(Store):
+    """Sealed records in a PostGIS database; many readers and writers may share it."""
+
+    engine = "postgis"
+
+    def __init__(self, url: str, *, storage_res: int) -> None:
+        super().__init__(storage_res=storage_res)
+        self.url = _redacted(url)  # the base class puts self.url in messages: no password
+        self._con = _connect(url)
+        try:
+            self._execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
+            try:
+                self._migrate("postgis")
+            finally:
+                self._execute("SELECT pg_advisory_unlock(?)", (_MIGRATION_LOCK,))
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
+        with self._con.cursor() as cur:
+            cur.execute(_placeholders(sql), list(params))
+            if cur.description is None:
+                return pd.DataFrame()
+            rows = cur.fetchall()
+            columns = {
+                col.name: _column(col.type_code, [row[i] for row in rows])
+                for i, col in enumerate(cur.description)
+            }
+        return pd.DataFrame(columns)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self._con.cursor() as cur:
+                cur.execute(_placeholders(sql), list(params))
+                return cur.fetchall() if cur.description else []
+        except psycopg.Error as exc:
+            raise StoreError(f"PostGIS store {self.url}: {exc}") from exc
+
+    def _begin(self) -> None:
+        self._execute("BEGIN")
+
+    def _commit(self) -> None:
+        # PostgreSQL answers COMMIT of a failed transaction with a silent ROLLBACK: refuse it
+        if self._con.info.transaction_status == pq.TransactionStatus.INERROR:
+            self._rollback()
+            raise StoreError(
+                f"PostGIS store {self.url}: a statement in this transaction failed, so nothing "
+                "of it was stored"
+            )
+        self._execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self._con.closed:
+            return  # the server dropped the transaction with the connection
+        try:
+            self._execute("ROLLBACK")
+        except StoreError:
+            # the caller is already raising the error that brought us here; a broken
+            # connection has no transaction left to roll back
+            if not self._con.broken:
+                raise
+
+    def _writer(self, batch_id: int) -> Writer:
+        return _PostGISWriter(self, batch_id)
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class _PostGISWriter(Writer):
+    def __init__(self, store: PostGISStore, batch_id: int) -> None:
+        self._store = store
+        self._batch_id = batch_id
+        self._staging = False
+
+    def add(self, records: pa.Table) -> int:
+        staged = _staged(records)
+        if staged.num_rows == 0:
+            return 0
+        con = self._store._con
+        try:
+            with con.cursor() as cur:
+                if self._staging:
+                    cur.execute("TRUNCATE pg_temp.staging")
+                else:
+                    cur.execute(_CREATE_STAGING)
+                    self._staging = True
+                with cur.copy(_COPY_STAGING) as copy:
+                    for start in range(0, staged.num_rows, _COPY_ROWS):
+                        buf = io.BytesIO()
+                        pacsv.write_csv(staged.slice(start, _COPY_ROWS), buf, _CSV_OPTIONS)
+                        copy.write(buf.getbuffer())
+                cur.execute(_INSERT_STAGED, (self._batch_id,))
+                return cur.rowcount
+        except psycopg.Error as exc:
+            raise StoreError(f"PostGIS store {self._store.url}: insert failed: {exc}") from exc
+
+
+def _staged(records: pa.Table) -> pa.Table:
+    """Return the records in column order and interchange types, with their cell centres."""
+    missing = [name for name in RECORD_COLUMNS if name not in records.column_names]
+    if missing:
+        raise StoreError(f"records to store lack the columns {', '.join(missing)}")
+    try:
+        table = records.select(list(RECORD_COLUMNS)).cast(ARROW_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise StoreError(f"records to store do not fit the record schema: {exc}") from exc
+    if table.num_rows == 0:
+        return table
+    cells = table.column("cell")
+    if cells.null_count:
+        raise StoreError("records to store have a missing cell")
+    lat, lon = cell_centres(cells.to_numpy())
+    return table.append_column("cx", pa.array(lon)).append_column("cy", pa.array(lat))
+
+
+def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error:
+        raise StoreError(f"the PostGIS store URL {_redacted(url)} is malformed") from None
+    where = (
+        f"host {params.get('host') or 'localhost'} port {params.get('port') or 5432}, "
+        f"database {params.get('dbname') or params.get('user') or '(default)'}"
+    )
+    extra: dict[str, Any] = {"client_encoding": "UTF8", "application_name": "streetsafe"}
+    if "connect_timeout" not in params:
+        extra["connect_timeout"] = _CONNECT_TIMEOUT
+    try:
+        return psycopg.connect(url, autocommit=True, **extra)
+    except psycopg.Error as exc:
+        reason = str(exc).strip()
+        password = params.get("password")
+        if password:
+            reason = reason.replace(str(password), "***")
+        raise StoreError(f"cannot connect to the PostGIS store at {where}: {reason}") from None
+
+
+def _redacted(url: str) -> str:
+    """Return ``url`` without its password (in the user part or the query string)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+@lru_cache(maxsize=512)
+def _placeholders(sql: str) -> str:
+    """Turn ``?`` placeholders (outside quotes) into psycopg's ``%s``; escape literal ``%``."""
+
+    def swap(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "?":
+            return "%s"
+        if token == "%":
+            return "%%"
+        return token.replace("%", "%%")  # a quoted literal or identifier: keep its ``?``
+
+    return _TOKENS.sub(swap, sql)
+
+
+# PostgreSQL type OIDs whose results get the dtypes the embedded engine gives them
+_INTS = {20: "int64", 21: "int16", 23: "int32"}
+_FLOATS = {700, 701, 1700}
+_BOOL = 16
+_DATETIMES = {1082, 1114}  # date, timestamp
+
+
+def _column(oid: int, values: list[Any]) -> pd.Series[Any]:
+    """Return one result column with the dtype DuckDB's ``.df()`` would give it."""
+    has_null = any(v is None for v in values)
+    if oid in _INTS:
+        return pd.Series(values, dtype="Int64" if has_null else _INTS[oid])
+    if oid in _FLOATS:
+        return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
+    if oid == _BOOL:
+        return pd.Series(values, dtype="boolean" if has_null else "bool")
+    if oid in _DATETIMES:
+        return pd.Series(np.array(values, dtype="datetime64[us]"))
+    return pd.Series(values, dtype=None if values else object)

@@ -1,0 +1,101 @@
+"""The same store behaviour on both engines, and identical aggregates from identical files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from geo.hexes import parent_sql
+from ingest.demo import generate_demo
+from ingest.pipeline import ingest_file
+from ingest.seal import SealContext
+from ingest.settings import Settings
+from ingest.stores import Store, open_store
+from tests.conftest import POLICEUK_HAMPSHIRE, PgCluster
+from tests.test_ingest import FAULTS, HEADER
+
+
+def _files() -> dict[str, bytes]:
+    from datetime import date
+
+    demo = generate_demo(end=date(2026, 10, 31), scale=0.2)
+    return {"incidents": demo.incidents, "outreach": demo.outreach, "asb": demo.asb}
+
+
+def _load(store: Store, ctx: SealContext, files: dict[str, bytes]) -> dict[str, int]:
+    accepted = {}
+    for kind, data in files.items():
+        summary = ingest_file(store, kind, io.BytesIO(data), ctx=ctx, source=f"{kind}.csv")
+        accepted[kind] = summary.accepted
+    police = ingest_file(store, "policeuk", str(POLICEUK_HAMPSHIRE), ctx=ctx)
+    accepted["policeuk"] = police.accepted
+    return accepted
+
+
+def _aggregates(store: Store, res: int) -> pd.DataFrame:
+    frame = store.query(
+        f"SELECT {parent_sql('cell', res)} AS cell, layer, sharing, month, weekday, "
+        "local_minute, count(*) AS n, count(DISTINCT person) AS people, "
+        "sum(record_key) AS keys FROM records GROUP BY 1, 2, 3, 4, 5, 6"
+    )
+    frame["month"] = pd.to_datetime(frame["month"])
+    for col in ("n", "people", "keys", "weekday", "local_minute"):
+        frame[col] = frame[col].astype("Int64")
+    return frame.sort_values(list(frame.columns[:6])).reset_index(drop=True)
+
+
+def test_faults_and_duplicates_behave_alike(engine_store: Store, ctx: SealContext) -> None:
+    data = ("\n".join([HEADER, *FAULTS]) + "\n").encode()
+    first = ingest_file(engine_store, "incidents", io.BytesIO(data), ctx=ctx, source="f.csv")
+    again = ingest_file(engine_store, "incidents", io.BytesIO(data), ctx=ctx, source="f.csv")
+    assert (first.accepted, first.rejected) == (4, 7)
+    assert (again.accepted, again.duplicates) == (0, 4)
+    assert engine_store.record_count() == 4
+    batches = engine_store.query("SELECT accepted FROM batches ORDER BY id")["accepted"].tolist()
+    assert batches == [4, 0]
+
+
+def test_a_failing_file_leaves_the_store_as_it_was(
+    engine_store: Store, ctx: SealContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = ("\n".join([HEADER, *FAULTS]) + "\n").encode()
+    ingest_file(engine_store, "incidents", io.BytesIO(data), ctx=ctx, source="f.csv")
+    import ingest.pipeline as pipeline
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "to_arrow", broken)
+    other = data.replace(b"A1,", b"B1,").replace(b"A2,", b"B2,")
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_file(engine_store, "incidents", io.BytesIO(other), ctx=ctx, source="g.csv")
+    assert engine_store.record_count() == 4
+    assert len(engine_store.query("SELECT id FROM batches")) == 1
+
+
+def test_store_has_no_coordinate_or_reference_columns(engine_store: Store) -> None:
+    columns = {c.lower() for c in engine_store.record_columns()}
+    assert not columns & {"latitude", "longitude", "lat", "lon", "person_ref", "record_id"}
+
+
+@pytest.mark.postgis
+def test_both_engines_give_identical_aggregates(
+    ctx: SealContext, settings: Settings, tmp_path: Path, pg_server: PgCluster
+) -> None:
+    files = _files()
+    with open_store(str(tmp_path / "e.duckdb"), storage_res=10) as embedded:
+        accepted_e = _load(embedded, ctx, files)
+        agg_e = {res: _aggregates(embedded, res) for res in (8, 10)}
+    with pg_server.fresh_database() as url, open_store(url, storage_res=10) as postgis:
+        accepted_p = _load(postgis, ctx, files)
+        agg_p = {res: _aggregates(postgis, res) for res in (8, 10)}
+        cells = postgis.query("SELECT count(*) AS n FROM records WHERE NOT ST_IsEmpty(geom)")
+    assert accepted_e == accepted_p
+    assert accepted_e["policeuk"] == 3095
+    assert int(cells["n"].iloc[0]) == sum(accepted_p.values())
+    for res in (8, 10):
+        pd.testing.assert_frame_equal(agg_e[res], agg_p[res], check_dtype=False)
+        assert agg_e[res]["n"].sum() == sum(accepted_e.values())
