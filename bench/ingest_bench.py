@@ -5,7 +5,7 @@ The baseline is what a first attempt looks like: parse each row, convert its poi
 in the same run, on the same machine, so the printed ratio is what matters; absolute times
 vary with the machine's load.
 
-    python -m bench.ingest_bench [--rows 1000000] [--baseline-rows 20000] [--engines embedded,postgis]
+    python -m bench.ingest_bench [--rows N] [--baseline-rows N] [--engines embedded,postgis]
 
 PostGIS runs against ``STREETSAFE_BENCH_DATABASE_URL`` if set, else a throwaway cluster.
 """

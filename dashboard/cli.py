@@ -291,6 +291,104 @@ def dashboard(
         raise typer.Exit(0) from None
 
 
+class ExportFormat(StrEnum):
+    """File formats of ``map``."""
+
+    geojson = "geojson"
+    csv = "csv"
+
+
+@app.command("map")
+def map_export(
+    role: Annotated[str, typer.Option(help="Whose view: outreach, police_npt, community_safety.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="geojson (hexagons) or csv.")],
+    res: Annotated[
+        int | None,
+        typer.Option(
+            help="H3 resolution [default: the finest the role may see].", show_default=False
+        ),
+    ] = None,
+    hours: Annotated[
+        str | None,
+        typer.Option(help="Hour range, e.g. 22-04 (wraps midnight).", show_default=False),
+    ] = None,
+    weekdays: Annotated[
+        str | None, typer.Option(help="Weekdays of the night, e.g. fri,sat.", show_default=False)
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="First night (YYYY-MM-DD).", show_default=False)
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last night (YYYY-MM-DD).", show_default=False)
+    ] = None,
+    layers: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated layers [default: all the role may see].", show_default=False
+        ),
+    ] = None,
+    categories: Annotated[
+        str | None, typer.Option(help="Comma-separated categories.", show_default=False)
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Export exactly the published view the dashboard shows for these filters."""
+    from dashboard.filters import parse_request
+    from geo.errors import FilterError, PolicyError
+    from geo.export import view_geojson, view_table
+    from ingest.policies import load_policies
+    from ingest.stores import open_store
+    from ingest.views import published_view
+
+    with _failures():
+        settings = _settings(store)
+        policies = load_policies(settings.policy)
+        try:
+            request = parse_request(
+                policies,
+                role=role,
+                res=res,
+                layers=layers,
+                hours=hours,
+                weekdays=weekdays,
+                date_from=date_from,
+                date_to=date_to,
+                categories=categories,
+            )
+        except (FilterError, PolicyError) as exc:
+            err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            view = published_view(st, policies[role], request.cube_filter(), res=request.res)
+    if fmt is ExportFormat.geojson:
+        text = json.dumps(view_geojson(view)) + "\n"
+    else:
+        text = view_table(view).to_csv(index=False)
+    if out_path is None:
+        sys.stdout.write(text)
+    else:
+        _write_atomically(out_path, text)
+    for note in view.notes:
+        err.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def main() -> None:
     """Entry point of the ``streetsafe`` console script."""
     app()

@@ -73,6 +73,15 @@ class Settings:
         },
     )
 
+    policy: Path | None = field(
+        default=None,
+        metadata={
+            "env": "STREETSAFE_POLICY",
+            "doc": "A deployment's role policy file (TOML) "
+            "that tightens the shipped data/policies.toml; unset: the shipped policies.",
+        },
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read settings from ``env`` (default: the process environment), then ``overrides``."""
@@ -100,7 +109,7 @@ class Settings:
                         f"{f.metadata['env']} must be a whole number, got {raw!r}"
                     ) from None
                 out[f.name] = check_resolution(res, finest=12, coarsest=6)
-            elif f.name in {"key_file", "study_area", "gazetteer"}:
+            elif f.name in {"key_file", "study_area", "gazetteer", "policy"}:
                 out[f.name] = Path(str(raw)).expanduser()
             else:
                 out[f.name] = str(raw)

@@ -63,7 +63,7 @@ def test_a_failing_file_leaves_the_store_as_it_was(
 ) -> None:
     data = ("\n".join([HEADER, *FAULTS]) + "\n").encode()
     ingest_file(engine_store, "incidents", io.BytesIO(data), ctx=ctx, source="f.csv")
-    import ingest.pipeline as pipeline
+    from ingest import pipeline
 
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("disk full")

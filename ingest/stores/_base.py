@@ -13,7 +13,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from geo.errors import StoreError
+from geo.aggregate import CubeFilter
+from geo.errors import FilterError, StoreError
+from ingest.stores import _queries
 from ingest.stores._schema import ARROW_SCHEMA, RECORD_FIELDS
 
 
@@ -78,6 +80,41 @@ class Store(abc.ABC):
         """Return whether any synthetic (demo) batch was loaded."""
         frame = self.query("SELECT count(*) AS n FROM batches WHERE synthetic")
         return bool(frame["n"].iloc[0])
+
+    def contributions(
+        self, f: CubeFilter, *, res: int | None, by: tuple[str, ...] = ()
+    ) -> pd.DataFrame:
+        """Return the count cube for ``f``: one row per layer, cell at ``res``, ``by`` and person.
+
+        Columns: ``layer``, ``cell`` (unless ``res`` is None), the ``by`` dimensions, ``person``
+        (nullable), ``n`` (records) and ``keysum`` (sum of record keys). The grouping runs in
+        the store's SQL; only groups come back.
+        """
+        if res is not None and res > self.storage_res:
+            raise FilterError(
+                f"resolution {res} is finer than this store keeps ({self.storage_res})"
+            )
+        sql, params = _queries.contributions(f, res=res, by=by)
+        frame = self.query(sql, params)
+        types = {
+            "cell": "int64",
+            "person": "Int64",
+            "n": "int64",
+            "keysum": "int64",
+            "hour": "Int64",
+            "weekday": "Int64",
+        }
+        frame = frame.astype({c: t for c, t in types.items() if c in frame.columns})
+        if "month" in frame.columns:
+            frame["month"] = pd.to_datetime(frame["month"]).dt.date
+        return frame
+
+    def unknown_time_count(self, f: CubeFilter) -> int:
+        """Return how many records ``f`` leaves out only because their time of night is unknown."""
+        if not f.needs_time_of_night:
+            return 0
+        sql, params = _queries.unknown_time(f)
+        return int(self.query(sql, params)["n"].iloc[0])
 
     def record_columns(self) -> list[str]:
         """Return the columns of the records table, as stored."""

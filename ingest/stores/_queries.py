@@ -1,0 +1,88 @@
+"""The count cube's SQL: one text for both engines (DuckDB and PostgreSQL read it alike)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from geo.aggregate import CubeFilter
+from geo.errors import FilterError
+from geo.hexes import parent_sql
+
+# Dimensions a view may break its counts down by, and their SQL.
+DIMENSIONS = {
+    "hour": "CAST(floor(local_minute / 60.0) AS INTEGER)",
+    "weekday": "weekday",
+    "month": "month",
+    "category": "category",
+}
+
+
+def where(f: CubeFilter) -> tuple[str, list[Any]]:
+    """Return the WHERE clause (without the keyword) and its ``?`` parameters for ``f``."""
+    clauses = [f"layer IN ({_marks(f.layers)})", f"sharing IN ({_marks(f.sharing)})"]
+    params: list[Any] = [*f.layers, *f.sharing]
+    if f.categories is not None:
+        if not f.categories:
+            clauses.append("FALSE")
+        else:
+            clauses.append(f"category IN ({_marks(f.categories)})")
+            params += list(f.categories)
+    if f.hours is not None and not f.hours.whole_day:
+        clauses.append(f"local_minute IS NOT NULL AND {f.hours.sql('local_minute')}")
+    if f.weekdays is not None:
+        clauses.append(f"weekday IN ({', '.join(str(int(d)) for d in f.weekdays)})")
+    if f.date_from is not None or f.date_to is not None:
+        # Nights inside the range; month-only records (police.uk) when their month overlaps it.
+        lo = f.date_from or date(1900, 1, 1)
+        hi = f.date_to or date(9999, 12, 31)
+        clauses.append(
+            "((night IS NOT NULL AND night BETWEEN ? AND ?) "
+            "OR (night IS NULL AND month BETWEEN ? AND ?))"
+        )
+        params += [lo, hi, lo.replace(day=1), hi]
+    if f.cells is not None:
+        clauses.append(
+            f"cell IN ({', '.join(str(int(c)) for c in f.cells)})" if f.cells else "FALSE"
+        )
+    return " AND ".join(clauses), params
+
+
+def contributions(
+    f: CubeFilter, *, res: int | None, by: tuple[str, ...] = ()
+) -> tuple[str, list[Any]]:
+    """Return the query grouping records by layer, cell at ``res``, ``by`` and person."""
+    unknown = [d for d in by if d not in DIMENSIONS]
+    if unknown:
+        raise FilterError(
+            f"cannot break counts down by {unknown[0]!r}; use: {', '.join(DIMENSIONS)}"
+        )
+    cols = ["layer"]
+    if res is not None:
+        cols.append(f"{parent_sql('cell', res)} AS cell")
+    cols += [f"{DIMENSIONS[d]} AS {d}" for d in by]
+    groups = ", ".join(str(i) for i in range(1, len(cols) + 2))
+    clause, params = where(f)
+    sql = (
+        f"SELECT {', '.join(cols)}, person, count(*) AS n, sum(record_key) AS keysum "
+        f"FROM records WHERE {clause} GROUP BY {groups}"
+    )
+    return sql, params
+
+
+def unknown_time(f: CubeFilter) -> tuple[str, list[Any]]:
+    """Return the query counting records left out only because their time of night is unknown."""
+    relaxed = CubeFilter(
+        layers=f.layers,
+        categories=f.categories,
+        date_from=f.date_from,
+        date_to=f.date_to,
+        sharing=f.sharing,
+        cells=f.cells,
+    )
+    clause, params = where(relaxed)
+    return f"SELECT count(*) AS n FROM records WHERE {clause} AND local_minute IS NULL", params
+
+
+def _marks(values: tuple[Any, ...]) -> str:
+    return ", ".join("?" for _ in values)

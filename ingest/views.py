@@ -1,0 +1,48 @@
+"""The one door: a role's view of the store, always through the privacy gate.
+
+Pages, exports and later features call :func:`published_view`; none of them ever holds raw
+contributions. The role's policy decides the layers, sharing levels and finest resolution the
+query may touch before the store is asked anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from geo.aggregate import CubeFilter
+from geo.privacy import PublishedView, RolePolicy, publish
+from ingest.stores import Store
+
+
+def restrict(f: CubeFilter, policy: RolePolicy) -> CubeFilter:
+    """Return ``f`` as the role may ask it: its layers checked, its sharing levels imposed."""
+    policy.check_layers(f.layers)
+    sharing = tuple(s for s in f.sharing if s in policy.sharing)
+    return replace(f, sharing=sharing or ("none",))
+
+
+def published_view(
+    store: Store,
+    policy: RolePolicy,
+    f: CubeFilter,
+    *,
+    res: int | None,
+    by: tuple[str, ...] = (),
+) -> PublishedView:
+    """Return what ``policy``'s role may see of the records ``f`` selects, at ``res``.
+
+    With ``res`` None the counts are not broken down by cell (trends); ``by`` breaks them down
+    by hour, weekday, month or category.
+    """
+    view_res = policy.finest_res if res is None else res
+    policy.check_res(view_res)
+    allowed = restrict(f, policy)
+    contributions = store.contributions(allowed, res=res, by=by)
+    view = publish(contributions, policy, res=view_res, by=by)
+    unknown = store.unknown_time_count(allowed)
+    if unknown:
+        view.notes.append(
+            f"{unknown:,} records with no known time of night (police.uk publishes the month "
+            "only) are left out by the hour or weekday filter"
+        )
+    return view

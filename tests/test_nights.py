@@ -1,0 +1,137 @@
+"""The night-time model: the night a record belongs to, hour ranges that wrap, DST nights."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from geo.aggregate import CubeFilter
+from geo.errors import FilterError
+from geo.nights import localize, night_fields, parse_hour_range, parse_weekdays
+from ingest.pipeline import ingest_file
+from ingest.seal import SealContext
+from ingest.stores import Store
+
+
+def _fields(*utc: str) -> pd.DataFrame:
+    return night_fields(pd.Series(pd.to_datetime(list(utc), utc=True)))
+
+
+def test_small_hours_belong_to_the_previous_evening() -> None:
+    f = _fields("2025-03-15 02:30Z", "2025-03-14 23:00Z", "2025-03-15 12:00Z")  # Sat 02:30 GMT
+    assert [str(pd.Timestamp(d).date()) for d in f["night"]] == [
+        "2025-03-14",
+        "2025-03-14",
+        "2025-03-15",
+    ]
+    assert f["weekday"].tolist() == [4, 4, 5]  # Friday night, Friday night, Saturday
+    assert f["local_minute"].tolist() == [150, 1380, 720]
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("22-04", 1320, 240),
+        ("22:30-04:15", 1350, 255),
+        ("18-06", 1080, 360),
+        ("00-24", 0, 1440),
+        ("9-17", 540, 1020),
+    ],
+)
+def test_hour_ranges_parse(text: str, start: int, end: int) -> None:
+    r = parse_hour_range(text)
+    assert (r.start, r.end) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("22", "not of the form HH-HH"),
+        ("25-04", "out of range"),
+        ("22-04-06", "not of the form"),
+        ("10-10", "use 00-24 for the whole day"),
+        ("ab-cd", "not of the form"),
+        ("22:60-04", "out of range"),
+    ],
+)
+def test_malformed_hour_ranges_say_what_is_wrong(text: str, message: str) -> None:
+    with pytest.raises(FilterError, match=message):
+        parse_hour_range(text)
+
+
+def test_wrapping_range_covers_midnight() -> None:
+    r = parse_hour_range("22-04")
+    minutes = np.array([1319, 1320, 1439, 0, 239, 240])
+    assert r.contains(minutes).tolist() == [False, True, True, True, True, False]
+
+
+@given(st.integers(0, 23), st.integers(0, 23), st.lists(st.integers(0, 1439), max_size=200))
+def test_complementary_ranges_cover_each_minute_exactly_once(
+    a: int, b: int, minutes: list[int]
+) -> None:
+    if a == b:
+        return
+    first, second = parse_hour_range(f"{a}-{b}"), parse_hour_range(f"{b}-{a}")
+    m = np.array(minutes, dtype=np.int64)
+    assert (first.contains(m) ^ second.contains(m)).all()
+
+
+def test_weekdays_parse_by_name_or_number() -> None:
+    assert parse_weekdays("fri,sat") == (4, 5)
+    assert parse_weekdays("Friday, 6") == (4, 6)
+    with pytest.raises(FilterError, match="'fry'"):
+        parse_weekdays("fry")
+
+
+@pytest.mark.parametrize(
+    ("night", "hours", "hour_one"),
+    [("2025-10-25", 25, 8), ("2025-03-29", 23, 0), ("2025-06-14", 24, 4)],
+    ids=["autumn-25h", "spring-23h", "summer-24h"],
+)
+def test_dst_nights_have_their_true_length_and_hour_counts(
+    night: str, hours: int, hour_one: int
+) -> None:
+    # One record every 15 minutes of real time from 12:00 to 12:00 local, given as UTC instants.
+    start = pd.Timestamp(f"{night} 12:00", tz="Europe/London")
+    end = pd.Timestamp(f"{(start + pd.Timedelta(days=1)).date()} 12:00", tz="Europe/London")
+    instants = pd.Series(
+        pd.date_range(start, end, freq="15min", inclusive="left").tz_convert("UTC")
+    )
+    f = night_fields(instants)
+    assert len(instants) == hours * 4
+    assert f["night"].nunique() == 1
+    assert str(pd.Timestamp(f["night"].iloc[0]).date()) == night
+    assert int((f["local_minute"] // 60 == 1).sum()) == hour_one
+
+
+def test_fold_and_gap_are_detected() -> None:
+    local = localize(
+        pd.Series(pd.to_datetime(["2025-10-26 01:30", "2025-03-30 01:30", "2025-03-30 02:30"]))
+    )
+    assert local.in_fold.tolist() == [True, False, False]
+    assert local.in_gap.tolist() == [False, True, False]
+    assert str(local.utc.iloc[0]) == "2025-10-26 00:30:00+00:00"  # the first 01:30, BST
+
+
+def test_filters_22_04_and_04_22_count_each_timed_record_once(
+    engine_store: Store, ctx: SealContext
+) -> None:
+    rows = ["occurred_at,latitude,longitude,category,agency"]
+    rows += [
+        f"2025-05-{d:02d} {h:02d}:{m:02d},50.9112,-1.3931,noise,Resident"
+        for d in range(1, 8)
+        for h in range(24)
+        for m in (0, 29, 59)
+    ]
+    ingest_file(engine_store, "asb", io.BytesIO("\n".join(rows).encode()), ctx=ctx, source="a.csv")
+    night = CubeFilter(hours=parse_hour_range("22-04"))
+    day = CubeFilter(hours=parse_hour_range("04-22"))
+    n_night = int(engine_store.contributions(night, res=8)["n"].sum())
+    n_day = int(engine_store.contributions(day, res=8)["n"].sum())
+    assert n_night == 7 * 6 * 3
+    assert n_night + n_day == engine_store.record_count() == 7 * 24 * 3
