@@ -200,7 +200,7 @@ def _groups(
     nobody (a report, not a person, is then the unit).
     """
     keys = ["layer", *by, *(["cell"] if has_cell else [])]
-    gid = rows.groupby(keys, sort=False, dropna=False).ngroup().to_numpy(dtype=np.intp)
+    gid = np.asarray(rows.groupby(keys, sort=False, dropna=False).ngroup(), dtype=np.intp)
     tagged = rows.assign(_gid=gid)
     known = tagged["person"].notna().to_numpy()
     people = tagged.loc[known, ["_gid", "person"]].drop_duplicates().groupby("_gid").size()
