@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +15,10 @@ POINT_OK = 0
 POINT_INVALID = 1  # not a WGS84 coordinate at all
 POINT_SWAPPED = 2  # outside, but inside once latitude and longitude are exchanged
 POINT_OUTSIDE = 3
+
+_GRID = 64  # cells per side of the raster that spares most points the polygon test
+_MARGIN = 1e-9  # degrees; far more than the rounding in finding a point's raster cell
+_CELL_INSIDE, _CELL_OUTSIDE, _CELL_MIXED = 1, 0, -1
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,7 @@ class StudyArea:
         minx, miny, maxx, maxy = self.geometry.bounds
         near = valid & (lon_a >= minx) & (lon_a <= maxx) & (lat_a >= miny) & (lat_a <= maxy)
         idx = np.flatnonzero(near)
-        inside = shapely.contains_xy(self.geometry, lon_a[idx], lat_a[idx])
-        codes[idx[inside]] = POINT_OK
+        codes[idx[self._inside(lon_a[idx], lat_a[idx])]] = POINT_OK
         # Swapped coordinates: a latitude in the longitude column and vice versa.
         swapped_near = (
             (codes != POINT_OK)
@@ -53,9 +57,48 @@ class StudyArea:
         )
         sidx = np.flatnonzero(swapped_near)
         if sidx.size:
-            swapped_inside = shapely.contains_xy(self.geometry, lat_a[sidx], lon_a[sidx])
-            codes[sidx[swapped_inside]] = POINT_SWAPPED
+            codes[sidx[self._inside(lat_a[sidx], lon_a[sidx])]] = POINT_SWAPPED
         return codes
+
+    def _inside(
+        self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.bool_]:
+        """Return whether each point (within the bounding box) lies inside the area.
+
+        Exactly ``shapely.contains_xy``, but only points in raster cells that straddle the
+        boundary are tested against the polygon: the rest are decided by their cell.
+        """
+        cells = self._raster
+        if cells is None or x.size == 0:
+            return np.asarray(shapely.contains_xy(self.geometry, x, y), dtype=bool)
+        minx, miny, maxx, maxy = self.geometry.bounds
+        col = np.clip(((x - minx) / (maxx - minx) * _GRID).astype(np.int64), 0, _GRID - 1)
+        row = np.clip(((y - miny) / (maxy - miny) * _GRID).astype(np.int64), 0, _GRID - 1)
+        state = cells[row, col]
+        inside: npt.NDArray[np.bool_] = state == _CELL_INSIDE
+        mixed = np.flatnonzero(state == _CELL_MIXED)
+        inside[mixed] = shapely.contains_xy(self.geometry, x[mixed], y[mixed])
+        return inside
+
+    @cached_property
+    def _raster(self) -> npt.NDArray[np.int8] | None:
+        """Classify a grid over the bounding box: cells wholly inside, wholly outside, or mixed.
+
+        Each cell is widened by a margin before the test, so a point that rounding places in a
+        neighbouring cell is still decided correctly. None when the area has no extent.
+        """
+        minx, miny, maxx, maxy = self.geometry.bounds
+        if not (maxx > minx and maxy > miny):
+            return None
+        xs = np.linspace(minx, maxx, _GRID + 1)
+        ys = np.linspace(miny, maxy, _GRID + 1)
+        x0, y0 = np.meshgrid(xs[:-1], ys[:-1])
+        x1, y1 = np.meshgrid(xs[1:], ys[1:])
+        boxes = shapely.box(x0 - _MARGIN, y0 - _MARGIN, x1 + _MARGIN, y1 + _MARGIN)
+        cells = np.full(boxes.shape, _CELL_MIXED, dtype=np.int8)
+        cells[shapely.contains_properly(self.geometry, boxes)] = _CELL_INSIDE
+        cells[shapely.disjoint(self.geometry, boxes)] = _CELL_OUTSIDE
+        return cells
 
     def contains(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Return whether each point lies inside the area."""

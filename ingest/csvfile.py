@@ -89,8 +89,7 @@ class CsvTable:
                 frame.columns = pd.Index(self.columns)
                 frame.index = pd.RangeIndex(row, row + len(frame))
                 row += len(frame)
-                blank = (frame == "").all(axis=1)
-                yield frame[~blank] if blank.any() else frame
+                yield _without_blank_rows(frame)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise SchemaError(f"cannot be read as CSV: {exc}", source=self.source) from None
         if progress:
@@ -135,6 +134,17 @@ class CsvTable:
             (line, n, raw) for (line, n), (_, raw) in zip(lines, self._invalid, strict=True)
         ]
         return self._bad_rows
+
+
+def _without_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the rows whose fields are all empty (blank lines)."""
+    # Only rows with an empty first field can be blank: compare the other fields for those alone.
+    maybe = (frame.iloc[:, 0] == "").to_numpy()
+    if not maybe.any():
+        return frame
+    blank = np.zeros(len(frame), dtype=bool)
+    blank[maybe] = (frame[maybe] == "").all(axis=1).to_numpy()
+    return frame[~blank] if blank.any() else frame
 
 
 class _CountingReader(io.RawIOBase):

@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ingest.pseudonyms import Pseudonymiser, normalise_reference
+from ingest.seal import map_distinct
 
 U64 = npt.NDArray[np.uint64]
 
@@ -33,6 +34,8 @@ _CONTENT_COLUMNS = (
     "month",
     "cell",
 )
+_MOSTLY_DISTINCT = ("_record_id",)
+_DATE_COLUMNS = ("month",)  # calendar dates, hashed as their ISO text
 _NULL = np.uint64(0x9E3779B97F4A7C15)  # stands for a missing number
 
 
@@ -52,15 +55,15 @@ class Identities:
     def assign(self, records: pd.DataFrame) -> pd.DataFrame:
         """Return ``records`` with the identity columns set (in place of the ``_`` helpers)."""
         out = records.copy()
-        out["_agency"] = out["agency"].map(normalise_reference)
+        out["_agency"] = map_distinct(out["agency"], normalise_reference)
         has_id = out["_has_id"].to_numpy(dtype=bool)
-        halves: dict[str, U64] = {}
-        for half, (text_key, int_key) in self._keys.items():
-            h = np.empty(len(out), dtype=np.uint64)
-            for mask, cols in ((has_id, _ID_COLUMNS), (~has_id, _CONTENT_COLUMNS)):
-                if mask.any():
-                    h[mask] = _row_hash(out.loc[mask, list(cols)], text_key, int_key)
-            halves[half] = h
+        keys = list(self._keys.values())
+        halves = {half: np.empty(len(out), dtype=np.uint64) for half in self._keys}
+        for mask, cols in ((has_id, _ID_COLUMNS), (~has_id, _CONTENT_COLUMNS)):
+            if mask.any():
+                hashes = _row_hashes(out.loc[mask, list(cols)], keys)
+                for h, row_hash in zip(halves.values(), hashes, strict=True):
+                    h[mask] = row_hash
         ordinal = np.zeros(len(out), dtype=np.uint64)
         if (~has_id).any():
             ordinal[~has_id] = self._ordinals(halves["hi"][~has_id])
@@ -91,7 +94,14 @@ def _mix(x: U64, key: np.uint64) -> U64:
         return z ^ (z >> np.uint64(31))
 
 
-def _column_hash(values: pd.Series, text_key: str, int_key: np.uint64) -> U64:
+def _column_hashes(values: pd.Series, keys: list[tuple[str, np.uint64]]) -> list[U64]:
+    """Hash each value of one column under each key (text keys hash text; int keys numbers)."""
+    if values.name in _DATE_COLUMNS and values.dtype.kind == "M":
+        # Dates were hashed as their text (they used to be held as ``datetime.date``): hash
+        # each distinct date's text so that identities stay the same.
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        dates = pd.Series(uniques).dt.date.astype(object).where(pd.notna(uniques), None)
+        return [table[codes] for table in _column_hashes(dates.rename(values.name), keys)]
     if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
         missing = values.isna().to_numpy()
         raw = values.to_numpy(
@@ -100,15 +110,27 @@ def _column_hash(values: pd.Series, text_key: str, int_key: np.uint64) -> U64:
         )
         ints = raw.view(np.int64).view(np.uint64).copy()
         ints[missing] = _NULL
-        return _mix(ints, int_key)
-    # Text (or dates as objects): hash each distinct value once with keyed SipHash.
+        return [_mix(ints, int_key) for _, int_key in keys]
+    # Text (or dates as objects): hash with keyed SipHash, each distinct value once, except in
+    # columns where nearly every value differs (finding the distinct ones would cost more).
+    if values.name in _MOSTLY_DISTINCT:
+        each = np.asarray(values.astype(str), dtype=object)
+        return [
+            pd.util.hash_array(each, hash_key=text_key, categorize=False) for text_key, _ in keys
+        ]
     codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
-    table = pd.util.hash_array(np.asarray(uniques, dtype=object), hash_key=text_key)
-    return table[codes]
+    distinct = np.asarray(uniques, dtype=object)
+    return [
+        pd.util.hash_array(distinct, hash_key=text_key, categorize=False)[codes]
+        for text_key, _ in keys
+    ]
 
 
-def _row_hash(frame: pd.DataFrame, text_key: str, int_key: np.uint64) -> U64:
-    h = np.full(len(frame), np.uint64(len(frame.columns)), dtype=np.uint64)
+def _row_hashes(frame: pd.DataFrame, keys: list[tuple[str, np.uint64]]) -> list[U64]:
+    """Hash each row of ``frame`` under each key; every column is prepared once for all keys."""
+    hashes = [np.full(len(frame), np.uint64(len(frame.columns)), dtype=np.uint64) for _ in keys]
     for i, col in enumerate(frame.columns):
-        h = _mix(h ^ _column_hash(frame[col], text_key, int_key), int_key + np.uint64(i))
-    return h
+        column = _column_hashes(frame[col], keys)
+        for k, (_, int_key) in enumerate(keys):
+            hashes[k] = _mix(hashes[k] ^ column[k], int_key + np.uint64(i))
+    return hashes

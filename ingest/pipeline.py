@@ -6,25 +6,32 @@ police.uk force files) outside the study area. The file lands whole or not at al
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
+import queue
 import tempfile
+import threading
 from collections import Counter
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from geo.errors import SchemaError
-from ingest.csvfile import Progress, open_table
+from ingest.csvfile import CsvTable, Progress, open_table
 from ingest.identity import Identities
 from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
-from ingest.seal import SealContext, seal
+from ingest.seal import SealContext, Sealed, seal
 from ingest.stores import BatchInfo, Store, to_arrow
 
 REASON_WRONG_FIELDS = "wrong number of fields"
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -101,26 +108,28 @@ def ingest_file(
         for orig, col in zip(table.original_columns, table.columns, strict=True)
         if col not in _kept(kind) and col not in REJECT_COLUMNS
     ]
-    identities = Identities(ctx.pseudonymiser)
     reasons: Counter[str] = Counter()
     reject_parts: list[pd.DataFrame] = []
     info = BatchInfo(kind.layer, summary.source, table.sha256, synthetic)
     with store.writing(info, key_fingerprint=ctx.pseudonymiser.fingerprint) as writer:
-        for frame in table.batches(progress):
-            summary.rows += len(frame)
-            sealed = seal(frame, kind, ctx)
-            summary.outside_area += sealed.outside_area
-            summary.dst_fold_flagged += sealed.in_fold
-            summary.sharing_defaulted += sealed.defaulted_sharing
-            if len(sealed.problems):
-                reasons.update(sealed.problems.groupby("row")["reason"].unique().explode())
-                reject_parts.append(_reject_rows(frame, sealed.problems))
-            if len(sealed.records):
-                records = identities.assign(sealed.records)
-                unique = records.drop_duplicates(["key_hi", "key_lo"])
-                new = writer.add(to_arrow(unique))
-                summary.accepted += new
-                summary.duplicates += len(records) - new
+        # Three stages, each on its own thread (much of the work releases the GIL); this thread
+        # loads. Closing the later stage first stops its worker before the earlier one's.
+        sealed = _read_ahead(_sealed_parts(table, kind, ctx, progress))
+        identified = _read_ahead(_identified_parts(sealed, ctx))
+        with contextlib.closing(sealed), contextlib.closing(identified):
+            for part in identified:
+                summary.rows += part.rows
+                summary.outside_area += part.sealed.outside_area
+                summary.dst_fold_flagged += part.sealed.in_fold
+                summary.sharing_defaulted += part.sealed.defaulted_sharing
+                if part.rejects is not None:
+                    problems = part.sealed.problems
+                    reasons.update(problems.groupby("row")["reason"].unique().explode())
+                    reject_parts.append(part.rejects)
+                if part.records is not None:
+                    new = writer.add(part.records)
+                    summary.accepted += new
+                    summary.duplicates += part.sealed_rows - new
     rejects = pd.concat(reject_parts) if reject_parts else _empty_rejects(table.columns)
     if table.invalid_rows:
         bad = table.bad_rows()
@@ -150,6 +159,89 @@ def ingest_file(
     summary.rejected = len(rejects)
     summary.rejected_by_reason = dict(reasons.most_common())
     return summary
+
+
+@dataclass
+class _Part:
+    """One batch of the file, sealed; then identified and ready to load."""
+
+    rows: int
+    sealed: Sealed
+    rejects: pd.DataFrame | None  # the rejected rows, as the user will see them
+    records: pa.Table | None = None  # the sealed records, one per identity
+    sealed_rows: int = 0  # records before dropping repeats within the batch
+
+
+def _sealed_parts(
+    table: CsvTable, kind: Kind, ctx: SealContext, progress: Progress | None
+) -> Generator[_Part]:
+    """Read, validate and seal the file batch by batch."""
+    for frame in table.batches(progress):
+        sealed = seal(frame, kind, ctx)
+        rejects = _reject_rows(frame, sealed.problems) if len(sealed.problems) else None
+        yield _Part(len(frame), sealed, rejects)
+
+
+def _identified_parts(parts: Iterator[_Part], ctx: SealContext) -> Generator[_Part]:
+    """Give each part's records their identities (in file order) and convert them for loading."""
+    identities = Identities(ctx.pseudonymiser)
+    for part in parts:
+        if len(part.sealed.records):
+            identified = identities.assign(part.sealed.records)
+            unique = identified
+            if not identified["key_hi"].is_unique:  # else no repeats: spare the pair check
+                repeated = identified.duplicated(["key_hi", "key_lo"]).to_numpy()
+                unique = identified[~repeated]
+            part.records = to_arrow(unique)
+            part.sealed_rows = len(identified)
+        yield part
+
+
+def _read_ahead(parts: Generator[_T]) -> Generator[_T]:
+    """Yield the items of ``parts`` in order while a worker thread produces the next one.
+
+    Parsing, sealing and the store's insert each release the GIL for much of their work, so the
+    next batch is prepared while this one is loaded (on the caller's thread and connection,
+    inside its transaction). An exception in the worker is raised here; closing this generator
+    stops the worker (once it has finished the item in hand) and closes ``parts``.
+    """
+    # (part, None) for each part, (None, error) if the worker failed, (None, None) at the end.
+    ready: queue.Queue[tuple[_T | None, BaseException | None]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def hand_over(part: _T | None, error: BaseException | None = None) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put((part, error), timeout=0.1)
+                return True
+            except queue.Full:
+                continue  # the caller is still loading the previous part
+        return False
+
+    def work() -> None:
+        with contextlib.closing(parts):
+            try:
+                for part in parts:
+                    if not hand_over(part):
+                        return
+            except BaseException as exc:  # whatever it is, the caller re-raises it
+                hand_over(None, exc)
+                return
+            hand_over(None)
+
+    worker = threading.Thread(target=work, name="streetsafe-seal", daemon=True)
+    worker.start()
+    try:
+        while True:
+            part, error = ready.get()
+            if error is not None:
+                raise error
+            if part is None:
+                return
+            yield part
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _kept(kind: Kind) -> set[str]:
