@@ -151,100 +151,168 @@ def publish(
     """Protect ``contributions`` for ``policy`` at resolution ``res``.
 
     ``contributions`` has columns ``layer``, ``cell`` (at ``res``; absent for views without a
-    map), ``person`` (nullable), ``n``, ``keysum`` and any ``by`` dimensions. Rows of a layer or
-    sharing level the role may not see must not be there; this is checked.
+    map), ``person`` (nullable), ``n``, ``keysum`` and any ``by`` dimensions. Rows of a layer the
+    role may not see must not be there; this is checked.
     """
     policy.check_res(res)
-    layers = tuple(contributions["layer"].unique())
-    policy.check_layers(layers)
-    has_cell = "cell" in contributions.columns
-    public = contributions["layer"].isin(PUBLIC_LAYERS).to_numpy()
-    parts: list[pd.DataFrame] = []
+    policy.check_layers(tuple(contributions["layer"].unique()))
+    rows = _Rows.of(contributions, by=by)
     view = PublishedView(cells=pd.DataFrame(), role=policy.name, res=res)
+    out: list[_Published] = []
 
+    public = rows.public
     if public.any():
-        parts.append(_publish_public(contributions[public], by=by, has_cell=has_cell, res=res))
+        gid, first, _ = _group_ids(rows.keys[public], rows.cell[public])
+        n = np.bincount(gid, weights=rows.n[public]).astype(np.int64)
+        out.append(
+            _Published(
+                np.flatnonzero(public)[first], rows.cell[public][first], res, n, n, EXACT_PUBLIC
+            )
+        )
 
-    pending = contributions[~public]
+    pending = np.flatnonzero(~public)  # positions in ``rows`` still to publish
+    cell = rows.cell.copy()
     level = res
     for step in range(policy.max_rollup + 1):
-        if pending.empty:
+        if pending.size == 0:
             break
-        gid, groups = _groups(pending, by=by, has_cell=has_cell)
-        ok = (groups["people"] >= policy.k).to_numpy()
+        gid, first, groups = _group_ids(rows.keys[pending], cell[pending])
+        n = np.bincount(gid, weights=rows.n[pending], minlength=groups).astype(np.int64)
+        people = _contributors(gid, groups, rows.person[pending], rows.n[pending])
+        ok = people >= policy.k
         if ok.any():
-            parts.append(_protect(groups[ok], policy, level=level, rolled=step > 0))
+            keysum = np.bincount(gid, weights=rows.keysum[pending], minlength=groups)
+            value, label = _protect(n[ok], keysum[ok].astype(np.int64), policy, rolled=step > 0)
+            rep = pending[first[ok]]
+            out.append(_Published(rep, cell[rep], level, value, n[ok], label))
             if step > 0:
                 view.rolled_up_groups += int(ok.sum())
         pending = pending[~ok[gid]]
-        if not has_cell or step == policy.max_rollup or level <= COARSEST_RES:
+        if not rows.has_cell or step == policy.max_rollup or level <= COARSEST_RES:
             break
         level -= 1
-        pending = pending.assign(cell=parent_cells(pending["cell"].to_numpy(), level))
-    if not pending.empty:
-        view.suppressed_groups = len(_groups(pending, by=by, has_cell=has_cell)[1])
-        view.suppressed_records = int(pending["n"].sum())
-    cells = pd.concat(parts, ignore_index=True) if parts else _empty(by)
+        cell[pending] = parent_cells(cell[pending], level)
+    if pending.size:
+        view.suppressed_groups = _group_ids(rows.keys[pending], cell[pending])[2]
+        view.suppressed_records = int(rows.n[pending].sum())
+    cells = rows.frame(out, by=by)
     if policy.min_shown:
         shown = (cells["value"] >= policy.min_shown) | (cells["protection"] == EXACT_PUBLIC)
         view.suppressed_groups += int((~shown).sum())
         view.suppressed_records += int(cells.loc[~shown, "_n"].sum())
         cells = cells[shown]
-    cells = cells.drop(columns="_n")
     order = [c for c in ("layer", *by, "resolution", "cell") if c in cells.columns]
-    view.cells = cells.sort_values(order).reset_index(drop=True)
+    view.cells = cells.drop(columns="_n").sort_values(order).reset_index(drop=True)
     return view
 
 
-def _groups(
-    rows: pd.DataFrame, *, by: tuple[str, ...], has_cell: bool
-) -> tuple[npt.NDArray[np.intp], pd.DataFrame]:
-    """Return each row's group number, and per group: records, key sum, distinct contributors.
+@dataclass
+class _Published:
+    """Groups published at one step: representative rows, cells, resolution, values."""
 
-    Contributors are distinct people where records name one, plus one per record that names
-    nobody (a report, not a person, is then the unit).
+    rows: npt.NDArray[np.intp]
+    cells: npt.NDArray[np.int64]
+    resolution: int
+    value: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    protection: str
+
+
+@dataclass
+class _Rows:
+    """The contributions as arrays: the gate's work is a few sorts and bincounts on these."""
+
+    source: pd.DataFrame
+    keys: npt.NDArray[np.int64]  # one code per combination of layer and ``by`` values
+    cell: npt.NDArray[np.int64]
+    person: npt.NDArray[np.int64]  # a code per person, -1 where none is named
+    n: npt.NDArray[np.int64]
+    keysum: npt.NDArray[np.int64]
+    public: npt.NDArray[np.bool_]
+    has_cell: bool
+
+    @classmethod
+    def of(cls, contributions: pd.DataFrame, *, by: tuple[str, ...]) -> _Rows:
+        frame = contributions.reset_index(drop=True)
+        keys = np.zeros(len(frame), dtype=np.int64)
+        for col in ("layer", *by):
+            codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
+            keys = keys * (len(uniques) + 1) + codes
+        has_cell = "cell" in frame.columns
+        person, _ = pd.factorize(frame["person"], use_na_sentinel=True)
+        return cls(
+            source=frame,
+            keys=keys,
+            cell=frame["cell"].to_numpy(dtype=np.int64)
+            if has_cell
+            else np.zeros(len(frame), np.int64),
+            person=np.asarray(person, dtype=np.int64),
+            n=frame["n"].to_numpy(dtype=np.int64),
+            keysum=frame["keysum"].to_numpy(dtype=np.int64),
+            public=frame["layer"].isin(PUBLIC_LAYERS).to_numpy(),
+            has_cell=has_cell,
+        )
+
+    def frame(self, parts: list[_Published], *, by: tuple[str, ...]) -> pd.DataFrame:
+        """Return the published groups as rows: key values from a representative row each."""
+        columns = ["layer", *by]
+        if not parts:
+            return pd.DataFrame(
+                columns=[*columns, "cell", "resolution", "value", "protection", "_n"]
+            )
+        rep = np.concatenate([p.rows for p in parts])
+        out = self.source.loc[rep, columns].reset_index(drop=True)
+        if self.has_cell:
+            out["cell"] = np.concatenate([p.cells for p in parts])
+        out["resolution"] = np.concatenate([np.full(p.rows.size, p.resolution) for p in parts])
+        out["value"] = np.concatenate([p.value for p in parts])
+        out["protection"] = np.concatenate(
+            [np.full(p.rows.size, p.protection, dtype=object) for p in parts]
+        )
+        out["_n"] = np.concatenate([p.n for p in parts])
+        return out
+
+
+def _group_ids(
+    keys: npt.NDArray[np.int64], cell: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], int]:
+    """Group rows by (key, cell): each row's group, one representative row per group, groups."""
+    if keys.size == 0:
+        return np.empty(0, np.intp), np.empty(0, np.intp), 0
+    order = np.lexsort((cell, keys))
+    k, c = keys[order], cell[order]
+    starts = np.ones(order.size, dtype=bool)
+    starts[1:] = (k[1:] != k[:-1]) | (c[1:] != c[:-1])
+    sorted_gid = np.cumsum(starts) - 1
+    gid = np.empty(order.size, dtype=np.intp)
+    gid[order] = sorted_gid
+    return gid, order[starts], int(sorted_gid[-1]) + 1
+
+
+def _contributors(
+    gid: npt.NDArray[np.intp], groups: int, person: npt.NDArray[np.int64], n: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Return per group: distinct people named, plus one per record that names nobody.
+
+    Where no person reference exists, a report (not a person) is the unit of protection.
     """
-    keys = ["layer", *by, *(["cell"] if has_cell else [])]
-    gid = np.asarray(rows.groupby(keys, sort=False, dropna=False).ngroup(), dtype=np.intp)
-    tagged = rows.assign(_gid=gid)
-    known = tagged["person"].notna().to_numpy()
-    people = tagged.loc[known, ["_gid", "person"]].drop_duplicates().groupby("_gid").size()
-    anonymous = tagged.loc[~known].groupby("_gid")["n"].sum()
-    agg = tagged.groupby("_gid", sort=True).agg(
-        **{k: (k, "first") for k in keys}, n=("n", "sum"), keysum=("keysum", "sum")
-    )
-    agg["people"] = people.reindex(agg.index, fill_value=0) + anonymous.reindex(
-        agg.index, fill_value=0
-    )
-    return gid, agg.reset_index(drop=True)
+    known = person >= 0
+    span = int(person.max(initial=0)) + 1
+    pairs = np.unique(gid[known].astype(np.int64) * span + person[known])
+    people = np.bincount((pairs // span).astype(np.intp), minlength=groups)
+    anonymous = np.bincount(gid[~known], weights=n[~known], minlength=groups)
+    return (people + anonymous).astype(np.int64)
 
 
-def _protect(groups: pd.DataFrame, policy: RolePolicy, *, level: int, rolled: bool) -> pd.DataFrame:
-    value = groups["n"].to_numpy(dtype=np.int64)
+def _protect(
+    n: npt.NDArray[np.int64], keysum: npt.NDArray[np.int64], policy: RolePolicy, *, rolled: bool
+) -> tuple[npt.NDArray[np.int64], str]:
+    value = n
     labels = [ROLLED_UP] if rolled else []
     if policy.perturb:
-        value = perturb(value, groups["keysum"].to_numpy(), k=policy.k)
+        value = perturb(value, keysum, k=policy.k)
         labels.append(PERTURBED)
     if policy.round_to > 1:
         value = round_to(value, policy.round_to)
         labels.append(ROUNDED)
-    out = groups.drop(columns=["keysum", "people"]).rename(columns={"n": "_n"})
-    out["value"] = value
-    out["resolution"] = level
-    out["protection"] = ", ".join(labels) or "exact"
-    return out
-
-
-def _publish_public(
-    rows: pd.DataFrame, *, by: tuple[str, ...], has_cell: bool, res: int
-) -> pd.DataFrame:
-    keys = ["layer", *by, *(["cell"] if has_cell else [])]
-    out = rows.groupby(keys, sort=False, dropna=False)["n"].sum().reset_index(name="value")
-    out["_n"] = out["value"]
-    out["resolution"] = res
-    out["protection"] = EXACT_PUBLIC
-    return out
-
-
-def _empty(by: tuple[str, ...]) -> pd.DataFrame:
-    return pd.DataFrame(columns=["layer", *by, "cell", "resolution", "value", "protection", "_n"])
+    return value, ", ".join(labels) or "exact"
