@@ -112,9 +112,22 @@ def _throwaway_cluster(settings: dict[str, str]) -> Iterator[str]:
             for path in (root, sockets):
                 os.chown(path, owner.pw_uid, owner.pw_gid)
         root.chmod(0o700)
-        _run(owner, root, bindir / "initdb", "-D", str(data), "-U", "postgres", "-A", "trust",
-             "-E", "UTF8", "--no-locale", "--no-sync")
-        url = _start(owner, root, bindir, data, sockets, settings)
+        _run(
+            owner,
+            root,
+            bindir / "initdb",
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        )
+        url = _start(owner, root=root, bindir=bindir, data=data, sockets=sockets, settings=settings)
     except BaseException:
         _remove(root)
         raise
@@ -172,6 +185,7 @@ def _run(owner: pwd.struct_passwd | None, cwd: Path, *argv: str | Path) -> None:
 
 def _start(
     owner: pwd.struct_passwd | None,
+    *,
     root: Path,
     bindir: Path,
     data: Path,

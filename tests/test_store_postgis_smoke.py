@@ -1,4 +1,7 @@
-"""Smoke tests of the PostGIS store engine against a throwaway cluster (see pg_cluster.py)."""
+"""Smoke tests of the PostGIS store engine against a throwaway cluster (see pg_cluster.py).
+
+The session's ``pg_server`` fixture (the cluster) lives in conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -15,20 +18,13 @@ from geo.errors import StoreError
 from geo.hexes import cell_centres, cells_from_points
 from ingest.stores import RECORD_COLUMNS, BatchInfo, open_store, to_arrow
 from ingest.stores._postgis import PostGISStore
-from tests.pg_cluster import PgCluster, pg_cluster
+from tests.pg_cluster import PgCluster
 
 pytestmark = pytest.mark.postgis
 
 STORAGE_RES = 10
 KEY = "fingerprint-a"
 INFO = BatchInfo(layer="incidents", source="night.csv", file_sha256="0" * 64)
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgCluster]:
-    """A PostGIS server for the session: a throwaway cluster unless one is configured."""
-    with pg_cluster() as cluster:
-        yield cluster
 
 
 @pytest.fixture
@@ -39,9 +35,12 @@ def pg_url(pg_server: PgCluster) -> Iterator[str]:
 
 
 @pytest.fixture
-def store(pg_url: str) -> Iterator[PostGISStore]:
-    with PostGISStore(pg_url, storage_res=STORAGE_RES) as opened:
+def pg_store(pg_url: str) -> Iterator[PostGISStore]:
+    opened = PostGISStore(pg_url, storage_res=STORAGE_RES)
+    try:
         yield opened
+    finally:
+        opened.close()
 
 
 def make_records(n: int, *, seed: int = 0) -> pa.Table:
@@ -73,8 +72,8 @@ def make_records(n: int, *, seed: int = 0) -> pa.Table:
     return to_arrow(frame)
 
 
-def batch_rows(store: PostGISStore) -> pd.DataFrame:
-    return store.query("SELECT * FROM batches ORDER BY id")
+def batch_rows(pg_store: PostGISStore) -> pd.DataFrame:
+    return pg_store.query("SELECT * FROM batches ORDER BY id")
 
 
 def test_migrations_create_tables_and_reopening_is_idempotent(pg_url: str) -> None:
@@ -114,51 +113,60 @@ def test_concurrent_first_opens_migrate_once(pg_url: str) -> None:
     assert errors == []
 
 
-def test_failed_write_leaves_the_store_unchanged(store: PostGISStore) -> None:
-    with pytest.raises(RuntimeError, match="boom"), store.writing(INFO, key_fingerprint=KEY) as w:
-        assert w.add(make_records(50)) == 50
-        raise RuntimeError("boom")
-    assert store.record_count() == 0
-    assert batch_rows(store).empty
-    assert store.query("SELECT * FROM meta WHERE key = 'key_fingerprint'").empty
+def test_failed_write_leaves_the_store_unchanged(pg_store: PostGISStore) -> None:
+    def write_then_fail() -> None:
+        with pg_store.writing(INFO, key_fingerprint=KEY) as w:
+            assert w.add(make_records(50)) == 50
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_then_fail()
+    assert pg_store.record_count() == 0
+    assert batch_rows(pg_store).empty
+    assert pg_store.query("SELECT * FROM meta WHERE key = 'key_fingerprint'").empty
     # the connection is usable afterwards, and a later write still lands
-    with store.writing(INFO, key_fingerprint=KEY) as w:
+    with pg_store.writing(INFO, key_fingerprint=KEY) as w:
         assert w.add(make_records(5)) == 5
-    assert store.record_count() == 5
+    assert pg_store.record_count() == 5
 
 
-def test_a_swallowed_statement_error_is_not_committed(store: PostGISStore) -> None:
+def test_a_swallowed_statement_error_is_not_committed(pg_store: PostGISStore) -> None:
     records = make_records(10)
     no_layer = records.set_column(2, "layer", pa.array([None] * 10, pa.string()))
-    with pytest.raises(StoreError), store.writing(INFO, key_fingerprint=KEY) as w:
-        w.add(records)
-        with pytest.raises(StoreError, match="layer"):
-            w.add(no_layer)  # NOT NULL violation; the caller carries on regardless
-    assert store.record_count() == 0
-    assert batch_rows(store).empty
+
+    def write_ignoring_an_error() -> None:
+        with pg_store.writing(INFO, key_fingerprint=KEY) as w:
+            w.add(records)
+            with pytest.raises(StoreError, match="layer"):
+                w.add(no_layer)  # a NOT NULL violation, which the caller ignores
+
+    with pytest.raises(StoreError):
+        write_ignoring_an_error()
+    assert pg_store.record_count() == 0
+    assert batch_rows(pg_store).empty
 
 
-def test_adding_the_same_records_twice_adds_none(store: PostGISStore) -> None:
+def test_adding_the_same_records_twice_adds_none(pg_store: PostGISStore) -> None:
     records = make_records(200)
-    with store.writing(INFO, key_fingerprint=KEY) as w:
+    with pg_store.writing(INFO, key_fingerprint=KEY) as w:
         assert w.add(records) == 200
         assert w.add(records) == 0  # again in the same transaction
         assert w.add(records.slice(0, 0)) == 0
-    with store.writing(INFO, key_fingerprint=KEY) as w:
+    with pg_store.writing(INFO, key_fingerprint=KEY) as w:
         assert w.add(records) == 0
         assert w.add(make_records(3, seed=1).set_column(1, "key_lo", pa.array([-1, -2, -3]))) == 3
-    assert store.record_count() == 203
-    assert list(batch_rows(store)["accepted"]) == [200, 3]
+    assert pg_store.record_count() == 203
+    assert list(batch_rows(pg_store)["accepted"]) == [200, 3]
 
 
-def test_records_hold_cell_centres_and_no_coordinates(store: PostGISStore) -> None:
+def test_records_hold_cell_centres_and_no_coordinates(pg_store: PostGISStore) -> None:
     records = make_records(40)
-    with store.writing(INFO, key_fingerprint=KEY) as w:
+    with pg_store.writing(INFO, key_fingerprint=KEY) as w:
         w.add(records)
-    columns = store.record_columns()
+    columns = pg_store.record_columns()
     assert columns == [*RECORD_COLUMNS, "batch_id", "geom"]
     assert not {"lat", "lon", "latitude", "longitude", "x", "y"} & {c.lower() for c in columns}
-    stored = store.query(
+    stored = pg_store.query(
         "SELECT cell, ST_X(geom) AS x, ST_Y(geom) AS y, ST_SRID(geom) AS srid FROM records"
     )
     lat, lon = cell_centres(stored["cell"].to_numpy())
@@ -167,17 +175,17 @@ def test_records_hold_cell_centres_and_no_coordinates(store: PostGISStore) -> No
     assert set(stored["srid"]) == {4326}
 
 
-def test_values_survive_the_copy_round_trip(store: PostGISStore) -> None:
+def test_values_survive_the_copy_round_trip(pg_store: PostGISStore) -> None:
     records = make_records(6).to_pandas()
-    records["category"] = ["", 'quote " comma , semi ;', "new\nline\r\n\\.", "ünï ☂", "%s ? %%", "x"]
+    records["category"] = ["", 'quote " comma ,', "new\nline\r\n\\.", "ünï ☂", "%s ? %%", "x"]
     records["time_flag"] = [None, "", "dst_fold", None, "dst_fold", None]
     records["severity"] = pd.array([None, 1, 2, None, 3, 1], dtype="Int16")
     records["person"] = pd.array([None, 2**62, -(2**62), 0, None, 1], dtype="Int64")
     records.loc[[0, 3], "occurred_utc"] = pd.NaT
     records.loc[1, "occurred_utc"] = pd.Timestamp("2024-10-27 01:30:59.123456")
-    with store.writing(INFO, key_fingerprint=KEY) as w:
+    with pg_store.writing(INFO, key_fingerprint=KEY) as w:
         assert w.add(to_arrow(records)) == 6
-    back = store.query(f"SELECT {', '.join(RECORD_COLUMNS)} FROM records ORDER BY key_lo")
+    back = pg_store.query(f"SELECT {', '.join(RECORD_COLUMNS)} FROM records ORDER BY key_lo")
     expected = to_arrow(records).to_pandas()
     for name in RECORD_COLUMNS:
         got, want = back[name].tolist(), expected[name].tolist()
@@ -194,23 +202,36 @@ def test_storage_res_mismatch_on_reopen_raises(pg_url: str) -> None:
         PostGISStore(pg_url, storage_res=STORAGE_RES + 1)
 
 
-def test_key_fingerprint_mismatch_raises(store: PostGISStore) -> None:
-    with store.writing(INFO, key_fingerprint=KEY) as w:
+def test_nested_writing_is_refused(pg_store: PostGISStore) -> None:
+    def write_inside_a_write() -> None:
+        with pg_store.writing(INFO, key_fingerprint=KEY) as w:
+            w.add(make_records(5))
+            with pg_store.writing(INFO, key_fingerprint=KEY):
+                pass
+
+    with pytest.raises(StoreError, match="already open"):
+        write_inside_a_write()
+    assert pg_store.record_count() == 0
+
+
+def test_key_fingerprint_mismatch_raises(pg_store: PostGISStore) -> None:
+    with pg_store.writing(INFO, key_fingerprint=KEY) as w:
         w.add(make_records(5))
-    with pytest.raises(StoreError, match="another pseudonym key"), store.writing(
-        INFO, key_fingerprint="fingerprint-b"
-    ) as w:
+    with (
+        pytest.raises(StoreError, match="another pseudonym key"),
+        pg_store.writing(INFO, key_fingerprint="fingerprint-b") as w,
+    ):
         w.add(make_records(5, seed=2).set_column(1, "key_lo", pa.array([10, 11, 12, 13, 14])))
-    assert store.record_count() == 5
-    assert len(batch_rows(store)) == 1
+    assert pg_store.record_count() == 5
+    assert len(batch_rows(pg_store)) == 1
 
 
-def test_placeholders_and_percent_signs(store: PostGISStore) -> None:
-    frame = store.query("SELECT ? AS a, 'x%' AS b, '?' AS c, 5 % 3 AS d", [np.int64(7)])
+def test_placeholders_and_percent_signs(pg_store: PostGISStore) -> None:
+    frame = pg_store.query("SELECT ? AS a, 'x%' AS b, '?' AS c, 5 % 3 AS d", [np.int64(7)])
     assert frame.iloc[0].tolist() == [7, "x%", "?", 2]
 
 
 def test_unreachable_server_names_where_and_hides_the_password() -> None:
-    with pytest.raises(StoreError, match="host 127.0.0.1 port 1, database nowhere") as caught:
+    with pytest.raises(StoreError, match=r"host 127\.0\.0\.1 port 1, database nowhere") as caught:
         PostGISStore("postgresql://someone:sekrit@127.0.0.1:1/nowhere", storage_res=STORAGE_RES)
     assert "sekrit" not in str(caught.value)

@@ -15,7 +15,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import pq
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres
@@ -85,6 +85,13 @@ class PostGISStore(Store):
             raise StoreError(f"PostGIS store {self.url}: {exc}") from exc
 
     def _begin(self) -> None:
+        # PostgreSQL only warns about a nested BEGIN, and the inner COMMIT would then commit the
+        # outer transaction's work early; refuse it, as DuckDB does
+        if self._con.info.transaction_status != pq.TransactionStatus.IDLE:
+            raise StoreError(
+                f"PostGIS store {self.url}: a transaction is already open on this connection; "
+                "write one file at a time per store"
+            )
         self._execute("BEGIN")
 
     def _commit(self) -> None:
@@ -185,7 +192,14 @@ def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
 
 
 def _redacted(url: str) -> str:
-    """Return ``url`` without its password (in the user part or the query string)."""
+    """Return ``url`` (a URL or a ``key=value`` string) without its password."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        try:
+            params = conninfo_to_dict(url)
+        except psycopg.Error:
+            return "(an unreadable connection string)"
+        kept = {k: str(v) for k, v in params.items() if k != "password" and v is not None}
+        return make_conninfo("", **kept)
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
@@ -214,7 +228,7 @@ def _placeholders(sql: str) -> str:
 
 
 # PostgreSQL type OIDs whose results get the dtypes the embedded engine gives them
-_INTS = {20: "int64", 21: "int16", 23: "int32"}
+_INTS = {20: ("int64", "Int64"), 21: ("int16", "Int16"), 23: ("int32", "Int32")}
 _FLOATS = {700, 701, 1700}
 _BOOL = 16
 _DATETIMES = {1082, 1114}  # date, timestamp
@@ -224,7 +238,7 @@ def _column(oid: int, values: list[Any]) -> pd.Series[Any]:
     """Return one result column with the dtype DuckDB's ``.df()`` would give it."""
     has_null = any(v is None for v in values)
     if oid in _INTS:
-        return pd.Series(values, dtype="Int64" if has_null else _INTS[oid])
+        return pd.Series(values, dtype=_INTS[oid][has_null])
     if oid in _FLOATS:
         return pd.Series([np.nan if v is None else float(v) for v in values], dtype="float64")
     if oid == _BOOL:
