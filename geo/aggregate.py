@@ -10,7 +10,7 @@ column is still there. Nothing in this module talks to a database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
@@ -38,7 +38,7 @@ class CubeFilter:
     date_from: date | None = None
     date_to: date | None = None
     sharing: tuple[str, ...] = ("outreach_only", "partners", "public")
-    cells: tuple[int, ...] | None = field(default=None, compare=True)  # storage-res cells
+    within: tuple[int, ...] | None = None  # only records inside these H3 cells (any resolution)
 
     def __post_init__(self) -> None:
         unknown = [layer for layer in self.layers if layer not in LAYERS]

@@ -82,6 +82,12 @@ class Settings:
         },
     )
 
+    basemap: str | None = field(
+        default=None,
+        metadata={"env": "STREETSAFE_BASEMAP", "doc": "Base map style URL for deployments with "
+                  "internet (e.g. a Carto or tile-server style); unset: no tiles, works offline."},
+    )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read settings from ``env`` (default: the process environment), then ``overrides``."""

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pandas as pd
+
 from geo.aggregate import CubeFilter
 from geo.privacy import PublishedView, RolePolicy, publish
+from geo.wards import Areas
 from ingest.stores import Store
 
 
@@ -45,4 +48,33 @@ def published_view(
             f"{unknown:,} records with no known time of night (police.uk publishes the month "
             "only) are left out by the hour or weekday filter"
         )
+    return view
+
+
+def area_view(
+    store: Store,
+    policy: RolePolicy,
+    f: CubeFilter,
+    areas: Areas,
+    *,
+    by: tuple[str, ...] = (),
+) -> PublishedView:
+    """Return ``policy``'s view of the records ``f`` selects, per named area (ward) and ``by``.
+
+    Records are placed by their storage cell's centre; each (layer, area, ``by``) group is
+    protected like a cell (``k`` people, perturbation, rounding), without roll-up.
+    """
+    allowed = restrict(f, policy)
+    cells = store.contributions(allowed, res=store.storage_res, by=by)
+    codes, uniques = pd.factorize(cells["cell"])
+    cells["area"] = areas.of_cells(uniques.to_numpy())[codes]
+    grouped = (
+        cells.dropna(subset=["area"])
+        .groupby(["layer", "area", *by, "person"], dropna=False, as_index=False)
+        .agg(n=("n", "sum"), keysum=("keysum", "sum"))
+    )
+    view = publish(grouped, policy, res=policy.finest_res, by=("area", *by))
+    outside = int(cells.loc[cells["area"].isna(), "n"].sum())
+    if outside:
+        view.notes.append("records whose cell centre lies outside every ward are not counted")
     return view

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from geo.aggregate import CubeFilter
 from geo.errors import FilterError
-from geo.hexes import parent_sql
+from geo.hexes import cell_resolutions, parent_sql
 
 # Dimensions a view may break its counts down by, and their SQL.
 DIMENSIONS = {
@@ -41,10 +42,12 @@ def where(f: CubeFilter) -> tuple[str, list[Any]]:
             "OR (night IS NULL AND month BETWEEN ? AND ?))"
         )
         params += [lo, hi, lo.replace(day=1), hi]
-    if f.cells is not None:
-        clauses.append(
-            f"cell IN ({', '.join(str(int(c)) for c in f.cells)})" if f.cells else "FALSE"
-        )
+    if f.within is not None:
+        inside = [
+            f"{parent_sql('cell', int(r))} = {int(c)}"
+            for c, r in zip(f.within, cell_resolutions(list(f.within)), strict=True)
+        ]
+        clauses.append(f"({' OR '.join(inside)})" if inside else "FALSE")
     return " AND ".join(clauses), params
 
 
@@ -72,14 +75,7 @@ def contributions(
 
 def unknown_time(f: CubeFilter) -> tuple[str, list[Any]]:
     """Return the query counting records left out only because their time of night is unknown."""
-    relaxed = CubeFilter(
-        layers=f.layers,
-        categories=f.categories,
-        date_from=f.date_from,
-        date_to=f.date_to,
-        sharing=f.sharing,
-        cells=f.cells,
-    )
+    relaxed = replace(f, hours=None, weekdays=None)
     clause, params = where(relaxed)
     return f"SELECT count(*) AS n FROM records WHERE {clause} AND local_minute IS NULL", params
 

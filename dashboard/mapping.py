@@ -1,0 +1,163 @@
+"""The night map: pydeck layers built from published views (cell ids, never polygons)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+
+from geo.hexes import cells_to_str
+from ingest.boundaries import areas_geojson, load_areas
+
+LAYER_TITLES = {
+    "incident": "Incidents (harm to women)",
+    "outreach": "Outreach contacts",
+    "asb": "Community ASB reports",
+    "policeuk": "police.uk street crime (public)",
+}
+# One hue per layer; value sets the opacity. Chosen to stay apart for colour-blind viewers.
+LAYER_COLOURS = {
+    "incident": (213, 62, 79),
+    "outreach": (50, 136, 189),
+    "asb": (253, 174, 97),
+    "policeuk": (153, 153, 153),
+}
+PROTECTION_TEXT = {
+    "public data": "public police.uk data, exact",
+    "perturbed": "small random adjustment (cell-key)",
+    "rolled up": "merged into a larger hex",
+    "rounded": "rounded to 5",
+    "exact": "exact",
+}
+SOUTHAMPTON_VIEW = pdk.ViewState(latitude=50.915, longitude=-1.40, zoom=12, pitch=0)
+
+
+def protection_text(label: str) -> str:
+    """Return the plain-words explanation of a protection label (``"rolled up, perturbed"``)."""
+    return "; ".join(PROTECTION_TEXT.get(p.strip(), p.strip()) for p in label.split(","))
+
+
+def hex_records(cells: pd.DataFrame, layer: str, *, dim: float = 1.0) -> list[dict[str, Any]]:
+    """Return one small record per published cell of ``layer`` for the H3HexagonLayer."""
+    rows = cells[cells["layer"] == layer]
+    if rows.empty:
+        return []
+    values = rows["value"].to_numpy(dtype=float)
+    top = max(float(values.max()), 1.0)
+    alpha = (60 + 170 * np.sqrt(values / top)) * dim
+    r, g, b = LAYER_COLOURS[layer]
+    return [
+        {
+            "hex": h,
+            "value": int(v),
+            "layer": LAYER_TITLES[layer],
+            "res": int(res),
+            "protection": protection_text(p),
+            "color": [r, g, b, int(a)],
+        }
+        for h, v, res, p, a in zip(
+            cells_to_str(rows["cell"].tolist()),
+            rows["value"],
+            rows["resolution"],
+            rows["protection"],
+            alpha,
+            strict=True,
+        )
+    ]
+
+
+def ward_layers(*, dark: bool) -> list[pdk.Layer]:
+    """Ward outlines and their names, from the shipped boundary file."""
+    areas = load_areas()
+    labels = [
+        {"name": name, "position": [geom.centroid.x, geom.centroid.y]}
+        for name, geom in zip(areas.names, areas.geometries, strict=True)
+    ]
+    line = [200, 200, 200, 140] if dark else [60, 60, 60, 160]
+    return [
+        pdk.Layer(
+            "GeoJsonLayer",
+            id="wards",
+            data=areas_geojson(),
+            stroked=True,
+            filled=False,
+            get_line_color=line,
+            line_width_min_pixels=1,
+            pickable=False,
+        ),
+        pdk.Layer(
+            "TextLayer",
+            id="ward-names",
+            data=labels,
+            get_position="position",
+            get_text="name",
+            get_size=12,
+            get_color=[*line[:3], 200],
+            pickable=False,
+        ),
+    ]
+
+
+def night_deck(
+    cells: pd.DataFrame, layers: tuple[str, ...], *, basemap: str | None, dark: bool
+) -> pdk.Deck:
+    """Return the deck: one H3HexagonLayer per layer (each with an ``id``), then the wards."""
+    dim = 0.75 if dark else 1.0
+    deck_layers = [
+        pdk.Layer(
+            "H3HexagonLayer",
+            id=f"hex-{layer}",
+            data=hex_records(cells, layer, dim=dim),
+            get_hexagon="hex",
+            get_fill_color="color",
+            get_line_color=[255, 255, 255, 80],
+            line_width_min_pixels=1,
+            stroked=True,
+            filled=True,
+            extruded=False,
+            pickable=True,
+            auto_highlight=True,
+        )
+        for layer in layers
+    ]
+    deck_layers += ward_layers(dark=dark)
+    tooltip = {
+        "html": "<b>{layer}</b><br/>value: {value}<br/>hex resolution {res}<br/>{protection}",
+        "style": {
+            "backgroundColor": "#222" if dark else "#fff",
+            "color": "#eee" if dark else "#111",
+        },
+    }
+    if basemap:
+        return pdk.Deck(
+            layers=deck_layers,
+            initial_view_state=SOUTHAMPTON_VIEW,
+            map_provider="carto",
+            map_style=basemap,
+            tooltip=tooltip,
+        )
+    # No base map: works with no network. The background comes from the page.
+    return pdk.Deck(
+        layers=deck_layers,
+        initial_view_state=SOUTHAMPTON_VIEW,
+        map_provider=None,
+        map_style=None,
+        tooltip=tooltip,
+    )
+
+
+def legend_html(cells: pd.DataFrame, layers: tuple[str, ...]) -> str:
+    """Return a small HTML legend: each layer's colour and the range of its values."""
+    parts = []
+    for layer in layers:
+        rows = cells[cells["layer"] == layer]
+        r, g, b = LAYER_COLOURS[layer]
+        span = f"{int(rows['value'].min())} to {int(rows['value'].max())}" if len(rows) else "none"
+        parts.append(
+            f"<span style='display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
+            f"background:linear-gradient(90deg, rgba({r},{g},{b},0.25), rgb({r},{g},{b}))'>"
+            f"</span>{LAYER_TITLES[layer]}: {span} per hex"
+        )
+    return "<div style='font-size:0.85em'>" + "".join(parts) + "</div>"

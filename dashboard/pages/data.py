@@ -1,0 +1,78 @@
+"""Data: upload a report file (the same readers as the CLI), see what happened to each row."""
+
+from __future__ import annotations
+
+import io
+
+import streamlit as st
+
+from dashboard.messages import user_message
+from dashboard.state import require_page, seal_context_for, store
+from geo.errors import StreetsafeError
+from ingest.kinds import KINDS
+from ingest.pipeline import IngestSummary, ingest_file
+from ingest.settings import DATA_DIR, Settings
+
+require_page("data")
+st.header("Add data")
+st.write(
+    "Upload a CSV of one report kind. Every row is accepted, rejected with its reason, or "
+    "recognised as already stored; a file lands whole or not at all. Coordinates and person "
+    "references are sealed on the way in and never stored."
+)
+kind = st.selectbox(
+    "What the file holds", list(KINDS), format_func=lambda k: KINDS[k].title, key="upload-kind"
+)
+upload = st.file_uploader("CSV file", type=["csv", "txt"], key="upload-file")
+
+with st.expander("Templates (header and example rows)"):
+    for name in ("incidents", "outreach", "asb"):
+        path = DATA_DIR / "templates" / f"{name}.csv"
+        st.download_button(
+            f"{KINDS[name].title} template",
+            path.read_bytes(),
+            file_name=path.name,
+            mime="text/csv",
+            key=f"template-{name}",
+        )
+
+if upload is not None and st.button("Ingest", type="primary"):
+    url = Settings.from_env().store
+    try:
+        with store() as st_:
+            summary = ingest_file(
+                st_,
+                kind,
+                io.BytesIO(upload.getvalue()),
+                ctx=seal_context_for(url),
+                source=upload.name,
+            )
+    except StreetsafeError as exc:
+        st.error(user_message(exc))
+    else:
+        st.session_state["last-summary"] = summary
+
+last: IngestSummary | None = st.session_state.get("last-summary")
+if last is not None:
+    summary = last
+    st.subheader(f"{summary.source}: what happened")
+    cols = st.columns(4)
+    cols[0].metric("Accepted", f"{summary.accepted:,}")
+    cols[1].metric("Rejected", f"{summary.rejected:,}")
+    cols[2].metric("Already stored", f"{summary.duplicates:,}")
+    cols[3].metric("Outside the study area", f"{summary.outside_area:,}")
+    if summary.dropped_columns:
+        st.caption("Columns dropped, not stored: " + ", ".join(summary.dropped_columns))
+    if summary.sharing_defaulted:
+        st.caption(
+            f"{summary.sharing_defaulted:,} rows gave no sharing level and were kept outreach-only."
+        )
+    if summary.rejected:
+        st.markdown("**Rejected rows** — fix them in the file below and upload it again:")
+        st.dataframe(summary.rejects, hide_index=True)
+        st.download_button(
+            "Download the rejected rows",
+            summary.rejects.to_csv(index=False),
+            file_name=f"{summary.source.rsplit('.', 1)[0]}.rejects.csv",
+            mime="text/csv",
+        )

@@ -1,0 +1,84 @@
+"""Local impact (community safety): protected ASB and incident counts per ward, by month."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+
+from dashboard.controls import view_controls
+from dashboard.mapping import LAYER_TITLES, SOUTHAMPTON_VIEW
+from dashboard.state import cached_area_view, data_version, deployment, require_page
+from ingest.boundaries import areas_geojson, load_areas
+
+role = require_page("local_impact")
+request = view_controls(role, with_resolution=False)
+settings = deployment().settings
+areas = load_areas()
+st.header("Local impact, ward by ward")
+st.caption("Protected counts (perturbed, rounded to 5, nothing under 10 shown): safe to publish.")
+
+view = cached_area_view(settings.store, data_version(), request, ("month",))
+cells = view.cells.assign(
+    ward=lambda d: d["area"].map(areas.name_of),
+    month=lambda d: pd.to_datetime(d["month"]).dt.strftime("%Y-%m"),
+    layer=lambda d: d["layer"].map(LAYER_TITLES),
+)
+totals = cached_area_view(settings.store, data_version(), request).cells
+layer_names = sorted(totals["layer"].unique()) if len(totals) else []
+chosen = (
+    st.radio(
+        "Colour the wards by",
+        layer_names,
+        horizontal=True,
+        format_func=lambda layer: LAYER_TITLES[layer],
+    )
+    if layer_names
+    else None
+)
+
+geo = areas_geojson()
+by_ward = totals[totals["layer"] == chosen].set_index("area")["value"] if chosen else pd.Series()
+top = float(by_ward.max()) if len(by_ward) else 1.0
+for feature in geo["features"]:
+    code = feature["properties"]["WD13CD"]
+    value = int(by_ward.get(code, 0))
+    feature["properties"]["value"] = value if value else "fewer than shown"
+    feature["properties"]["fill"] = (
+        [213, 62, 79, int(30 + 200 * (value / top))] if value else [120, 120, 120, 40]
+    )
+st.pydeck_chart(
+    pdk.Deck(
+        layers=[
+            pdk.Layer(
+                "GeoJsonLayer",
+                id="ward-choropleth",
+                data=geo,
+                filled=True,
+                stroked=True,
+                get_fill_color="properties.fill",
+                get_line_color=[60, 60, 60, 200],
+                line_width_min_pixels=1,
+                pickable=True,
+            )
+        ],
+        initial_view_state=SOUTHAMPTON_VIEW,
+        map_provider=None,
+        map_style=None,
+        tooltip={"html": "<b>{WD13NM}</b><br/>{value}"},
+    ),
+    key="ward-map",
+    height=460,
+)
+table = cells.pivot_table(
+    index=["ward", "layer"], columns="month", values="value", aggfunc="sum"
+).reset_index()
+st.dataframe(table, hide_index=True, width="stretch")
+st.download_button(
+    "Download the ward table (CSV)",
+    table.to_csv(index=False),
+    file_name="local-impact-by-ward.csv",
+    mime="text/csv",
+)
+for note in view.notes:
+    st.info(note)

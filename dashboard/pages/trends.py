@@ -1,0 +1,75 @@
+"""Trends: protected counts by hour of night, weekday and month, and month-on-month change."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard.controls import WEEKDAY_NAMES, view_controls
+from dashboard.mapping import LAYER_TITLES
+from dashboard.state import cached_view, data_version, deployment, require_page
+
+role = require_page("trends")
+request = view_controls(role, with_resolution=False)
+url = deployment().settings.store
+st.header("Trends")
+st.caption("Every figure is a protected count for the whole study area and the filters chosen.")
+
+NIGHT_ORDER = [*range(12, 24), *range(12)]  # the night runs from noon to noon
+
+
+def _chart(
+    frame: pd.DataFrame, x: str, title: str, sort: list[str] | list[int] | None = None
+) -> None:
+    if frame.empty:
+        st.write(f"{title}: too few people behind these figures to show them.")
+        return
+    data = frame.assign(layer=frame["layer"].map(LAYER_TITLES))
+    chart = (
+        alt.Chart(data, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:O", sort=sort, title=None),
+            y=alt.Y("value:Q", title="protected count"),
+            color=alt.Color("layer:N", title=None),
+            xOffset="layer:N",
+            tooltip=["layer", x, "value", "protection"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+hours = cached_view(url, data_version(), request, ("hour",), with_cells=False)
+_chart(hours.cells.dropna(subset=["hour"]), "hour", "By hour of the night", NIGHT_ORDER)
+days = cached_view(url, data_version(), request, ("weekday",), with_cells=False).cells
+days = days.dropna(subset=["weekday"]).assign(
+    night=lambda d: d["weekday"].map(lambda w: WEEKDAY_NAMES[int(w)])
+)
+_chart(days, "night", "By night of the week", list(WEEKDAY_NAMES))
+months = cached_view(url, data_version(), request, ("month",), with_cells=False)
+monthly = months.cells.assign(month=pd.to_datetime(months.cells["month"]).dt.strftime("%Y-%m"))
+_chart(monthly, "month", "By month")
+for note in hours.notes:
+    st.info(note, icon="🕑")
+
+st.subheader("Month on month")
+if monthly.empty:
+    st.write("Nothing to compare.")
+else:
+    wide = monthly.pivot_table(index="month", columns="layer", values="value", aggfunc="sum")
+    change = wide.diff().iloc[1:]
+    cols = st.columns(max(len(wide.columns), 1))
+    for col, layer in zip(cols, wide.columns, strict=False):
+        last = wide[layer].dropna()
+        if len(last) >= 2:
+            col.metric(
+                LAYER_TITLES[layer],
+                int(last.iloc[-1]),
+                delta=int(last.iloc[-1] - last.iloc[-2]),
+                delta_color="inverse",
+            )
+    table = wide.rename(columns=LAYER_TITLES).join(
+        change.rename(columns=lambda c: f"change: {LAYER_TITLES[c]}")
+    )
+    st.dataframe(table, width="stretch")

@@ -1,0 +1,164 @@
+"""The dashboard's session: who is looking (role), the store behind the gate, cached views.
+
+Every cached function takes all of its inputs as parameters (store URL, data version, role,
+request), so a cached answer is never served for another question.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.filters import ViewRequest
+from geo.privacy import PublishedView, RolePolicy
+from ingest.boundaries import load_areas
+from ingest.context import seal_context
+from ingest.policies import load_policies
+from ingest.seal import SealContext
+from ingest.settings import Settings
+from ingest.stores import Store, open_store
+from ingest.views import area_view, published_view
+
+ROLE_KEY = "role"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the dashboard was started with."""
+
+    settings: Settings
+    policies: dict[str, RolePolicy]
+
+
+@st.cache_resource
+def deployment() -> Deployment:
+    """Return the settings and role policies (read once per server)."""
+    settings = Settings.from_env(store=os.environ.get("STREETSAFE_STORE"))
+    return Deployment(settings, load_policies(settings.policy))
+
+
+class _SharedStore:
+    """One store connection per server, used by one session at a time."""
+
+    def __init__(self, url: str, storage_res: int) -> None:
+        self.url = url
+        self.store = open_store(url, storage_res=storage_res)
+        self.lock = threading.Lock()
+
+
+@st.cache_resource
+def _shared_store(url: str, storage_res: int) -> _SharedStore:
+    return _SharedStore(url, storage_res)
+
+
+@contextmanager
+def store() -> Iterator[Store]:
+    """Borrow the store (pages never keep it: they receive published views)."""
+    dep = deployment()
+    shared = _shared_store(dep.settings.store, dep.settings.storage_res)
+    with shared.lock:
+        yield shared.store
+
+
+def current_role() -> str:
+    """Return the role of the person looking at the dashboard.
+
+    Until sign-in exists this is the demo-mode chooser's value; sign-in replaces this function.
+    """
+    policies = deployment().policies
+    role = st.session_state.get(ROLE_KEY) or st.query_params.get("role") or next(iter(policies))
+    return role if role in policies else next(iter(policies))
+
+
+def data_version() -> tuple[int, int]:
+    """Return (batches, records): changes whenever data is added, so caches refresh."""
+    with store() as st_:
+        frame = st_.query(
+            "SELECT (SELECT count(*) FROM batches) AS b, (SELECT count(*) FROM records) AS r"
+        )
+    return int(frame["b"].iloc[0]), int(frame["r"].iloc[0])
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_view(
+    url: str,
+    version: tuple[int, int],
+    request: ViewRequest,
+    by: tuple[str, ...] = (),
+    *,
+    within: tuple[int, ...] | None = None,
+    with_cells: bool = True,
+) -> PublishedView:
+    """Return the published view of ``request`` (cached per store, data version and request)."""
+    del url, version  # part of the cache key only
+    dep = deployment()
+    f = request.cube_filter()
+    if within is not None:
+        from dataclasses import replace
+
+        f = replace(f, within=within)
+    with store() as st_:
+        return published_view(
+            st_, dep.policies[request.role], f, res=request.res if with_cells else None, by=by
+        )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_area_view(
+    url: str, version: tuple[int, int], request: ViewRequest, by: tuple[str, ...] = ()
+) -> PublishedView:
+    """Return the published view of ``request`` per ward (cached like :func:`cached_view`)."""
+    del url, version
+    dep = deployment()
+    with store() as st_:
+        return area_view(
+            st_, dep.policies[request.role], request.cube_filter(), load_areas(), by=by
+        )
+
+
+def synthetic_loaded() -> bool:
+    """Return whether demo (synthetic) data is in the store."""
+    with store() as st_:
+        return st_.has_synthetic()
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    """Return an empty table with ``columns``."""
+    return pd.DataFrame(columns=columns)
+
+
+@st.cache_resource
+def seal_context_for(url: str) -> SealContext:
+    """Return the sealing context (study area, gazetteer, key) for uploads to ``url``."""
+    del url
+    return seal_context(deployment().settings)
+
+
+def pages_for(role: str) -> tuple[str, ...]:
+    """Return the pages ``role`` may open, by file stem, in menu order."""
+    policy = deployment().policies[role]
+    pages = ["night_map", "trends"]
+    if role == "community_safety":  # the publishable, ward-by-ward view
+        pages.append("local_impact")
+    if policy.can_upload:
+        pages.append("data")
+    pages.append("about")
+    return tuple(pages)
+
+
+def require_page(name: str) -> str:
+    """Stop the page unless the current role may open it; return the role.
+
+    The menu already leaves such pages out; this holds even for a hand-typed address.
+    """
+    role = current_role()
+    if name not in pages_for(role):
+        st.error("This page is not available to your role.")
+        st.stop()
+    return role
