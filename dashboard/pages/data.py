@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import io
-
 import streamlit as st
 
 from dashboard.messages import user_message
-from dashboard.state import require_page, seal_context_for, store
+from dashboard.state import require_page
+from dashboard.upload import ingest_upload
 from geo.errors import StreetsafeError
 from ingest.kinds import KINDS
-from ingest.pipeline import IngestSummary, ingest_file
-from ingest.settings import DATA_DIR, Settings
+from ingest.pipeline import IngestSummary
+from ingest.settings import DATA_DIR
 
 require_page("data")
 st.header("Add data")
@@ -37,16 +36,8 @@ with st.expander("Templates (header and example rows)"):
         )
 
 if upload is not None and st.button("Ingest", type="primary"):
-    url = Settings.from_env().store
     try:
-        with store() as st_:
-            summary = ingest_file(
-                st_,
-                kind,
-                io.BytesIO(upload.getvalue()),
-                ctx=seal_context_for(url),
-                source=upload.name,
-            )
+        summary = ingest_upload(kind, upload.name, upload.getvalue())
     except StreetsafeError as exc:
         st.error(user_message(exc))
     else:
