@@ -34,14 +34,19 @@ def where(f: CubeFilter) -> tuple[str, list[Any]]:
     if f.weekdays is not None:
         clauses.append(f"weekday IN ({', '.join(str(int(d)) for d in f.weekdays)})")
     if f.date_from is not None or f.date_to is not None:
-        # Nights inside the range; month-only records (police.uk) when their month overlaps it.
         lo = f.date_from or date(1900, 1, 1)
         hi = f.date_to or date(9999, 12, 31)
-        clauses.append(
-            "((night IS NOT NULL AND night BETWEEN ? AND ?) "
-            "OR (night IS NULL AND month BETWEEN ? AND ?))"
-        )
-        params += [lo, hi, lo.replace(day=1), hi]
+        if f.needs_time_of_night:
+            # Month-only records are out already (no hour, no weekday): a plain, indexable range.
+            clauses.append("night BETWEEN ? AND ?")
+            params += [lo, hi]
+        else:
+            # Nights inside the range; month-only records (police.uk) whose month overlaps it.
+            clauses.append(
+                "((night IS NOT NULL AND night BETWEEN ? AND ?) "
+                "OR (night IS NULL AND month BETWEEN ? AND ?))"
+            )
+            params += [lo, hi, lo.replace(day=1), hi]
     if f.within is not None:
         inside = [
             f"{parent_sql('cell', int(r))} = {int(c)}"
