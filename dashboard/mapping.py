@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -48,13 +49,14 @@ def hex_records(cells: pd.DataFrame, layer: str, *, dim: float = 1.0) -> list[di
     top = max(float(values.max()), 1.0)
     alpha = (60 + 170 * np.sqrt(values / top)) * dim
     r, g, b = LAYER_COLOURS[layer]
+    texts = {label: protection_text(label) for label in rows["protection"].unique()}
     return [
         {
             "hex": h,
             "value": int(v),
             "layer": LAYER_TITLES[layer],
             "res": int(res),
-            "protection": protection_text(p),
+            "protection": texts[p],
             "color": [r, g, b, int(a)],
         }
         for h, v, res, p, a in zip(
@@ -68,13 +70,18 @@ def hex_records(cells: pd.DataFrame, layer: str, *, dim: float = 1.0) -> list[di
     ]
 
 
-def ward_layers(*, dark: bool) -> list[pdk.Layer]:
-    """Ward outlines and their names, from the shipped boundary file."""
+@lru_cache(maxsize=1)
+def _ward_labels() -> list[dict[str, Any]]:
     areas = load_areas()
-    labels = [
+    return [
         {"name": name, "position": [geom.centroid.x, geom.centroid.y]}
         for name, geom in zip(areas.names, areas.geometries, strict=True)
     ]
+
+
+def ward_layers(*, dark: bool) -> list[pdk.Layer]:
+    """Ward outlines and their names, from the shipped boundary file."""
+    labels = _ward_labels()
     line = [200, 200, 200, 140] if dark else [60, 60, 60, 160]
     return [
         pdk.Layer(

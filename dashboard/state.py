@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.filters import ViewRequest
+from geo.export import view_table
 from geo.privacy import PublishedView, RolePolicy
 from ingest.boundaries import load_areas
 from ingest.context import seal_context
@@ -77,11 +78,12 @@ def current_role() -> str:
 
 
 def data_version() -> tuple[int, int]:
-    """Return (batches, records): changes whenever data is added, so caches refresh."""
+    """Return (batches, records accepted): changes whenever data is added, so caches refresh.
+
+    Read from the small audit table, not by counting records, so it costs nothing per rerun.
+    """
     with store() as st_:
-        frame = st_.query(
-            "SELECT (SELECT count(*) FROM batches) AS b, (SELECT count(*) FROM records) AS r"
-        )
+        frame = st_.query("SELECT count(*) AS b, coalesce(sum(accepted), 0) AS r FROM batches")
     return int(frame["b"].iloc[0]), int(frame["r"].iloc[0])
 
 
@@ -124,8 +126,31 @@ def cached_area_view(
 
 def synthetic_loaded() -> bool:
     """Return whether demo (synthetic) data is in the store."""
+    return _synthetic(deployment().settings.store, data_version())
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _synthetic(url: str, version: tuple[int, int]) -> bool:
+    del url, version  # part of the cache key only
     with store() as st_:
         return st_.has_synthetic()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def display_table(url: str, version: tuple[int, int], request: ViewRequest) -> pd.DataFrame:
+    """Return the request's published view as a table for people (layer names, plain words)."""
+    from dashboard.mapping import LAYER_TITLES, protection_text
+
+    table = view_table(cached_view(url, version, request))
+    table["layer"] = table["layer"].map(LAYER_TITLES)
+    table["protection"] = table["protection"].map(protection_text)
+    return table
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def view_csv(url: str, version: tuple[int, int], request: ViewRequest) -> str:
+    """Return the CSV export of the request's published view (what ``streetsafe map`` writes)."""
+    return view_table(cached_view(url, version, request)).to_csv(index=False)
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -32,5 +33,10 @@ def load_areas(path: Path = WARDS_FILE, *, code: str = "WD13CD", name: str = "WD
 
 
 def areas_geojson(path: Path = WARDS_FILE) -> dict[str, Any]:
-    """Return the boundary file as GeoJSON (for outline layers)."""
+    """Return the boundary file as GeoJSON (for outline layers); a fresh copy each call."""
+    return copy.deepcopy(_geojson(path))
+
+
+@lru_cache(maxsize=4)
+def _geojson(path: Path) -> dict[str, Any]:
     return dict(json.loads(path.read_text(encoding="utf-8")))

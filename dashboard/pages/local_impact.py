@@ -18,13 +18,14 @@ areas = load_areas()
 st.header("Local impact, ward by ward")
 st.caption("Protected counts (perturbed, rounded to 5, nothing under 10 shown): safe to publish.")
 
-view = cached_area_view(settings.store, data_version(), request, ("month",))
+version = data_version()
+view = cached_area_view(settings.store, version, request, ("month",))
 cells = view.cells.assign(
     ward=lambda d: d["area"].map(areas.name_of),
     month=lambda d: pd.to_datetime(d["month"]).dt.strftime("%Y-%m"),
     layer=lambda d: d["layer"].map(LAYER_TITLES),
 )
-totals = cached_area_view(settings.store, data_version(), request).cells
+totals = cached_area_view(settings.store, version, request).cells
 layer_names = sorted(totals["layer"].unique()) if len(totals) else []
 chosen = (
     st.radio(

@@ -5,15 +5,22 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.controls import view_controls
-from dashboard.mapping import LAYER_TITLES, legend_html, night_deck, protection_text
-from dashboard.state import cached_view, data_version, deployment, require_page
-from geo.export import view_table
+from dashboard.mapping import legend_html, night_deck
+from dashboard.state import (
+    cached_view,
+    data_version,
+    deployment,
+    display_table,
+    require_page,
+    view_csv,
+)
 from geo.hexes import str_to_cell
 
 role = require_page("night_map")
 request = view_controls(role)
 settings = deployment().settings
-view = cached_view(settings.store, data_version(), request)
+version = data_version()
+view = cached_view(settings.store, version, request)
 
 st.header("Night map")
 st.caption(
@@ -48,10 +55,10 @@ if selected:
     cell = str_to_cell(hexagon["hex"])
     left, right = st.columns(2)
     by_hour = cached_view(
-        settings.store, data_version(), request, ("hour",), within=(cell,), with_cells=False
+        settings.store, version, request, ("hour",), within=(cell,), with_cells=False
     )
     by_category = cached_view(
-        settings.store, data_version(), request, ("category",), within=(cell,), with_cells=False
+        settings.store, version, request, ("category",), within=(cell,), with_cells=False
     )
     with left:
         st.markdown("**By hour of the night**")
@@ -69,10 +76,11 @@ if selected:
             )
 
 with st.expander("Table of what the map shows"):
-    table = view_table(view)
-    table["layer"] = table["layer"].map(LAYER_TITLES)
-    table["protection"] = table["protection"].map(protection_text)
-    st.dataframe(table, hide_index=True)
+    st.dataframe(display_table(settings.store, version, request), hide_index=True)
     st.download_button(
-        "Download CSV", table.to_csv(index=False), file_name="night-map.csv", mime="text/csv"
+        "Download CSV (as streetsafe map writes it)",
+        # Built only when clicked, on its own thread: the map's rerun does not wait for it.
+        lambda: view_csv(settings.store, version, request),
+        file_name="night-map.csv",
+        mime="text/csv",
     )

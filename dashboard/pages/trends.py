@@ -40,14 +40,15 @@ def _chart(
     st.altair_chart(chart, width="stretch")
 
 
-hours = cached_view(url, data_version(), request, ("hour",), with_cells=False)
+version = data_version()
+hours = cached_view(url, version, request, ("hour",), with_cells=False)
 _chart(hours.cells.dropna(subset=["hour"]), "hour", "By hour of the night", NIGHT_ORDER)
-days = cached_view(url, data_version(), request, ("weekday",), with_cells=False).cells
+days = cached_view(url, version, request, ("weekday",), with_cells=False).cells
 days = days.dropna(subset=["weekday"]).assign(
     night=lambda d: d["weekday"].map(lambda w: WEEKDAY_NAMES[int(w)])
 )
 _chart(days, "night", "By night of the week", list(WEEKDAY_NAMES))
-months = cached_view(url, data_version(), request, ("month",), with_cells=False)
+months = cached_view(url, version, request, ("month",), with_cells=False)
 monthly = months.cells.assign(month=pd.to_datetime(months.cells["month"]).dt.strftime("%Y-%m"))
 _chart(monthly, "month", "By month")
 for note in hours.notes:
