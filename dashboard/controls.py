@@ -18,15 +18,25 @@ DEFAULT_HOURS = ("22:00", "04:00")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+# What each role looks at first; the others are one click away.
+DEFAULT_LAYERS = {
+    "outreach": ("incident", "outreach"),
+    "police_npt": ("incident",),
+    "community_safety": ("asb",),
+}
+
+
 def _from_link(role: str) -> ViewRequest:
     """Return the request the link describes, or the role's defaults if it describes none."""
     qp = st.query_params
+    allowed = deployment().policies[role].layers
+    default = ",".join(x for x in DEFAULT_LAYERS.get(role, ()) if x in allowed) or None
     try:
         return parse_request(
             deployment().policies,
             role=role,
             res=qp.get("res"),
-            layers=qp.get("layers"),
+            layers=qp.get("layers") or default,
             hours=qp.get("hours", "22-04"),
             weekdays=qp.get("weekdays"),
             date_from=qp.get("from"),
@@ -35,7 +45,7 @@ def _from_link(role: str) -> ViewRequest:
         )
     except StreetsafeError as exc:
         st.sidebar.warning(f"The link's filters were not used: {user_message(exc)}")
-        return parse_request(deployment().policies, role=role, hours="22-04")
+        return parse_request(deployment().policies, role=role, hours="22-04", layers=default)
 
 
 def view_controls(role: str, *, with_resolution: bool = True) -> ViewRequest:

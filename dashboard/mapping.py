@@ -40,14 +40,21 @@ def protection_text(label: str) -> str:
     return "; ".join(PROTECTION_TEXT.get(p.strip(), p.strip()) for p in label.split(","))
 
 
-def hex_records(cells: pd.DataFrame, layer: str, *, dim: float = 1.0) -> list[dict[str, Any]]:
-    """Return one small record per published cell of ``layer`` for the H3HexagonLayer."""
-    rows = cells[cells["layer"] == layer]
+def hex_records(
+    cells: pd.DataFrame, layer: str, *, res: int, dim: float = 1.0
+) -> list[dict[str, Any]]:
+    """Return one small record per published cell of ``layer`` for the H3HexagonLayer.
+
+    Merged (rolled-up) hexagons are larger and cover finer ones: they come first, so they are
+    drawn underneath, and fainter, so the finer detail stays readable.
+    """
+    rows = cells[cells["layer"] == layer].sort_values("resolution", kind="stable")
     if rows.empty:
         return []
     values = rows["value"].to_numpy(dtype=float)
     top = max(float(values.max()), 1.0)
-    alpha = (60 + 170 * np.sqrt(values / top)) * dim
+    merged = np.where(rows["resolution"].to_numpy() < res, 0.45, 1.0)
+    alpha = (60 + 170 * np.sqrt(values / top)) * dim * merged
     r, g, b = LAYER_COLOURS[layer]
     texts = {label: protection_text(label) for label in rows["protection"].unique()}
     return [
@@ -107,8 +114,11 @@ def ward_layers(*, dark: bool) -> list[pdk.Layer]:
     ]
 
 
+DRAW_ORDER = ("policeuk", "asb", "outreach", "incident")  # the harm layer on top
+
+
 def night_deck(
-    cells: pd.DataFrame, layers: tuple[str, ...], *, basemap: str | None, dark: bool
+    cells: pd.DataFrame, layers: tuple[str, ...], *, res: int, basemap: str | None, dark: bool
 ) -> pdk.Deck:
     """Return the deck: one H3HexagonLayer per layer (each with an ``id``), then the wards."""
     dim = 0.75 if dark else 1.0
@@ -116,7 +126,7 @@ def night_deck(
         pdk.Layer(
             "H3HexagonLayer",
             id=f"hex-{layer}",
-            data=hex_records(cells, layer, dim=dim),
+            data=hex_records(cells, layer, res=res, dim=dim),
             get_hexagon="hex",
             get_fill_color="color",
             get_line_color=[255, 255, 255, 80],
@@ -127,7 +137,7 @@ def night_deck(
             pickable=True,
             auto_highlight=True,
         )
-        for layer in layers
+        for layer in sorted(layers, key=DRAW_ORDER.index)
     ]
     deck_layers += ward_layers(dark=dark)
     tooltip = {

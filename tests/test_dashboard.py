@@ -116,7 +116,8 @@ def _published(url: str, role: str, **filters: str) -> dict[tuple[str, str], int
 
 @pytest.mark.parametrize("role", ROLES)
 def test_night_map_draws_exactly_the_published_view(app: Any, demo_url: str, role: str) -> None:
-    at = app(role, params={"hours": "22-04"})
+    layers = ",".join(load_policies()[role].layers)
+    at = app(role, params={"hours": "22-04", "layers": layers})
     deck = _deck(at)
     hex_layers = {
         layer["id"]: layer for layer in deck["layers"] if layer["@@type"] == "H3HexagonLayer"
@@ -129,22 +130,56 @@ def test_night_map_draws_exactly_the_published_view(app: Any, demo_url: str, rol
         for layer_id, layer in hex_layers.items()
         for row in layer["data"]
     }
-    assert drawn == _published(demo_url, role, hours="22-04")
+    assert drawn == _published(demo_url, role, hours="22-04", layers=layers)
     assert drawn, "the demo data should show some hexagons"
     if role != "outreach":
         assert not any(layer == "outreach" for layer, _ in drawn)
     assert "mapStyle" not in deck or not deck.get("mapStyle")  # no tiles from the internet
 
 
+@pytest.mark.parametrize(
+    ("role", "first"),
+    [
+        ("outreach", {"incident", "outreach"}),
+        ("police_npt", {"incident"}),
+        ("community_safety", {"asb"}),
+    ],
+)
+def test_each_role_starts_on_its_own_layers(app: Any, role: str, first: set[str]) -> None:
+    at = app(role)
+    shown = {
+        layer["id"].removeprefix("hex-")
+        for layer in _deck(at)["layers"]
+        if layer["@@type"] == "H3HexagonLayer"
+    }
+    assert shown == first
+    assert set(at.multiselect(key="layers").value) == first
+
+
 def test_the_map_follows_the_link_and_a_single_weekday(app: Any, demo_url: str) -> None:
-    at = app("outreach", params={"hours": "22-04", "weekdays": "fri", "res": "8"})
+    at = app(
+        "outreach",
+        params={
+            "hours": "22-04",
+            "weekdays": "fri",
+            "res": "8",
+            "layers": "incident,outreach,asb,policeuk",
+        },
+    )
     drawn = {
         (layer["id"].removeprefix("hex-"), row["hex"]): row["value"]
         for layer in _deck(at)["layers"]
         if layer["@@type"] == "H3HexagonLayer"
         for row in layer["data"]
     }
-    assert drawn == _published(demo_url, "outreach", hours="22-04", weekdays="fri", res="8")
+    assert drawn == _published(
+        demo_url,
+        "outreach",
+        hours="22-04",
+        weekdays="fri",
+        res="8",
+        layers="incident,outreach,asb,policeuk",
+    )
     assert at.query_params["weekdays"] in ("fri", ["fri"])
     assert any("records with no known time of night" in i.value for i in at.info)
 

@@ -28,7 +28,11 @@ st.caption(
     f"coarser · hours {request.hours or 'whole day'}"
 )
 deck = night_deck(
-    view.cells, request.layers, basemap=settings.basemap, dark=bool(st.session_state.get("dark"))
+    view.cells,
+    request.layers,
+    res=request.res,
+    basemap=settings.basemap,
+    dark=bool(st.session_state.get("dark")),
 )
 event = st.pydeck_chart(
     deck, on_select="rerun", selection_mode="single-object", key="night-map", height=560
