@@ -89,6 +89,8 @@ def pg_cluster(*, settings: Mapping[str, str] | None = None) -> Iterator[PgClust
     """
     external = os.environ.get(ENV_URL)
     if external:
+        if not external.startswith(("postgresql://", "postgres://")):
+            raise ClusterError(f"{ENV_URL} must be a postgresql:// URL")
         _check_postgis(external, where=f"the server {ENV_URL} names")
         yield PgCluster(external)
         return
@@ -196,6 +198,7 @@ def _start(
     base = conf.read_text()
     log = root / "server.log"
     for _ in range(_START_ATTEMPTS):
+        log.unlink(missing_ok=True)  # so a failure is judged by this attempt's log alone
         port = _free_port()
         # settings go into the file, not pg_ctl -o, which passes them through a shell
         conf.write_text(
@@ -208,6 +211,7 @@ def _start(
             + "".join(f"{name} = {value}\n" for name, value in settings.items())
         )
         try:
+            # -l matters: without it the server keeps our stdout pipe open and run() never returns
             _run(owner, root, bindir / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60", "start")
         except ClusterError as exc:
             text = log.read_text(errors="replace") if log.exists() else ""
@@ -252,16 +256,24 @@ def _remove(root: Path) -> None:
 def _check_postgis(url: str, *, where: str) -> None:
     """Fail unless PostGIS is installed where ``url`` points and the extension loads."""
     try:
-        with psycopg.connect(url, autocommit=True, connect_timeout=10) as con:
-            row = con.execute(
-                "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'"
-            ).fetchone()
-            if not row or not row[0]:
-                raise ClusterError(f"PostGIS is not installed on {where}; {INSTALL_HINT}")
+        con = psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise ClusterError(f"cannot connect to {where}: {exc}") from exc
+    with con:
+        row = con.execute(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'postgis'"
+        ).fetchone()
+        if not row or not row[0]:
+            raise ClusterError(f"PostGIS is not installed on {where}; {INSTALL_HINT}")
+        try:
             # prove the extension loads (its shared library is there), without keeping it
             con.execute("BEGIN")
             con.execute("CREATE EXTENSION IF NOT EXISTS postgis")
             con.execute("SELECT postgis_full_version()")
+        except psycopg.Error as exc:
+            raise ClusterError(
+                f"PostGIS does not work on {where}: {exc}; the test user must be a superuser "
+                f"(or PostGIS already installed in template1); {INSTALL_HINT}"
+            ) from exc
+        finally:
             con.execute("ROLLBACK")
-    except psycopg.Error as exc:
-        raise ClusterError(f"PostGIS does not work on {where}: {exc}; {INSTALL_HINT}") from exc

@@ -229,6 +229,9 @@ def test_key_fingerprint_mismatch_raises(pg_store: PostGISStore) -> None:
 def test_placeholders_and_percent_signs(pg_store: PostGISStore) -> None:
     frame = pg_store.query("SELECT ? AS a, 'x%' AS b, '?' AS c, 5 % 3 AS d", [np.int64(7)])
     assert frame.iloc[0].tolist() == [7, "x%", "?", 2]
+    frame = pg_store.query("SELECT 5 % 3 AS d, $$it's ?$$ AS e -- isn't it?\n, 1 AS d")
+    assert list(frame.columns) == ["d", "e", "d"]
+    assert frame.iloc[0].tolist() == [2, "it's ?", 1]
 
 
 def test_unreachable_server_names_where_and_hides_the_password() -> None:

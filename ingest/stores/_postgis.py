@@ -37,7 +37,7 @@ _INSERT_STAGED = (
     "ON CONFLICT (key_hi, key_lo) DO NOTHING"
 )
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False, batch_size=65_536)
-_COPY_ROWS = 131_072  # rows formatted per COPY write; arrow formats while psycopg sends
+_COPY_ROWS = 131_072  # rows formatted per COPY write: bounds the CSV held in memory
 
 # any constant will do, as long as every streetsafe process uses the same one
 _MIGRATION_LOCK = 0x5354_5245_4554  # "STREET"
@@ -70,11 +70,14 @@ class PostGISStore(Store):
             if cur.description is None:
                 return pd.DataFrame()
             rows = cur.fetchall()
+            names = [col.name for col in cur.description]
             columns = {
-                col.name: _column(col.type_code, [row[i] for row in rows])
+                i: _column(col.type_code, [row[i] for row in rows])
                 for i, col in enumerate(cur.description)
             }
-        return pd.DataFrame(columns)
+        frame = pd.DataFrame(columns)
+        frame.columns = pd.Index(names)  # by position: a name may come twice (a.x, b.x)
+        return frame
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -209,7 +212,11 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+# what may hide a ``?`` that is no placeholder: literals, quoted names, comments, $$ bodies
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|(\$(?:[A-Za-z_]\w*)?\$).*?\1|\?|%",
+    re.DOTALL,
+)
 
 
 @lru_cache(maxsize=512)
@@ -222,7 +229,7 @@ def _placeholders(sql: str) -> str:
             return "%s"
         if token == "%":
             return "%%"
-        return token.replace("%", "%%")  # a quoted literal or identifier: keep its ``?``
+        return token.replace("%", "%%")  # quoted or commented text: keep its ``?``
 
     return _TOKENS.sub(swap, sql)
 
