@@ -90,12 +90,7 @@ def bench_naive(store: Store, data: bytes, rows: int) -> tuple[int, float]:
     sample = [r for r, _ in zip(reader, range(rows * 2), strict=False) if r["latitude"]][:rows]
     sql = (
         "INSERT INTO records (key_hi, key_lo, layer, category, agency, sharing, month, cell, "
-        "record_key, batch_id{geom}) VALUES (?, ?, 'asb', ?, ?, 'partners', ?, ?, 0, 0{geom_val})"
-    )
-    postgis = store.engine == "postgis"
-    sql = sql.format(
-        geom=", geom" if postgis else "",
-        geom_val=", ST_SetSRID(ST_MakePoint(?, ?), 4326)" if postgis else "",
+        "record_key, batch_id) VALUES (?, ?, 'asb', ?, ?, 'partners', ?, ?, 0, 0)"
     )
     store._begin()
     store._execute(
@@ -108,8 +103,6 @@ def bench_naive(store: Store, data: bytes, rows: int) -> tuple[int, float]:
         cell = h3.str_to_int(h3.latlng_to_cell(lat, lon, 10))
         month = date.fromisoformat(row["occurred_at"][:7] + "-01")
         params: list[Any] = [i, -i - 1, row["category"], row["agency"], month, cell]
-        if postgis:
-            params += [lon, lat]
         store._execute(sql, params)
     store._commit()
     return len(sample), time.perf_counter() - start

@@ -84,8 +84,11 @@ class Settings:
 
     basemap: str | None = field(
         default=None,
-        metadata={"env": "STREETSAFE_BASEMAP", "doc": "Base map style URL for deployments with "
-                  "internet (e.g. a Carto or tile-server style); unset: no tiles, works offline."},
+        metadata={
+            "env": "STREETSAFE_BASEMAP",
+            "doc": "Base map style URL for deployments with "
+            "internet (e.g. a Carto or tile-server style); unset: no tiles, works offline.",
+        },
     )
 
     @classmethod

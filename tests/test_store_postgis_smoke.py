@@ -164,11 +164,13 @@ def test_records_hold_cell_centres_and_no_coordinates(pg_store: PostGISStore) ->
     with pg_store.writing(INFO, key_fingerprint=KEY) as w:
         w.add(records)
     columns = pg_store.record_columns()
-    assert columns == [*RECORD_COLUMNS, "batch_id", "geom"]
+    assert columns == [*RECORD_COLUMNS, "batch_id"]
     assert not {"lat", "lon", "latitude", "longitude", "x", "y"} & {c.lower() for c in columns}
     stored = pg_store.query(
-        "SELECT cell, ST_X(geom) AS x, ST_Y(geom) AS y, ST_SRID(geom) AS srid FROM records"
+        "SELECT r.cell, ST_X(c.geom) AS x, ST_Y(c.geom) AS y, ST_SRID(c.geom) AS srid "
+        "FROM records r JOIN cells c USING (cell)"
     )
+    assert len(stored) == 40  # every record's cell has its centre
     lat, lon = cell_centres(stored["cell"].to_numpy())
     np.testing.assert_allclose(stored["x"], lon, rtol=0, atol=1e-12)
     np.testing.assert_allclose(stored["y"], lat, rtol=0, atol=1e-12)

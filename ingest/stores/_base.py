@@ -37,6 +37,19 @@ class Writer(abc.ABC):
         """Add records (``ARROW_SCHEMA``); return how many were new (not already stored)."""
 
 
+class _Counting(Writer):
+    """Counts what a writer added, for the batch's audit row (no scan of the records)."""
+
+    def __init__(self, inner: Writer) -> None:
+        self._inner = inner
+        self.added = 0
+
+    def add(self, records: pa.Table) -> int:
+        new = self._inner.add(records)
+        self.added += new
+        return new
+
+
 class Store(abc.ABC):
     """A store of sealed records: the embedded (DuckDB) or the PostGIS engine."""
 
@@ -55,9 +68,9 @@ class Store(abc.ABC):
         try:
             self._check_meta("key_fingerprint", key_fingerprint, _KEY_MISMATCH)
             batch_id = self._insert_batch(info)
-            writer = self._writer(batch_id)
+            writer = _Counting(self._writer(batch_id))
             yield writer
-            self._finish_batch(batch_id)
+            self._execute("UPDATE batches SET accepted = ? WHERE id = ?", (writer.added, batch_id))
         except BaseException:
             self._rollback()
             raise
@@ -165,13 +178,6 @@ class Store(abc.ABC):
             ),
         )
         return int(rows[0][0])
-
-    def _finish_batch(self, batch_id: int) -> None:
-        self._execute(
-            "UPDATE batches SET accepted = (SELECT count(*) FROM records WHERE batch_id = ?) "
-            "WHERE id = ?",
-            (batch_id, batch_id),
-        )
 
     def _migrate(self, dialect: str) -> None:
         """Apply the versioned SQL migrations this store has not seen yet (in a transaction)."""

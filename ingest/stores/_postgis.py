@@ -27,14 +27,18 @@ _COLUMNS = ", ".join(RECORD_COLUMNS)
 _STAGING_COLUMNS = ", ".join(
     f"{name} {sql.replace(' NOT NULL', '')}" for name, _, sql in RECORD_FIELDS
 )
-_CREATE_STAGING = (
-    f"CREATE TEMP TABLE staging ({_STAGING_COLUMNS}, cx float8, cy float8) ON COMMIT DROP"
-)
-_COPY_STAGING = f"COPY pg_temp.staging ({_COLUMNS}, cx, cy) FROM STDIN (FORMAT csv)"
+_CREATE_STAGING = f"CREATE TEMP TABLE staging ({_STAGING_COLUMNS}) ON COMMIT DROP"
+_COPY_STAGING = f"COPY pg_temp.staging ({_COLUMNS}) FROM STDIN (FORMAT csv)"
 _INSERT_STAGED = (
-    f"INSERT INTO records ({_COLUMNS}, batch_id, geom) "
-    f"SELECT {_COLUMNS}, %s, ST_SetSRID(ST_MakePoint(cx, cy), 4326) FROM pg_temp.staging "
+    f"INSERT INTO records ({_COLUMNS}, batch_id) "
+    f"SELECT {_COLUMNS}, %s FROM pg_temp.staging "
     "ON CONFLICT (key_hi, key_lo) DO NOTHING"
+)
+_INSERT_CELLS = (
+    "INSERT INTO cells (cell, geom) "
+    "SELECT c, ST_SetSRID(ST_MakePoint(x, y), 4326) "
+    "FROM unnest(%s::bigint[], %s::float8[], %s::float8[]) AS t(c, x, y) "
+    "ON CONFLICT (cell) DO NOTHING"
 )
 _CSV_OPTIONS = pacsv.WriteOptions(include_header=False, batch_size=65_536)
 _COPY_ROWS = 131_072  # rows formatted per COPY write: bounds the CSV held in memory
@@ -149,13 +153,17 @@ class _PostGISWriter(Writer):
                         pacsv.write_csv(staged.slice(start, _COPY_ROWS), buf, _CSV_OPTIONS)
                         copy.write(buf.getbuffer())
                 cur.execute(_INSERT_STAGED, (self._batch_id,))
-                return cur.rowcount
+                added = cur.rowcount
+                cells = np.unique(staged.column("cell").to_numpy())
+                lat, lon = cell_centres(cells)
+                cur.execute(_INSERT_CELLS, (cells.tolist(), lon.tolist(), lat.tolist()))
+                return added
         except psycopg.Error as exc:
             raise StoreError(f"PostGIS store {self._store.url}: insert failed: {exc}") from exc
 
 
 def _staged(records: pa.Table) -> pa.Table:
-    """Return the records in column order and interchange types, with their cell centres."""
+    """Return the records in column order and interchange types."""
     missing = [name for name in RECORD_COLUMNS if name not in records.column_names]
     if missing:
         raise StoreError(f"records to store lack the columns {', '.join(missing)}")
@@ -165,11 +173,9 @@ def _staged(records: pa.Table) -> pa.Table:
         raise StoreError(f"records to store do not fit the record schema: {exc}") from exc
     if table.num_rows == 0:
         return table
-    cells = table.column("cell")
-    if cells.null_count:
+    if table.column("cell").null_count:
         raise StoreError("records to store have a missing cell")
-    lat, lon = cell_centres(cells.to_numpy())
-    return table.append_column("cx", pa.array(lon)).append_column("cy", pa.array(lat))
+    return table
 
 
 def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:

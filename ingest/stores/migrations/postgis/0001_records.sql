@@ -9,15 +9,19 @@ CREATE TABLE batches (
     accepted INTEGER NOT NULL DEFAULT 0,
     synthetic BOOLEAN NOT NULL DEFAULT FALSE
 );
+-- No foreign key to batches: the per-row check cost more than the whole COPY, and the writer
+-- inserts batch and records in one transaction anyway.
 CREATE TABLE records (
     {record_columns},
-    batch_id INTEGER NOT NULL REFERENCES batches (id),
-    -- centre of the storage cell (never the raw point), for spatial joins
-    geom geometry(Point, 4326) NOT NULL,
+    batch_id INTEGER NOT NULL,
     PRIMARY KEY (key_hi, key_lo)
 );
 CREATE INDEX records_cell ON records (cell);
-CREATE INDEX records_month ON records (month);
 CREATE INDEX records_night ON records (night);
-CREATE INDEX records_layer_month ON records (layer, month);
-CREATE INDEX records_geom ON records USING gist (geom);
+-- The centre of each storage cell (never a raw point), once per cell rather than once per
+-- record: a town has thousands of cells and millions of records. Join on cell for spatial work.
+CREATE TABLE cells (
+    cell BIGINT PRIMARY KEY,
+    geom geometry(Point, 4326) NOT NULL
+);
+CREATE INDEX cells_geom ON cells USING gist (geom);
