@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -255,6 +254,9 @@ def _parse_day(text: str) -> date:
 def dashboard(
     store: StoreOption = None,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    address: Annotated[
+        str, typer.Option(help="Address to listen on; the default serves this machine only.")
+    ] = "127.0.0.1",
     headless: Annotated[
         bool | None,
         typer.Option(
@@ -281,14 +283,15 @@ def dashboard(
         str(port),
         "--server.headless",
         "true" if headless else "false",
+        "--server.address",
+        address,
         "--browser.gatherUsageStats",
         "false",
     ]
-    out.print(f"streetsafe dashboard on http://localhost:{port} (store: {settings.store})")
-    try:
-        raise typer.Exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
+    out.print(f"streetsafe dashboard on http://{address}:{port} (store: {settings.store})")
+    sys.stdout.flush()
+    # Become the server (no child left behind when this process is stopped or killed).
+    os.execve(sys.executable, cmd, env)
 
 
 class ExportFormat(StrEnum):

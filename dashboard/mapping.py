@@ -155,13 +155,17 @@ def night_deck(
             map_style=basemap,
             tooltip=tooltip,
         )
-    # No base map: works with no network. The background comes from the page.
+    return offline_deck(deck_layers, tooltip=tooltip)
+
+
+def offline_deck(layers: list[pdk.Layer], *, tooltip: dict[str, Any] | Any) -> pdk.Deck:
+    """Return a deck with no base map at all: nothing is fetched from the internet.
+
+    ``map_style`` must be left at pydeck's default: an explicit ``None`` makes Streamlit's
+    frontend choose a Carto style on its own and fetch it (the browser test caught this).
+    """
     return pdk.Deck(
-        layers=deck_layers,
-        initial_view_state=SOUTHAMPTON_VIEW,
-        map_provider=None,
-        map_style=None,
-        tooltip=tooltip,
+        layers=layers, initial_view_state=SOUTHAMPTON_VIEW, map_provider=None, tooltip=tooltip
     )
 
 

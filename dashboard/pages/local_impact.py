@@ -7,7 +7,7 @@ import pydeck as pdk
 import streamlit as st
 
 from dashboard.controls import view_controls
-from dashboard.mapping import LAYER_TITLES, SOUTHAMPTON_VIEW
+from dashboard.mapping import LAYER_TITLES, offline_deck
 from dashboard.state import cached_area_view, data_version, deployment, require_page
 from ingest.boundaries import areas_geojson, load_areas
 
@@ -49,8 +49,8 @@ for feature in geo["features"]:
         [213, 62, 79, int(30 + 200 * (value / top))] if value else [120, 120, 120, 40]
     )
 st.pydeck_chart(
-    pdk.Deck(
-        layers=[
+    offline_deck(
+        [
             pdk.Layer(
                 "GeoJsonLayer",
                 id="ward-choropleth",
@@ -63,9 +63,6 @@ st.pydeck_chart(
                 pickable=True,
             )
         ],
-        initial_view_state=SOUTHAMPTON_VIEW,
-        map_provider=None,
-        map_style=None,
         tooltip={"html": "<b>{WD13NM}</b><br/>{value}"},
     ),
     key="ward-map",

@@ -1,0 +1,276 @@
+"""The night map in a real browser: hexagons are drawn, and follow the time-of-night slider.
+
+Runs the dashboard on a demo store and drives Debian's Chromium through Playwright (no browser
+is ever downloaded: ``apt-get install chromium``). The map has no base map, so the page needs
+nothing from the internet; every request it makes to another host is refused and recorded.
+
+Screenshots land in ``test-artifacts/browser/``; with ``STREETSAFE_UPDATE_SCREENSHOT=1`` the
+README's ``docs/night-map.png`` is written again too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from dashboard.mapping import LAYER_COLOURS, LAYER_TITLES
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MapPixels,
+    PageLog,
+    changed_fraction,
+    dashboard_server,
+    free_port,
+    hermetic_env,
+    map_pixels,
+    run_cli,
+    save_small_png,
+)
+from tests.conftest import TEST_KEY
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+README_SHOT = ROOT / "docs" / "night-map.png"
+MAP = '[data-testid="stDeckGlJsonChart"]'
+VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
+HEX_CAPTION = re.compile(r"([\d,]+) hexagons shown")
+# Enough to be a map, not a stray legend swatch: the demo draws most of a 1000 x 560 chart.
+MIN_COLOURED_SHARE = 0.05
+MIN_LAYER_PIXELS = 500
+# The layers told apart by hue (police.uk is grey, like the ward lines).
+HUES = {layer: rgb for layer, rgb in LAYER_COLOURS.items() if max(rgb) - min(rgb) >= 48}
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard on a fresh demo store, served from 127.0.0.1 for this module's tests."""
+    work = tmp_path_factory.mktemp("browser")
+    home = work / "home"
+    home.mkdir()
+    env = hermetic_env(
+        home,
+        STREETSAFE_PSEUDONYM_KEY=TEST_KEY,
+        STREETSAFE_KEY_FILE=str(work / "unused.key"),
+        # Listen on loopback only; this also spares Streamlit's look-up of the external IP.
+        STREAMLIT_SERVER_ADDRESS="127.0.0.1",
+        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",
+        STREAMLIT_CLIENT_TOOLBAR_MODE="minimal",
+    )
+    store = work / "demo.duckdb"
+    run_cli(["demo", "--store", str(store), "--end", "2026-10-31"], env=env, cwd=ROOT)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with dashboard_server(
+        store, port=free_port(), env=env, cwd=ROOT, log=ARTIFACTS / "dashboard.log"
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; the test fails (never skips) when it is not installed."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: apt-get install chromium "
+            "(the browser tests never download a browser)",
+            pytrace=False,
+        )
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page_and_log(
+    browser: Browser, request: pytest.FixtureRequest
+) -> Iterator[tuple[Page, PageLog]]:
+    """A fresh page (own context) whose requests to other hosts are refused and recorded."""
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    log = PageLog()
+    page = context.new_page()
+    log.attach(page)
+    try:
+        yield page, log
+    finally:
+        name = request.node.name
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"{name}.log").write_text(log.report())
+        try:
+            with suppress(PlaywrightError):  # a crashed page has no picture to give
+                page.screenshot(path=ARTIFACTS / f"{name}-last.png", full_page=True)
+        finally:
+            context.close()
+
+
+def open_night_map(page: Page, url: str) -> MapPixels:
+    """Open the dashboard (the night map is its first page); return the map once it is drawn."""
+    page.goto(url, wait_until="domcontentloaded")
+    canvas = page.locator(f"{MAP} canvas").first
+    canvas.wait_for(state="visible", timeout=45_000)
+    assert page.evaluate(WEBGL_RENDERER), (
+        "Chromium gave no WebGL context: try adding --use-angle=swiftshader "
+        "--enable-unsafe-swiftshader to CHROMIUM_ARGS"
+    )
+    expect(hex_caption(page)).to_be_visible(timeout=30_000)
+    return settled_map(page, lambda px: px.coloured > 0)
+
+
+WEBGL_RENDERER = """() => {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (!gl) return null;
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  return gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER);
+}"""
+
+
+def hex_caption(page: Page) -> Locator:
+    """The caption under the map: "N hexagons shown · …"."""
+    return page.get_by_test_id("stCaptionContainer").filter(has_text="hexagons shown")
+
+
+def hexagons_shown(page: Page) -> int:
+    """Return N of the caption "N hexagons shown"."""
+    text = hex_caption(page).inner_text()
+    found = HEX_CAPTION.search(text)
+    assert found, text
+    return int(found.group(1).replace(",", ""))
+
+
+def legend(page: Page) -> dict[str, bool]:
+    """Return, for each layer the legend under the map lists, whether it has hexagons shown."""
+    text = page.get_by_test_id("stMarkdownContainer").filter(has_text="per hex").inner_text()
+    found = {}
+    for layer, title in LAYER_TITLES.items():
+        entry = re.search(rf"{re.escape(title)}: (none|\d+ to \d+) per hex", text)
+        if entry:
+            found[layer] = entry.group(1) != "none"
+    assert found, f"no legend under the map: {text!r}"
+    return found
+
+
+def assert_layers_drawn(shot: MapPixels, listed: dict[str, bool]) -> None:
+    """Check the map against its legend: layers with hexagons drawn, empty ones not."""
+    assert shot.coloured >= MIN_COLOURED_SHARE * shot.total, shot.summary()
+    for layer, has_hexagons in listed.items():
+        if layer not in HUES:
+            continue
+        n = shot.by_layer[layer]
+        if has_hexagons:
+            assert n >= MIN_LAYER_PIXELS, f"{layer} hardly drawn: {shot.summary()}"
+        else:
+            assert n < MIN_LAYER_PIXELS, f"{layer} drawn, legend says none: {shot.summary()}"
+
+
+def page_background(page: Page) -> tuple[int, int, int]:
+    """Return the app's background colour, which shows through the map (no base map)."""
+    css: str = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.stApp')).backgroundColor"
+    )
+    r, g, b = (int(v) for v in re.findall(r"\d+", css)[:3])
+    return r, g, b
+
+
+def map_shot(page: Page) -> MapPixels:
+    """Screenshot the map element (WebGL canvas as composited) and count its pixels."""
+    page.mouse.move(0, 0)  # no hover highlight or tooltip in the picture
+    return map_pixels(page.locator(MAP).first.screenshot(), page_background(page), HUES)
+
+
+def settled_map(
+    page: Page, ready: Callable[[MapPixels], bool], *, timeout: float = 30.0
+) -> MapPixels:
+    """Return the map once ``ready`` holds and two screenshots in a row agree."""
+    deadline = time.monotonic() + timeout
+    last = map_shot(page)
+    while True:
+        page.wait_for_timeout(400)
+        shot = map_shot(page)
+        if ready(shot) and changed_fraction(last, shot) == 0.0:
+            return shot
+        if time.monotonic() > deadline:
+            return shot
+        last = shot
+
+
+def update_readme_screenshot(page: Page) -> None:
+    """Write the README's picture of the night map (the window as a person would see it)."""
+    # Headless Debian Chromium has no colour-emoji font: the page's emoji icons would show as
+    # empty boxes, which a person's browser does not. Hide them for this picture only.
+    style = page.add_style_tag(content=NO_EMOJI_CSS)
+    try:
+        page.wait_for_timeout(300)
+        size = save_small_png(page.screenshot(), README_SHOT)
+    finally:
+        style.evaluate("node => node.remove()")
+    print(f"wrote {README_SHOT.relative_to(ROOT)} ({size:,} bytes)")
+
+
+NO_EMOJI_CSS = (
+    '[data-testid="stIconEmoji"], [data-testid="stAlertDynamicIcon"] { display: none !important; }'
+)
+
+
+def test_night_map_draws_hexagons_and_follows_the_time_slider(
+    dashboard_url: str, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    before = open_night_map(page, dashboard_url)
+    shown_before = hexagons_shown(page)
+    page.screenshot(path=ARTIFACTS / "night-map-22-04.png", full_page=True)
+    if os.environ.get("STREETSAFE_UPDATE_SCREENSHOT") == "1":
+        update_readme_screenshot(page)
+
+    listed_before = legend(page)
+    print(f"22:00-04:00: {shown_before} hexagons, legend {listed_before}; {before.summary()}")
+    assert_layers_drawn(before, listed_before)
+
+    # Start the night at 02:00 instead of 22:00: four steps right on the slider's first thumb.
+    start = page.get_by_role("slider", name="Time of night — start")
+    start.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text(
+        "hours 02:00-04:00", timeout=20_000
+    )
+    expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("02:00")
+    deadline = time.monotonic() + 20
+    while hexagons_shown(page) == shown_before and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    shown_after = hexagons_shown(page)
+    after = settled_map(page, lambda px: changed_fraction(before, px) > 0.005)
+    page.screenshot(path=ARTIFACTS / "night-map-02-04.png", full_page=True)
+    changed = changed_fraction(before, after)
+
+    listed_after = legend(page)
+    print(
+        f"02:00-04:00: {shown_after} hexagons, legend {listed_after}; {after.summary()}; "
+        f"{changed:.1%} of the map's pixels changed"
+    )
+    assert shown_after != shown_before, "the caption did not follow the slider"
+    assert changed > 0.005, f"the map did not follow the slider: {after.summary()}"
+    assert_layers_drawn(after, listed_after)
+    assert not log.errors, log.report()
+
+
+def test_night_map_asks_nothing_of_the_internet(
+    dashboard_url: str, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_night_map(page, dashboard_url)
+    page.wait_for_timeout(1_000)
+    # With no base map set, nothing may leave the machine (an explicit map_style=None once made
+    # Streamlit fetch a Carto style by itself).
+    assert not log.external, log.report()
