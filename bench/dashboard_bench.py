@@ -27,8 +27,14 @@ from ingest.settings import PROJECT_ROOT
 from ingest.stores import open_store
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
-RANGES = [("21:00", "03:00"), ("22:00", "04:00"), ("23:00", "05:00"), ("20:00", "02:00"),
-          ("22:00", "02:00"), ("00:00", "06:00")]
+RANGES = [
+    ("21:00", "03:00"),
+    ("22:00", "04:00"),
+    ("23:00", "05:00"),
+    ("20:00", "02:00"),
+    ("22:00", "02:00"),
+    ("00:00", "06:00"),
+]
 
 
 def run(rows: int) -> dict[str, Any]:
@@ -60,22 +66,29 @@ def run(rows: int) -> dict[str, Any]:
             reruns.append(time.perf_counter() - start)
         deck = at.get("deck_gl_json_chart")[0].proto.json
         payload = len(deck.encode())
-        hexes = sum(len(layer.get("data", [])) for layer in json.loads(deck)["layers"]
-                    if layer["@@type"] == "H3HexagonLayer")
+        hexes = sum(
+            len(layer.get("data", []))
+            for layer in json.loads(deck)["layers"]
+            if layer["@@type"] == "H3HexagonLayer"
+        )
         st.cache_resource.clear()
     new = statistics.median(reruns[: len(RANGES)])  # first time each filter is asked
-    repeat = statistics.median(reruns[len(RANGES):])  # the same filters again (cached)
+    repeat = statistics.median(reruns[len(RANGES) :])  # the same filters again (cached)
     result = {
-        "records": records, "cold_first_render_ms": round(cold * 1000),
+        "records": records,
+        "cold_first_render_ms": round(cold * 1000),
         "filter_change_median_ms": round(new * 1000, 1),
         "filter_change_max_ms": round(max(reruns[: len(RANGES)]) * 1000, 1),
         "repeat_filter_median_ms": round(repeat * 1000, 1),
-        "map_payload_bytes": payload, "hexagons": hexes,
+        "map_payload_bytes": payload,
+        "hexagons": hexes,
     }
-    print(f"{records:,} records: filter change rerun {new * 1000:.0f} ms median "
-          f"({max(reruns[:len(RANGES)]) * 1000:.0f} max), repeated filter {repeat * 1000:.0f} ms, "
-          f"cold first render {cold * 1000:.0f} ms; map payload {payload / 1024:.0f} KiB "
-          f"for {hexes} hexagons")
+    print(
+        f"{records:,} records: filter change rerun {new * 1000:.0f} ms median "
+        f"({max(reruns[: len(RANGES)]) * 1000:.0f} max), repeated filter {repeat * 1000:.0f} ms, "
+        f"cold first render {cold * 1000:.0f} ms; map payload {payload / 1024:.0f} KiB "
+        f"for {hexes} hexagons"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "dashboard.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

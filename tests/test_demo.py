@@ -55,10 +55,12 @@ def _local(frame: pd.DataFrame) -> pd.DataFrame:
     wall = pd.to_datetime(frame["occurred_at"], format="%Y-%m-%d %H:%M")
     assert not localize(wall).in_gap.any()
     night = (wall - pd.Timedelta(hours=12)).dt.normalize()
-    return pd.DataFrame({
-        "weekday": night.dt.day_of_week,
-        "local_minute": wall.dt.hour * 60 + wall.dt.minute,
-    })
+    return pd.DataFrame(
+        {
+            "weekday": night.dt.day_of_week,
+            "local_minute": wall.dt.hour * 60 + wall.dt.minute,
+        }
+    )
 
 
 def _hotspot_share(frames: dict[str, pd.DataFrame], label: str, first: bool) -> float:
@@ -141,8 +143,9 @@ def test_every_point_inside_the_boundary(
     frames: dict[str, pd.DataFrame], boundary: shapely.Geometry
 ) -> None:
     with (ROOT / "data" / "gazetteer.csv").open(encoding="utf-8") as fh:
-        gazetteer = {r["name"]: (float(r["latitude"]), float(r["longitude"]))
-                     for r in csv.DictReader(fh)}
+        gazetteer = {
+            r["name"]: (float(r["latitude"]), float(r["longitude"])) for r in csv.DictReader(fh)
+        }
     for kind, frame in frames.items():
         by_place = frame["place"] != ""
         assert (frame.loc[by_place, ["latitude", "longitude"]] == "").all().all()

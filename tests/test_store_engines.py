@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -102,3 +103,44 @@ def test_both_engines_give_identical_aggregates(
     for res in (8, 10):
         pd.testing.assert_frame_equal(agg_e[res], agg_p[res], check_dtype=False)
         assert agg_e[res]["n"].sum() == sum(accepted_e.values())
+
+
+def test_a_corrected_report_in_another_month_is_still_a_duplicate(
+    engine_store: Store, ctx: SealContext
+) -> None:
+    first = (
+        HEADER + "\nA1,2025-03-31 23:40,50.9112,-1.3931,,violence,high,Outreach,AB-17,partners\n"
+    )
+    moved = (
+        HEADER + "\nA1,2025-04-01 00:40,50.9112,-1.3931,,violence,high,Outreach,AB-17,partners\n"
+    )
+    assert ingest_file(engine_store, "incidents", io.BytesIO(first.encode()), ctx=ctx).accepted == 1
+    again = ingest_file(engine_store, "incidents", io.BytesIO(moved.encode()), ctx=ctx)
+    assert (again.accepted, again.duplicates) == (0, 1)
+    assert engine_store.record_count() == 1
+
+
+@pytest.mark.postgis
+def test_postgis_partitions_records_by_month_and_prunes_them(
+    ctx: SealContext, pg_server: PgCluster
+) -> None:
+    from datetime import date
+
+    from geo.aggregate import CubeFilter
+    from geo.nights import parse_hour_range
+    from ingest.stores._queries import contributions
+
+    with pg_server.fresh_database() as url, open_store(url, storage_res=10) as store:
+        _load(store, ctx, _files())
+        months = store.query("SELECT count(DISTINCT month) AS n FROM records")["n"].iloc[0]
+        parts = store.query(
+            "SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'records'::regclass"
+        )["n"].iloc[0]
+        assert parts == months
+        f = CubeFilter(
+            hours=parse_hour_range("22-04"), date_from=date(2026, 8, 1), date_to=date(2026, 10, 31)
+        )
+        sql, params = contributions(f, res=8)
+        plan = "\n".join(store.query("EXPLAIN " + sql, params).iloc[:, 0])
+        scanned = set(re.findall(r"records_\d{4}_\d{2}", plan))
+        assert scanned == {"records_2026_08", "records_2026_09", "records_2026_10"}

@@ -132,7 +132,8 @@ def test_failed_write_leaves_the_store_unchanged(pg_store: PostGISStore) -> None
 
 def test_a_swallowed_statement_error_is_not_committed(pg_store: PostGISStore) -> None:
     records = make_records(10)
-    no_layer = records.set_column(2, "layer", pa.array([None] * 10, pa.string()))
+    others = make_records(10, seed=1)  # new identities, so the rows reach the NOT NULL check
+    no_layer = others.set_column(2, "layer", pa.array([None] * 10, pa.string()))
 
     def write_ignoring_an_error() -> None:
         with pg_store.writing(INFO, key_fingerprint=KEY) as w:

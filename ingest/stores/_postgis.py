@@ -29,10 +29,18 @@ _STAGING_COLUMNS = ", ".join(
 )
 _CREATE_STAGING = f"CREATE TEMP TABLE staging ({_STAGING_COLUMNS}) ON COMMIT DROP"
 _COPY_STAGING = f"COPY pg_temp.staging ({_COLUMNS}) FROM STDIN (FORMAT csv)"
+# Claim each identity in record_keys; only the rows whose claim succeeded become records.
 _INSERT_STAGED = (
+    "WITH new AS ("
+    " INSERT INTO record_keys (key_hi, key_lo) SELECT key_hi, key_lo FROM pg_temp.staging"
+    " ON CONFLICT (key_hi, key_lo) DO NOTHING RETURNING key_hi, key_lo) "
     f"INSERT INTO records ({_COLUMNS}, batch_id) "
-    f"SELECT {_COLUMNS}, %s FROM pg_temp.staging "
-    "ON CONFLICT (key_hi, key_lo) DO NOTHING"
+    f"SELECT {', '.join(f's.{c}' for c in RECORD_COLUMNS)}, %s "
+    "FROM pg_temp.staging s JOIN new USING (key_hi, key_lo)"
+)
+_PARTITION = (
+    "CREATE TABLE IF NOT EXISTS {name} PARTITION OF records "
+    "FOR VALUES FROM ('{start}') TO ('{end}')"
 )
 _INSERT_CELLS = (
     "INSERT INTO cells (cell, geom) "
@@ -152,6 +160,8 @@ class _PostGISWriter(Writer):
                         buf = io.BytesIO()
                         pacsv.write_csv(staged.slice(start, _COPY_ROWS), buf, _CSV_OPTIONS)
                         copy.write(buf.getbuffer())
+                for statement in _partitions(staged):
+                    cur.execute(statement)
                 cur.execute(_INSERT_STAGED, (self._batch_id,))
                 added = cur.rowcount
                 cells = np.unique(staged.column("cell").to_numpy())
@@ -160,6 +170,20 @@ class _PostGISWriter(Writer):
                 return added
         except psycopg.Error as exc:
             raise StoreError(f"PostGIS store {self._store.url}: insert failed: {exc}") from exc
+
+
+def _partitions(staged: pa.Table) -> list[str]:
+    """Return the statements creating the month partitions ``staged`` needs (if missing)."""
+    months = np.unique(
+        staged.column("month").to_numpy(zero_copy_only=False).astype("datetime64[M]")
+    )
+    out = []
+    for month in months:
+        start = month.astype("datetime64[D]")
+        end = (month + 1).astype("datetime64[D]")
+        name = f"records_{str(month).replace('-', '_')}"
+        out.append(_PARTITION.format(name=name, start=start, end=end))
+    return out
 
 
 def _staged(records: pa.Table) -> pa.Table:

@@ -38,8 +38,10 @@ def where(f: CubeFilter) -> tuple[str, list[Any]]:
         hi = f.date_to or date(9999, 12, 31)
         if f.needs_time_of_night:
             # Month-only records are out already (no hour, no weekday): a plain, indexable range.
-            clauses.append("night BETWEEN ? AND ?")
-            params += [lo, hi]
+            # The month bound is implied by it; it is stated so that stores partitioned (or
+            # zone-mapped) by month skip whole months.
+            clauses.append("night BETWEEN ? AND ? AND month BETWEEN ? AND ?")
+            params += [lo, hi, lo.replace(day=1), hi]
         else:
             # Nights inside the range; month-only records (police.uk) whose month overlaps it.
             clauses.append(

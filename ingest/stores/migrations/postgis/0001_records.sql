@@ -9,13 +9,20 @@ CREATE TABLE batches (
     accepted INTEGER NOT NULL DEFAULT 0,
     synthetic BOOLEAN NOT NULL DEFAULT FALSE
 );
--- No foreign key to batches: the per-row check cost more than the whole COPY, and the writer
--- inserts batch and records in one transaction anyway.
-CREATE TABLE records (
-    {record_columns},
-    batch_id INTEGER NOT NULL,
+-- Every record's identity, once: what makes ingesting a file twice add nothing. Kept apart from
+-- the records because a primary key on a partitioned table must include the partition key.
+CREATE TABLE record_keys (
+    key_hi BIGINT NOT NULL,
+    key_lo BIGINT NOT NULL,
     PRIMARY KEY (key_hi, key_lo)
 );
+-- Partitioned by month (created as data arrives): a date filter reads only its months, and old
+-- months can be detached or dropped whole under a retention policy. No foreign key to batches:
+-- the per-row check cost more than the whole COPY; batch and records share one transaction.
+CREATE TABLE records (
+    {record_columns},
+    batch_id INTEGER NOT NULL
+) PARTITION BY RANGE (month);
 CREATE INDEX records_cell ON records (cell);
 CREATE INDEX records_night ON records (night);
 -- The centre of each storage cell (never a raw point), once per cell rather than once per
