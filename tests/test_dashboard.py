@@ -249,3 +249,15 @@ def test_about_page_names_the_role_protection(app: Any) -> None:
     text = " ".join(m.value for m in at.markdown)
     assert "at least **5 different people**" in text
     assert "rounded to 5" in text
+
+
+def test_the_table_under_the_map_lists_what_the_map_draws(app: Any) -> None:
+    at = app("police_npt", params={"hours": "22-04"})
+    assert not at.dataframe  # built only when asked for
+    at.toggle(key="show-table").set_value(True).run()
+    table = at.dataframe[0].value
+    drawn = sum(
+        len(layer["data"]) for layer in _deck(at)["layers"] if layer["@@type"] == "H3HexagonLayer"
+    )
+    assert len(table) == drawn
+    assert {"cell", "resolution", "layer", "value", "protection"} <= set(table.columns)

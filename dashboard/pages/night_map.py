@@ -79,12 +79,13 @@ if selected:
                 by_category.cells[["layer", "category", "value", "protection"]], hide_index=True
             )
 
-with st.expander("Table of what the map shows"):
+# The table is built only when asked for: a filter change should redraw the map, nothing more.
+if st.toggle("Show the map's values as a table", key="show-table"):
     st.dataframe(display_table(settings.store, version, request), hide_index=True)
-    st.download_button(
-        "Download CSV (as streetsafe map writes it)",
-        # Built only when clicked, on its own thread: the map's rerun does not wait for it.
-        lambda: view_csv(settings.store, version, request),
-        file_name="night-map.csv",
-        mime="text/csv",
-    )
+st.download_button(
+    "Download CSV (as streetsafe map writes it)",
+    # Built only when clicked, on its own thread: the map's rerun does not wait for it.
+    lambda: view_csv(settings.store, version, request),
+    file_name="night-map.csv",
+    mime="text/csv",
+)
