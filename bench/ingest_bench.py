@@ -93,6 +93,12 @@ def bench_naive(store: Store, data: bytes, rows: int) -> tuple[int, float]:
         "record_key, batch_id) VALUES (?, ?, 'asb', ?, ?, 'partners', ?, ?, 0, 0)"
     )
     store._begin()
+    if store.engine == "postgis":  # the naive loader needs its months' partitions too
+        from ingest.stores._postgis import partition_statements
+
+        months = {date.fromisoformat(r["occurred_at"][:7] + "-01") for r in sample}
+        for statement in partition_statements(sorted(months)):
+            store._execute(statement)
     store._execute(
         "INSERT INTO batches (id, layer, source, file_sha256, ingested_at) "
         "VALUES (0, 'asb', 'naive', '', now())"

@@ -160,7 +160,9 @@ class _PostGISWriter(Writer):
                         buf = io.BytesIO()
                         pacsv.write_csv(staged.slice(start, _COPY_ROWS), buf, _CSV_OPTIONS)
                         copy.write(buf.getbuffer())
-                for statement in _partitions(staged):
+                for statement in partition_statements(
+                    staged.column("month").to_numpy(zero_copy_only=False)
+                ):
                     cur.execute(statement)
                 cur.execute(_INSERT_STAGED, (self._batch_id,))
                 added = cur.rowcount
@@ -172,11 +174,9 @@ class _PostGISWriter(Writer):
             raise StoreError(f"PostGIS store {self._store.url}: insert failed: {exc}") from exc
 
 
-def _partitions(staged: pa.Table) -> list[str]:
-    """Return the statements creating the month partitions ``staged`` needs (if missing)."""
-    months = np.unique(
-        staged.column("month").to_numpy(zero_copy_only=False).astype("datetime64[M]")
-    )
+def partition_statements(months: Any) -> list[str]:
+    """Return the statements creating the month partitions of ``months`` (dates), if missing."""
+    months = np.unique(np.asarray(months, dtype="datetime64[D]").astype("datetime64[M]"))
     out = []
     for month in months:
         start = month.astype("datetime64[D]")
@@ -211,7 +211,14 @@ def _connect(url: str) -> psycopg.Connection[tuple[Any, ...]]:
         f"host {params.get('host') or 'localhost'} port {params.get('port') or 5432}, "
         f"database {params.get('dbname') or params.get('user') or '(default)'}"
     )
-    extra: dict[str, Any] = {"client_encoding": "UTF8", "application_name": "streetsafe"}
+    extra: dict[str, Any] = {
+        "client_encoding": "UTF8",
+        "application_name": "streetsafe",
+        # A count-cube query reads a few months of a few partitions: JIT compiling it, or
+        # starting parallel workers for it (~30 ms here), costs more than running it. Only scans
+        # big enough to pay for workers get them.
+        "options": "-c jit=off -c parallel_setup_cost=20000",
+    }
     if "connect_timeout" not in params:
         extra["connect_timeout"] = _CONNECT_TIMEOUT
     try:

@@ -44,11 +44,12 @@ def where(f: CubeFilter) -> tuple[str, list[Any]]:
             params += [lo, hi, lo.replace(day=1), hi]
         else:
             # Nights inside the range; month-only records (police.uk) whose month overlaps it.
+            # The leading month bound holds for both and lets a month-partitioned store prune.
             clauses.append(
-                "((night IS NOT NULL AND night BETWEEN ? AND ?) "
+                "month BETWEEN ? AND ? AND ((night IS NOT NULL AND night BETWEEN ? AND ?) "
                 "OR (night IS NULL AND month BETWEEN ? AND ?))"
             )
-            params += [lo, hi, lo.replace(day=1), hi]
+            params += [lo.replace(day=1), hi, lo, hi, lo.replace(day=1), hi]
     if f.within is not None:
         inside = [
             f"{parent_sql('cell', int(r))} = {int(c)}"
