@@ -182,3 +182,10 @@ def legend_html(cells: pd.DataFrame, layers: tuple[str, ...]) -> str:
             f"</span>{LAYER_TITLES[layer]}: {span} per hex"
         )
     return "<div style='font-size:0.85em'>" + "".join(parts) + "</div>"
+
+
+def selected_hexagons(event: Any) -> list[dict[str, Any]]:
+    """Return the hexagons a click selected (the map's selection event, read as a mapping)."""
+    selection = (event or {}).get("selection") or {}
+    objects = selection.get("objects") or {}
+    return [obj for layer in objects.values() for obj in layer]

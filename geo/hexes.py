@@ -68,6 +68,23 @@ def parent_sql(column: str, res: int) -> str:
     return f"(({column} & ({clear})) | {res << _RES_SHIFT} | {_digit_mask(res)})"
 
 
+def descendant_range(cell: int, res: int) -> tuple[int, int]:
+    """Return (lowest, highest) ids that ``cell``'s descendants at ``res`` can have.
+
+    The range is inclusive and exact for valid cells: every descendant lies in it, and no
+    valid cell at ``res`` outside ``cell`` does (digits below the parent's level run 0-6), so a
+    B-tree on the cell column answers "inside this hexagon" with one range scan.
+    """
+    parent_res = int(cell_resolutions([cell])[0])
+    check_resolution(res, coarsest=parent_res)
+    shift = 3 * (MAX_RES - res)
+    levels = res - parent_res
+    base = (int(cell) & ~_RES_MASK) | (res << _RES_SHIFT)
+    low = base & ~(((1 << (3 * levels)) - 1) << shift)
+    high = low | sum(6 << (shift + 3 * i) for i in range(levels))
+    return low, high
+
+
 def _digit_mask(res: int) -> int:
     return (1 << (3 * (MAX_RES - res))) - 1
 
@@ -101,13 +118,14 @@ def cells_to_str(cells: Iterable[int]) -> list[str]:
 
 def str_to_cell(text: str) -> int:
     """Return the int64 form of an H3 cell string; raise :class:`FilterError` if it is not one."""
+    text = text.strip().lower()
     try:
-        value = int(h3.str_to_int(text.strip()))
-    except (ValueError, TypeError, h3.H3BaseException) as exc:
-        raise FilterError(f"{text!r} is not an H3 cell id") from exc
-    if not h3.is_valid_cell(value):
+        valid = bool(h3.is_valid_cell(text))
+    except (ValueError, TypeError, h3.H3BaseException):
+        valid = False
+    if not valid:
         raise FilterError(f"{text!r} is not an H3 cell id")
-    return value
+    return int(h3.str_to_int(text))
 
 
 def cell_boundary(cell: int) -> Sequence[tuple[float, float]]:

@@ -261,3 +261,21 @@ def test_the_table_under_the_map_lists_what_the_map_draws(app: Any) -> None:
     )
     assert len(table) == drawn
     assert {"cell", "resolution", "layer", "value", "protection"} <= set(table.columns)
+
+
+def test_clicking_a_hexagon_opens_its_protected_profile(app: Any) -> None:
+    at = app("outreach", params={"hours": "22-04"})
+    hexagon = next(
+        row
+        for layer in _deck(at)["layers"]
+        if layer["@@type"] == "H3HexagonLayer"
+        for row in layer["data"]
+    )
+    # The map's click event, as the browser sends it for the first hexagon of the layer.
+    at.session_state["night-map"] = {
+        "selection": {"indices": {"hex-incident": [0]}, "objects": {"hex-incident": [hexagon]}}
+    }
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.subheader[0].value == f"Hexagon {hexagon['hex']}"
+    assert any("By hour of the night" in m.value for m in at.markdown)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.controls import view_controls
-from dashboard.mapping import legend_html, night_deck
+from dashboard.mapping import legend_html, night_deck, selected_hexagons
 from dashboard.state import (
     cached_view,
     data_version,
@@ -47,11 +47,7 @@ st.caption(
 for note in view.notes:
     st.info(note, icon="🕑")
 
-selected = (
-    [obj for objs in (event.selection.get("objects") or {}).values() for obj in objs]
-    if (event and event.selection)
-    else []
-)
+selected = selected_hexagons(event)
 if selected:
     hexagon = selected[0]
     st.subheader(f"Hexagon {hexagon['hex']}")

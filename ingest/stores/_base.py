@@ -107,7 +107,7 @@ class Store(abc.ABC):
             raise FilterError(
                 f"resolution {res} is finer than this store keeps ({self.storage_res})"
             )
-        sql, params = _queries.contributions(f, res=res, by=by)
+        sql, params = _queries.contributions(f, res=res, by=by, storage_res=self.storage_res)
         frame = self.query(sql, params)
         types = {
             "cell": "int64",
@@ -126,7 +126,7 @@ class Store(abc.ABC):
         """Return how many records ``f`` leaves out only because their time of night is unknown."""
         if not f.needs_time_of_night:
             return 0
-        sql, params = _queries.unknown_time(f)
+        sql, params = _queries.unknown_time(f, storage_res=self.storage_res)
         return int(self.query(sql, params)["n"].iloc[0])
 
     def record_columns(self) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from geo.aggregate import CubeFilter
 from geo.errors import FilterError
-from geo.hexes import cell_resolutions, parent_sql
+from geo.hexes import cell_resolutions, descendant_range, parent_sql
 
 # Dimensions a view may break its counts down by, and their SQL.
 DIMENSIONS = {
@@ -19,8 +19,12 @@ DIMENSIONS = {
 }
 
 
-def where(f: CubeFilter) -> tuple[str, list[Any]]:
-    """Return the WHERE clause (without the keyword) and its ``?`` parameters for ``f``."""
+def where(f: CubeFilter, *, storage_res: int | None = None) -> tuple[str, list[Any]]:
+    """Return the WHERE clause (without the keyword) and its ``?`` parameters for ``f``.
+
+    With the store's ``storage_res``, "inside these hexagons" becomes cell-id ranges that a
+    B-tree on ``cell`` answers directly.
+    """
     clauses = [f"layer IN ({_marks(f.layers)})", f"sharing IN ({_marks(f.sharing)})"]
     params: list[Any] = [*f.layers, *f.sharing]
     if f.categories is not None:
@@ -50,7 +54,11 @@ def where(f: CubeFilter) -> tuple[str, list[Any]]:
                 "OR (night IS NULL AND month BETWEEN ? AND ?))"
             )
             params += [lo.replace(day=1), hi, lo, hi, lo.replace(day=1), hi]
-    if f.within is not None:
+    if f.within is not None and storage_res is not None:
+        ranges = [descendant_range(int(c), storage_res) for c in f.within]
+        inside = [f"cell BETWEEN {low} AND {high}" for low, high in ranges]
+        clauses.append(f"({' OR '.join(inside)})" if inside else "FALSE")
+    elif f.within is not None:
         inside = [
             f"{parent_sql('cell', int(r))} = {int(c)}"
             for c, r in zip(f.within, cell_resolutions(list(f.within)), strict=True)
@@ -60,7 +68,7 @@ def where(f: CubeFilter) -> tuple[str, list[Any]]:
 
 
 def contributions(
-    f: CubeFilter, *, res: int | None, by: tuple[str, ...] = ()
+    f: CubeFilter, *, res: int | None, by: tuple[str, ...] = (), storage_res: int | None = None
 ) -> tuple[str, list[Any]]:
     """Return the query grouping records by layer, cell at ``res``, ``by`` and person."""
     unknown = [d for d in by if d not in DIMENSIONS]
@@ -73,7 +81,7 @@ def contributions(
         cols.append(f"{parent_sql('cell', res)} AS cell")
     cols += [f"{DIMENSIONS[d]} AS {d}" for d in by]
     groups = ", ".join(str(i) for i in range(1, len(cols) + 2))
-    clause, params = where(f)
+    clause, params = where(f, storage_res=storage_res)
     sql = (
         f"SELECT {', '.join(cols)}, person, count(*) AS n, sum(record_key) AS keysum "
         f"FROM records WHERE {clause} GROUP BY {groups}"
@@ -81,10 +89,10 @@ def contributions(
     return sql, params
 
 
-def unknown_time(f: CubeFilter) -> tuple[str, list[Any]]:
+def unknown_time(f: CubeFilter, *, storage_res: int | None = None) -> tuple[str, list[Any]]:
     """Return the query counting records left out only because their time of night is unknown."""
     relaxed = replace(f, hours=None, weekdays=None)
-    clause, params = where(relaxed)
+    clause, params = where(relaxed, storage_res=storage_res)
     return f"SELECT count(*) AS n FROM records WHERE {clause} AND local_minute IS NULL", params
 
 
