@@ -153,11 +153,6 @@ def view_csv(url: str, version: tuple[int, int], request: ViewRequest) -> str:
     return view_table(cached_view(url, version, request)).to_csv(index=False)
 
 
-def empty_frame(columns: list[str]) -> pd.DataFrame:
-    """Return an empty table with ``columns``."""
-    return pd.DataFrame(columns=columns)
-
-
 @st.cache_resource
 def seal_context_for(url: str) -> SealContext:
     """Return the sealing context (study area, gazetteer, key) for uploads to ``url``."""

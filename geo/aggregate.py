@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date
 
-import pandas as pd
-
 from geo.errors import FilterError
 from geo.hexes import check_resolution
 from geo.nights import HourRange
@@ -23,8 +21,6 @@ from geo.nights import HourRange
 LAYERS = ("incident", "outreach", "asb", "policeuk")
 PUBLIC_LAYERS = frozenset({"policeuk"})
 COARSEST_RES = 6
-
-CONTRIBUTION_COLUMNS = ("layer", "cell", "person", "n", "keysum")
 
 
 @dataclass(frozen=True)
@@ -72,16 +68,3 @@ class CubeQuery:
 
     def __post_init__(self) -> None:
         check_resolution(self.res, finest=15, coarsest=COARSEST_RES)
-
-
-def empty_contributions() -> pd.DataFrame:
-    """Return a contributions frame with no rows and the right columns and types."""
-    return pd.DataFrame(
-        {
-            "layer": pd.Series(dtype=object),
-            "cell": pd.Series(dtype="int64"),
-            "person": pd.Series(dtype="Int64"),
-            "n": pd.Series(dtype="int64"),
-            "keysum": pd.Series(dtype="int64"),
-        }
-    )

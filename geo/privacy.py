@@ -42,8 +42,6 @@ PERTURBED = "perturbed"
 ROLLED_UP = "rolled up"
 ROUNDED = "rounded"
 
-PUBLISHED_COLUMNS = ("cell", "resolution", "layer", "value", "protection")
-
 
 @dataclass(frozen=True)
 class RolePolicy:
@@ -83,7 +81,7 @@ class RolePolicy:
 class PublishedView:
     """What a viewer may see: protected values, and what was held back."""
 
-    cells: pd.DataFrame  # PUBLISHED_COLUMNS (+ any dimensions asked for)
+    cells: pd.DataFrame  # cell, resolution, layer, value, protection (+ any dimensions)
     role: str
     res: int
     suppressed_groups: int = 0

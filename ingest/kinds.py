@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Layers as stored and shown; the CLI's KIND names map onto them.
+# Layers as stored and shown (geo.aggregate.LAYERS, in this order; a test checks); the CLI's
+# KIND names map onto them.
 INCIDENT = "incident"
 OUTREACH = "outreach"
 ASB = "asb"
 POLICEUK = "policeuk"
-LAYERS = (INCIDENT, OUTREACH, ASB, POLICEUK)
 
 # Sharing levels: what the person (or the source) agreed to.
 OUTREACH_ONLY = "outreach_only"

@@ -28,3 +28,11 @@ def test_environment_overrides_defaults_and_arguments_override_environment() -> 
 def test_bad_storage_resolution_is_refused_with_its_name(value: str) -> None:
     with pytest.raises((ConfigError, ValueError), match=r"resolution|STREETSAFE_STORAGE_RES"):
         Settings.from_env({"STREETSAFE_STORAGE_RES": value})
+
+
+def test_the_report_kinds_and_the_layers_are_one_list() -> None:
+    from geo.aggregate import LAYERS
+    from ingest.kinds import ASB, INCIDENT, KIND_BY_LAYER, OUTREACH, POLICEUK
+
+    assert (INCIDENT, OUTREACH, ASB, POLICEUK) == LAYERS
+    assert set(KIND_BY_LAYER) == set(LAYERS)
