@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
-from geo.hexes import cells_to_str
+from geo.errors import FilterError
+from geo.hexes import cells_to_str, str_to_cell
 from ingest.boundaries import areas_geojson, load_areas
 
 LAYER_TITLES = {
@@ -184,8 +185,21 @@ def legend_html(cells: pd.DataFrame, layers: tuple[str, ...]) -> str:
     return "<div style='font-size:0.85em'>" + "".join(parts) + "</div>"
 
 
-def selected_hexagons(event: Any) -> list[dict[str, Any]]:
-    """Return the hexagons a click selected (the map's selection event, read as a mapping)."""
+def selected_hexagons(event: Any, *, published: pd.Series) -> list[dict[str, Any]]:
+    """Return the clicked hexagons that the view published (the map's selection event).
+
+    The event comes from the browser: a made-up cell id (finer than the role may see, or one
+    the gate held back) is dropped here, so it can never open a detail view.
+    """
     selection = (event or {}).get("selection") or {}
     objects = selection.get("objects") or {}
-    return [obj for layer in objects.values() for obj in layer]
+    shown = set(published.tolist())
+    out = []
+    for obj in (o for layer in objects.values() for o in layer):
+        try:
+            cell = str_to_cell(str(obj.get("hex", "")))
+        except FilterError:
+            continue
+        if cell in shown:
+            out.append(obj)
+    return out

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard.filters import parse_request
 from dashboard.upload import ingest_upload
 from geo.errors import SchemaError
-from geo.hexes import cells_to_str
+from geo.hexes import cells_from_points, cells_to_str
 from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
 from ingest.policies import load_policies
@@ -279,3 +279,16 @@ def test_clicking_a_hexagon_opens_its_protected_profile(app: Any) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert at.subheader[0].value == f"Hexagon {hexagon['hex']}"
     assert any("By hour of the night" in m.value for m in at.markdown)
+
+
+def test_a_made_up_hexagon_id_opens_nothing(app: Any) -> None:
+    # A browser can send any cell id; a street-level cell the role may not see must get nothing.
+    at = app("police_npt", params={"hours": "22-04"})
+    street = cells_to_str(cells_from_points([50.9112], [-1.3931], 10).tolist())[0]
+    fake = {"hex": street, "layer": "Incidents", "value": 1, "protection": "", "res": 10}
+    at.session_state["night-map"] = {
+        "selection": {"indices": {"hex-incident": [0]}, "objects": {"hex-incident": [fake]}}
+    }
+    at.run()
+    assert not at.exception
+    assert not [s for s in at.subheader if s.value.startswith("Hexagon")]

@@ -47,7 +47,7 @@ st.caption(
 for note in view.notes:
     st.info(note, icon="🕑")
 
-selected = selected_hexagons(event)
+selected = selected_hexagons(event, published=view.cells["cell"])
 if selected:
     hexagon = selected[0]
     st.subheader(f"Hexagon {hexagon['hex']}")
