@@ -373,23 +373,12 @@ def map_export(
     if out_path is None:
         sys.stdout.write(text)
     else:
-        _write_atomically(out_path, text)
+        from ingest.files import atomic_text
+
+        with atomic_text(out_path) as fh:
+            fh.write(text)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def main() -> None:

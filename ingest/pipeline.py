@@ -10,7 +10,6 @@ import contextlib
 import csv
 import os
 import queue
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Generator, Iterator
@@ -24,6 +23,7 @@ import pyarrow as pa
 
 from geo.errors import SchemaError
 from ingest.csvfile import CsvTable, Progress, open_table
+from ingest.files import atomic_text
 from ingest.identity import Identities
 from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
 from ingest.seal import SealContext, Sealed, seal
@@ -285,14 +285,5 @@ def write_rejects(rejects: pd.DataFrame, path: Path) -> None:
     """
     original = [c for c in rejects.columns if c not in REJECT_COLUMNS]
     ordered = rejects.loc[:, [*original, *REJECT_COLUMNS]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            ordered.to_csv(fh, index=False, quoting=csv.QUOTE_MINIMAL)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_text(path) as fh:
+        ordered.to_csv(fh, index=False, quoting=csv.QUOTE_MINIMAL)

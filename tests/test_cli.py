@@ -141,3 +141,46 @@ def test_templates_are_documented_column_by_column() -> None:
     for template in (DATA_DIR / "templates").glob("*.csv"):
         for column in template.read_text().splitlines()[0].split(","):
             assert f"`{column}`" in readme, (template.name, column)
+
+
+def test_map_exports_the_published_view(env: dict[str, str], tmp_path: Path) -> None:
+    assert runner.invoke(app, ["demo", "--end", "2026-10-31"], env=env).exit_code == 0
+    out = tmp_path / "out" / "police.csv"
+    args = ["map", "--role", "police_npt", "--format", "csv", "--hours", "22-04", "--out", str(out)]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    table = out.read_text().splitlines()
+    assert table[0] == "cell,resolution,layer,value,protection"
+    assert len(table) > 1
+    assert not any(",outreach," in line for line in table)
+    geojson = runner.invoke(
+        app, ["map", "--role", "community_safety", "--format", "geojson"], env=env
+    )
+    doc = json.loads(geojson.stdout)
+    assert doc["type"] == "FeatureCollection"
+    values = [
+        f["properties"]["value"]
+        for f in doc["features"]
+        if f["properties"]["protection"] != "public data"
+    ]
+    assert all(v % 5 == 0 and v >= 10 for v in values)
+    assert doc["features"][0]["geometry"]["type"] == "Polygon"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "mayor"], "unknown role"),
+        (["--role", "police_npt", "--layers", "outreach"], "may not see the 'outreach' layer"),
+        (["--role", "police_npt", "--res", "10"], "down to resolution 8, not 10"),
+        (["--role", "outreach", "--hours", "22-4-6"], "not of the form"),
+        (["--role", "outreach", "--categories", "robery"], "unknown category"),
+    ],
+    ids=["role", "layer", "resolution", "hours", "category"],
+)
+def test_map_refuses_bad_requests_with_exit_two(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["map", "--format", "csv", *args], env=env)
+    assert result.exit_code == 2
+    assert message in result.stderr
