@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+from pydeck.bindings.json_tools import default_serialize
 
 from geo.errors import FilterError
 from geo.hexes import cells_to_str, str_to_cell
@@ -203,3 +205,14 @@ def selected_hexagons(event: Any, *, published: pd.Series) -> list[dict[str, Any
         if cell in shown:
             out.append(obj)
     return out
+
+
+def compact(deck: pdk.Deck) -> pdk.Deck:
+    """Return ``deck`` serialising itself once, without indentation.
+
+    pydeck indents and sorts its JSON, which forces Python's slow pure-Python encoder: for a
+    town-wide view that was a third of a rerun's server time and a third of the bytes sent.
+    """
+    text = json.dumps(deck, default=default_serialize, separators=(",", ":"))
+    deck.to_json = lambda: text
+    return deck

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
+import pydeck as pdk
 import streamlit as st
 
 from dashboard.filters import ViewRequest
@@ -182,3 +183,16 @@ def require_page(name: str) -> str:
         st.error("This page is not available to your role.")
         st.stop()
     return role
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_night_deck(
+    url: str, version: tuple[int, int], request: ViewRequest, *, dark: bool, basemap: str | None
+) -> pdk.Deck:
+    """Return the night map's deck for a request, serialised once (cached like the view)."""
+    from dashboard.mapping import compact, night_deck
+
+    view = cached_view(url, version, request)
+    return compact(
+        night_deck(view.cells, request.layers, res=request.res, basemap=basemap, dark=dark)
+    )

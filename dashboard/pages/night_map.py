@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.controls import view_controls
-from dashboard.mapping import legend_html, night_deck, selected_hexagons
+from dashboard.mapping import legend_html, selected_hexagons
 from dashboard.state import (
+    cached_night_deck,
     cached_view,
     data_version,
     deployment,
@@ -27,12 +28,12 @@ st.caption(
     f"{deployment().policies[role].title} view · hexagons at resolution {request.res} or "
     f"coarser · hours {request.hours or 'whole day'}"
 )
-deck = night_deck(
-    view.cells,
-    request.layers,
-    res=request.res,
-    basemap=settings.basemap,
+deck = cached_night_deck(
+    settings.store,
+    version,
+    request,
     dark=bool(st.session_state.get("dark")),
+    basemap=settings.basemap,
 )
 event = st.pydeck_chart(
     deck, on_select="rerun", selection_mode="single-object", key="night-map", height=560
