@@ -274,3 +274,33 @@ def test_night_map_asks_nothing_of_the_internet(
     # With no base map set, nothing may leave the machine (an explicit map_style=None once made
     # Streamlit fetch a Carto style by itself).
     assert not log.external, log.report()
+
+
+def test_the_map_keeps_its_zoom_when_a_filter_changes(
+    dashboard_url: str, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, _ = page_and_log
+    open_night_map(page, dashboard_url)
+    default_view = settled_map(page, lambda px: True)
+    # Zoom in on the centre of town with the mouse wheel, as a person would.
+    box = page.locator(MAP).first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(3):
+        page.mouse.wheel(0, -400)
+        page.wait_for_timeout(300)
+    zoomed = settled_map(page, lambda px: changed_fraction(default_view, px) > 0.05)
+    assert changed_fraction(default_view, zoomed) > 0.05, "the mouse wheel did not zoom the map"
+
+    start = page.get_by_role("slider", name="Time of night — start")
+    start.focus()
+    page.keyboard.press("ArrowRight")  # 22:00 -> 23:00
+    expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text(
+        "hours 23:00-04:00", timeout=20_000
+    )
+    after = settled_map(page, lambda px: True)
+    page.screenshot(path=ARTIFACTS / "night-map-zoomed-after-filter.png", full_page=True)
+    # Still zoomed in: far from the default view, near the zoomed one (only the data changed).
+    assert changed_fraction(default_view, after) > changed_fraction(zoomed, after), (
+        "the map went back to its default view when the filter changed"
+    )
