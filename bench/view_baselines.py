@@ -44,7 +44,7 @@ def _hexagons(store: Store, res: int) -> gpd.GeoDataFrame:
 
 def geopandas_sjoin(store: Store, f: CubeFilter, hexagons: gpd.GeoDataFrame) -> pd.DataFrame:
     """Fetch the filtered points, join them into the hexagons, count per hexagon and layer."""
-    clause, params = where(f)
+    clause, params = where(f, storage_res=store.storage_res)
     rows = store.query(f"SELECT layer, cell FROM records WHERE {clause}", params)
     lat, lon = cell_centres(rows["cell"].to_numpy())
     points = gpd.GeoDataFrame(rows[["layer"]], geometry=gpd.points_from_xy(lon, lat), crs=4326)
@@ -67,7 +67,7 @@ GROUP BY grid.i, grid.j, r.layer
 
 def hexagon_grid(store: Store, f: CubeFilter) -> pd.DataFrame:
     """PostGIS: ST_HexagonGrid (about H3 resolution 8's size) with ST_Contains."""
-    clause, params = where(f)
+    clause, params = where(f, storage_res=store.storage_res)
     # H3 res 8 hexagons have ~461 m edges; ST_HexagonGrid's size is the edge length in metres.
     # The filter's columns exist only in records, so they need no table prefix in the join.
     return store.query(HEXAGON_GRID_SQL.replace("%(size)s", "461").format(where=clause), params)

@@ -58,7 +58,7 @@ def typical_filters(last: date) -> list[CubeFilter]:
 
 def naive_view(store: Store, f: CubeFilter, res: int) -> Any:
     """Baseline: fetch the matching rows and group them in pandas."""
-    clause, params = where(f)
+    clause, params = where(f, storage_res=store.storage_res)
     rows = store.query(
         f"SELECT layer, cell, person, record_key FROM records WHERE {clause}", params
     )

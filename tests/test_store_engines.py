@@ -140,7 +140,7 @@ def test_postgis_partitions_records_by_month_and_prunes_them(
         f = CubeFilter(
             hours=parse_hour_range("22-04"), date_from=date(2026, 8, 1), date_to=date(2026, 10, 31)
         )
-        sql, params = contributions(f, res=8)
+        sql, params = contributions(f, res=8, storage_res=store.storage_res)
         plan = "\n".join(store.query("EXPLAIN " + sql, params).iloc[:, 0])
         scanned = set(re.findall(r"records_\d{4}_\d{2}", plan))
         assert scanned == {"records_2026_08", "records_2026_09", "records_2026_10"}

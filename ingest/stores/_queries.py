@@ -8,7 +8,7 @@ from typing import Any
 
 from geo.aggregate import CubeFilter
 from geo.errors import FilterError
-from geo.hexes import cell_resolutions, descendant_range, parent_sql
+from geo.hexes import descendant_range, parent_sql
 
 # Dimensions a view may break its counts down by, and their SQL.
 DIMENSIONS = {
@@ -19,11 +19,11 @@ DIMENSIONS = {
 }
 
 
-def where(f: CubeFilter, *, storage_res: int | None = None) -> tuple[str, list[Any]]:
+def where(f: CubeFilter, *, storage_res: int) -> tuple[str, list[Any]]:
     """Return the WHERE clause (without the keyword) and its ``?`` parameters for ``f``.
 
-    With the store's ``storage_res``, "inside these hexagons" becomes cell-id ranges that a
-    B-tree on ``cell`` answers directly.
+    ``storage_res`` is the store's: "inside these hexagons" becomes cell-id ranges at it, which
+    a B-tree on ``cell`` answers directly.
     """
     clauses = [f"layer IN ({_marks(f.layers)})", f"sharing IN ({_marks(f.sharing)})"]
     params: list[Any] = [*f.layers, *f.sharing]
@@ -54,21 +54,15 @@ def where(f: CubeFilter, *, storage_res: int | None = None) -> tuple[str, list[A
                 "OR (night IS NULL AND month BETWEEN ? AND ?))"
             )
             params += [lo.replace(day=1), hi, lo, hi, lo.replace(day=1), hi]
-    if f.within is not None and storage_res is not None:
+    if f.within is not None:
         ranges = [descendant_range(int(c), storage_res) for c in f.within]
         inside = [f"cell BETWEEN {low} AND {high}" for low, high in ranges]
-        clauses.append(f"({' OR '.join(inside)})" if inside else "FALSE")
-    elif f.within is not None:
-        inside = [
-            f"{parent_sql('cell', int(r))} = {int(c)}"
-            for c, r in zip(f.within, cell_resolutions(list(f.within)), strict=True)
-        ]
         clauses.append(f"({' OR '.join(inside)})" if inside else "FALSE")
     return " AND ".join(clauses), params
 
 
 def contributions(
-    f: CubeFilter, *, res: int | None, by: tuple[str, ...] = (), storage_res: int | None = None
+    f: CubeFilter, *, res: int | None, storage_res: int, by: tuple[str, ...] = ()
 ) -> tuple[str, list[Any]]:
     """Return the query grouping records by layer, cell at ``res``, ``by`` and person."""
     unknown = [d for d in by if d not in DIMENSIONS]
@@ -89,7 +83,7 @@ def contributions(
     return sql, params
 
 
-def unknown_time(f: CubeFilter, *, storage_res: int | None = None) -> tuple[str, list[Any]]:
+def unknown_time(f: CubeFilter, *, storage_res: int) -> tuple[str, list[Any]]:
     """Return the query counting records left out only because their time of night is unknown."""
     relaxed = replace(f, hours=None, weekdays=None)
     clause, params = where(relaxed, storage_res=storage_res)
