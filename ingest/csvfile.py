@@ -13,7 +13,7 @@ import hashlib
 import io
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -41,13 +41,13 @@ class CsvTable:
     original_columns: list[str]
     encoding: str
     delimiter: str
-    sha256: str  # of the file's bytes: the audit trail says which file was ingested
     _stream: IO[bytes]
     _size: int
+    _sha256: str | None = None  # set when batches() has read the file to its end
     _invalid: list[tuple[int, str]] = field(default_factory=list)  # (fields, text)
     _bad_rows: list[tuple[int, int, str]] | None = None
 
-    def batches(self, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
+    def batches(self, progress: Progress | None = None) -> Generator[pd.DataFrame]:
         """Yield the data rows in frames of strings, columns by normalised name.
 
         A frame's index is each row's 0-based position among the file's data rows (see
@@ -92,8 +92,26 @@ class CsvTable:
                 yield _without_blank_rows(frame)
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise SchemaError(f"cannot be read as CSV: {exc}", source=self.source) from None
+        self._sha256 = counting.sha256()
         if progress:
             progress(self._size, self._size)
+
+    @property
+    def sha256(self) -> str:
+        """The SHA-256 of the file's bytes: the audit trail says which file was ingested.
+
+        Hashed as :meth:`batches` streams the file (off the critical path: ``hashlib`` works
+        without the GIL); read again only if asked before the batches were read.
+        """
+        if self._sha256 is None:
+            position = self._stream.tell()
+            self._stream.seek(0)
+            digest = hashlib.sha256()
+            while chunk := self._stream.read(1 << 20):
+                digest.update(chunk)
+            self._stream.seek(position)
+            self._sha256 = digest.hexdigest()
+        return self._sha256
 
     @property
     def invalid_rows(self) -> int:
@@ -148,13 +166,14 @@ def _without_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 class _CountingReader(io.RawIOBase):
-    """A read-only wrapper that reports how many bytes were consumed."""
+    """A read-only wrapper that reports how many bytes were consumed, and hashes them."""
 
     def __init__(self, inner: IO[bytes], size: int, progress: Progress | None) -> None:
         self._inner = inner
         self._size = size
         self._progress = progress
         self._done = 0
+        self._digest = hashlib.sha256()
 
     def readable(self) -> bool:
         return True
@@ -163,10 +182,15 @@ class _CountingReader(io.RawIOBase):
         data = self._inner.read(len(buffer))
         n = len(data)
         buffer[:n] = data
+        self._digest.update(data)
         self._done += n
         if self._progress and n:
             self._progress(self._done, self._size)
         return n
+
+    def sha256(self) -> str:
+        """Return the SHA-256 of every byte read so far (the whole file, once at its end)."""
+        return self._digest.hexdigest()
 
 
 def open_table(file: IO[bytes], *, source: str | None = None) -> CsvTable:
@@ -188,7 +212,7 @@ def open_table(file: IO[bytes], *, source: str | None = None) -> CsvTable:
             "this is a spreadsheet workbook, not a CSV file: save it as 'CSV UTF-8' and try again",
             source=source,
         )
-    encoding, sha256 = _scan(stream, head)
+    encoding = _encoding(stream, head)
     if encoding not in ("utf-16",) and b"\x00" in head:
         raise SchemaError("this is a binary file, not a CSV text file", source=source)
     header_line = _first_line(head, encoding)
@@ -215,7 +239,6 @@ def open_table(file: IO[bytes], *, source: str | None = None) -> CsvTable:
         original_columns=original,
         encoding=encoding,
         delimiter=delimiter,
-        sha256=sha256,
         _stream=stream,
         _size=size,
     )
@@ -233,36 +256,27 @@ def _seekable(file: IO[bytes]) -> IO[bytes]:
     return spool
 
 
-def _scan(stream: IO[bytes], head: bytes) -> tuple[str, str]:
-    """Read the whole file once: its SHA-256, and its encoding.
+def _encoding(stream: IO[bytes], head: bytes) -> str:
+    """Choose the file's encoding, reading it all once unless a byte-order mark decides.
 
     UTF-8 when the bytes are valid UTF-8 throughout, else the Windows code page Excel uses in
-    the UK (cp1252); a byte-order mark decides first.
+    the UK (cp1252).
     """
-    digest = hashlib.sha256()
-    decoder: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()
-    stream.seek(0)
-    while chunk := stream.read(1 << 20):
-        digest.update(chunk)
-        if decoder is not None:
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError:
-                decoder = None
-    stream.seek(0)
     if head.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif decoder is None:
-        encoding = "cp1252"
-    else:
-        try:
-            decoder.decode(b"", final=True)
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            encoding = "cp1252"
-    return encoding, digest.hexdigest()
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    stream.seek(0)
+    try:
+        while chunk := stream.read(1 << 20):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    finally:
+        stream.seek(0)
+    return "utf-8"
 
 
 def _first_line(head: bytes, encoding: str) -> str | None:

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import SchemaError
-from ingest.csvfile import CsvTable, Progress, open_table
+from ingest.csvfile import Progress, open_table
 from ingest.files import atomic_text
 from ingest.identity import Identities
 from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
@@ -110,13 +110,15 @@ def ingest_file(
     ]
     reasons: Counter[str] = Counter()
     reject_parts: list[pd.DataFrame] = []
-    info = BatchInfo(kind.layer, summary.source, table.sha256, synthetic)
+    info = BatchInfo(kind.layer, summary.source, lambda: table.sha256, synthetic)
     with store.writing(info, key_fingerprint=ctx.pseudonymiser.fingerprint) as writer:
-        # Three stages, each on its own thread (much of the work releases the GIL); this thread
-        # loads. Closing the later stage first stops its worker before the earlier one's.
-        sealed = _read_ahead(_sealed_parts(table, kind, ctx, progress))
+        # Four stages: parsing, sealing and identifying each on its own thread (parsing, hashing
+        # the file and the store's insert release the GIL); this thread loads. Closing the later
+        # stage first stops its worker before the earlier one's.
+        frames = _read_ahead(table.batches(progress))
+        sealed = _read_ahead(_sealed_parts(frames, kind, ctx))
         identified = _read_ahead(_identified_parts(sealed, ctx))
-        with contextlib.closing(sealed), contextlib.closing(identified):
+        with contextlib.closing(frames), contextlib.closing(sealed), contextlib.closing(identified):
             for part in identified:
                 summary.rows += part.rows
                 summary.outside_area += part.sealed.outside_area
@@ -172,11 +174,9 @@ class _Part:
     sealed_rows: int = 0  # records before dropping repeats within the batch
 
 
-def _sealed_parts(
-    table: CsvTable, kind: Kind, ctx: SealContext, progress: Progress | None
-) -> Generator[_Part]:
-    """Read, validate and seal the file batch by batch."""
-    for frame in table.batches(progress):
+def _sealed_parts(frames: Iterator[pd.DataFrame], kind: Kind, ctx: SealContext) -> Generator[_Part]:
+    """Validate and seal the file batch by batch."""
+    for frame in frames:
         sealed = seal(frame, kind, ctx)
         rejects = _reject_rows(frame, sealed.problems) if len(sealed.problems) else None
         yield _Part(len(frame), sealed, rejects)

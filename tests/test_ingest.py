@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
@@ -240,6 +241,9 @@ def test_files_saved_from_excel_are_read(
     assert summary.dropped_columns == ["notes"]
     agencies = set(store.query("SELECT agency FROM records")["agency"])
     assert agencies == {"Résident", "Resident"}
+    # the audit trail names the very bytes that were ingested, however they were encoded
+    audit = store.query("SELECT file_sha256, accepted FROM batches")
+    assert audit.values.tolist() == [[hashlib.sha256(text.encode(encoding)).hexdigest(), 2]]
 
 
 def test_rows_with_wrong_number_of_fields_are_rejected_at_their_line(

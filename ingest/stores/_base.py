@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +25,13 @@ class BatchInfo:
 
     layer: str
     source: str  # the file's base name
-    file_sha256: str
+    # or a function giving it once the records are added: a file is hashed as it streams
+    file_sha256: str | Callable[[], str]
     synthetic: bool = False
+
+    def sha256(self) -> str:
+        """Return the file's SHA-256."""
+        return self.file_sha256 if isinstance(self.file_sha256, str) else self.file_sha256()
 
 
 class Writer(abc.ABC):
@@ -70,7 +75,10 @@ class Store(abc.ABC):
             batch_id = self._insert_batch(info)
             writer = _Counting(self._writer(batch_id))
             yield writer
-            self._execute("UPDATE batches SET accepted = ? WHERE id = ?", (writer.added, batch_id))
+            self._execute(
+                "UPDATE batches SET accepted = ?, file_sha256 = ? WHERE id = ?",
+                (writer.added, info.sha256(), batch_id),
+            )
         except BaseException:
             self._rollback()
             raise
@@ -172,7 +180,7 @@ class Store(abc.ABC):
             (
                 info.layer,
                 info.source,
-                info.file_sha256,
+                "",  # set with the count of records added, when the file has been read
                 datetime.now(UTC).replace(tzinfo=None),
                 info.synthetic,
             ),
