@@ -118,6 +118,67 @@ def test_fold_and_gap_are_detected() -> None:
     assert str(local.utc.iloc[0]) == "2025-10-26 00:30:00+00:00"  # the first 01:30, BST
 
 
+def _placed_one_by_one(naive: pd.Series) -> tuple[list[object], list[bool], list[bool]]:
+    """The reference: each wall-clock time placed on its own, as the rule above states it."""
+    utc, fold, gap = [], [], []
+    for value in naive:
+        if pd.isna(value):
+            utc.append(pd.NaT)
+            fold.append(False)
+            gap.append(False)
+            continue
+        strict = pd.DatetimeIndex([value]).tz_localize(
+            "Europe/London", ambiguous="NaT", nonexistent="NaT"
+        )[0]
+        first = pd.DatetimeIndex([value]).tz_localize(
+            "Europe/London", ambiguous=np.array([True]), nonexistent="NaT"
+        )[0]
+        utc.append(first.tz_convert("UTC") if not pd.isna(first) else pd.NaT)
+        fold.append(pd.isna(strict) and not pd.isna(first))
+        gap.append(pd.isna(first))
+    return utc, fold, gap
+
+
+# clock changes: modern autumn and spring ones, British Standard Time (1968-71), and local mean
+# time ending at 00:01:15 on 1 December 1847 (a change 75 seconds long, inside an hour)
+_CHANGES = [
+    pd.Timestamp(t)
+    for t in (
+        "2025-10-26 01:00",
+        "2025-03-30 01:00",
+        "1999-10-31 01:00",
+        "1968-02-18 02:00",
+        "1971-10-31 02:00",
+        "1847-12-01 00:00",
+    )
+]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(
+                min_value=pd.Timestamp("1840-01-01"), max_value=pd.Timestamp("2090-01-01")
+            ),
+            st.builds(
+                lambda at, seconds: at + pd.Timedelta(seconds=seconds),
+                st.sampled_from(_CHANGES),
+                st.integers(-3 * 3600, 3 * 3600),
+            ),
+        ),
+        max_size=40,
+    )
+)
+def test_localize_places_every_time_as_if_placed_alone(times: list[object]) -> None:
+    naive = pd.Series(pd.to_datetime(times), dtype="datetime64[ns]")
+    local = localize(naive)
+    utc, fold, gap = _placed_one_by_one(naive)
+    assert local.utc.tolist() == utc
+    assert local.in_fold.tolist() == fold
+    assert local.in_gap.tolist() == gap
+
+
 def test_filters_22_04_and_04_22_count_each_timed_record_once(
     engine_store: Store, ctx: SealContext
 ) -> None:
