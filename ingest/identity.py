@@ -6,8 +6,9 @@ genuinely identical reports (police.uk often has several at one snapped point in
 count, and the same file ingested again matches them one for one.
 
 The identity is 128 bits (``key_hi``, ``key_lo``): two hashes under independent keys derived from
-the pseudonym key. Text is hashed with SipHash-2-4 (keyed; pandas' ``hash_array``), so a record id
-cannot be confirmed by hashing guesses without the key; numbers with a keyed SplitMix64 finaliser.
+the pseudonym key. Text is hashed with SipHash-2-4 (keyed; pandas' ``hash_array``, or for record
+ids the same function in :mod:`ingest.siphash`), so a record id cannot be confirmed by hashing
+guesses without the key; numbers with a keyed SplitMix64 finaliser.
 Everything is vectorised: a few hashes per distinct value, not per row.
 """
 
@@ -16,9 +17,11 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from ingest.pseudonyms import Pseudonymiser, normalise_reference
 from ingest.seal import map_distinct
+from ingest.siphash import hash_strings
 
 U64 = npt.NDArray[np.uint64]
 
@@ -114,12 +117,12 @@ def _column_hashes(values: pd.Series, keys: list[tuple[str, np.uint64]]) -> list
     # Text (or dates as objects): hash with keyed SipHash, each distinct value once, except in
     # columns where nearly every value differs (finding the distinct ones would cost more).
     if values.name in _MOSTLY_DISTINCT:
-        each = np.asarray(values.astype(str), dtype=object)
-        return [
-            pd.util.hash_array(each, hash_key=text_key, categorize=False) for text_key, _ in keys
-        ]
-    codes, uniques = pd.factorize(values.astype(str), use_na_sentinel=False)
-    distinct = np.asarray(uniques, dtype=object)
+        # the same hashes as pd.util.hash_array, straight from the Arrow strings and off the GIL
+        strings = pa.array(values.array, type=pa.large_string())
+        return hash_strings(strings, [text_key for text_key, _ in keys])
+    # as text, the distinct values alone: converting each row first would cost more
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    distinct = np.asarray(pd.Series(uniques).astype(str), dtype=object)
     return [
         pd.util.hash_array(distinct, hash_key=text_key, categorize=False)[codes]
         for text_key, _ in keys

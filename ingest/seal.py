@@ -240,7 +240,7 @@ def _seal_native(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
     nights = night_fields(utc[good])
     records = pd.DataFrame(
         {
-            "layer": kind.layer,
+            "layer": _text(pa.nulls(int(good.sum()), pa.string()).fill_null(kind.layer)),
             "category": category[good],
             "agency": col["agency"][good],
             "sharing": sharing[good],
@@ -367,10 +367,18 @@ def _stripped(text: pd.Series) -> pd.Series:
     return text.str.strip()
 
 
-def _time_flags(in_fold: npt.NDArray[np.bool_]) -> npt.NDArray[np.object_]:
-    flags = np.full(in_fold.shape, None, dtype=object)
-    flags[in_fold] = TIME_FLAG_FOLD
-    return flags
+def _time_flags(in_fold: npt.NDArray[np.bool_]) -> pd.api.extensions.ExtensionArray:
+    return _text(pc.if_else(pa.array(in_fold), TIME_FLAG_FOLD, pa.scalar(None, pa.string())))
+
+
+# pandas' own text dtype (Arrow strings; NaN when missing)
+_TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def _text(strings: pa.Array) -> pd.api.extensions.ExtensionArray:
+    """Return a pandas text column over ``strings``, built without a Python object per row."""
+    text: pd.api.extensions.ExtensionArray = pd.array(strings, dtype=_TEXT_DTYPE)
+    return text
 
 
 def _parse_times(
