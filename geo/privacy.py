@@ -27,6 +27,7 @@ shown only at the role's resolution.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -193,14 +194,13 @@ def publish(
     if pending.size:
         view.suppressed_groups = _group_ids(rows.keys[pending], cell[pending])[2]
         view.suppressed_records = int(rows.n[pending].sum())
-    cells = rows.frame(out, by=by)
-    if policy.min_shown:
-        shown = (cells["value"] >= policy.min_shown) | (cells["protection"] == EXACT_PUBLIC)
-        view.suppressed_groups += int((~shown).sum())
-        view.suppressed_records += int(cells.loc[~shown, "_n"].sum())
-        cells = cells[shown]
-    order = [c for c in ("layer", *by, "resolution", "cell") if c in cells.columns]
-    view.cells = cells.drop(columns="_n").sort_values(order).reset_index(drop=True)
+    if policy.min_shown and out:
+        for i, part in enumerate(out):
+            shown = (part.value >= policy.min_shown) | (part.protection == EXACT_PUBLIC)
+            view.suppressed_groups += int((~shown).sum())
+            view.suppressed_records += int(part.n[~shown].sum())
+            out[i] = part.subset(shown)
+    view.cells = rows.frame(out, by=by)
     return view
 
 
@@ -214,6 +214,17 @@ class _Published:
     value: npt.NDArray[np.int64]
     n: npt.NDArray[np.int64]
     protection: str
+
+    def subset(self, keep: npt.NDArray[np.bool_]) -> _Published:
+        """Return the groups where ``keep`` is true."""
+        return _Published(
+            self.rows[keep],
+            self.cells[keep],
+            self.resolution,
+            self.value[keep],
+            self.n[keep],
+            self.protection,
+        )
 
 
 @dataclass
@@ -252,23 +263,36 @@ class _Rows:
         )
 
     def frame(self, parts: list[_Published], *, by: tuple[str, ...]) -> pd.DataFrame:
-        """Return the published groups as rows: key values from a representative row each."""
+        """Return the published groups as rows, sorted by layer, ``by``, resolution and cell.
+
+        Key values come from a representative row of each group. Built from arrays in one go:
+        the gate runs on every filter change, and pandas' per-column steps cost more than the
+        protection itself.
+        """
         columns = ["layer", *by]
         if not parts:
-            return pd.DataFrame(
-                columns=[*columns, "cell", "resolution", "value", "protection", "_n"]
-            )
+            return pd.DataFrame(columns=[*columns, "cell", "resolution", "value", "protection"])
+        names = [*columns, *(["cell"] if self.has_cell else []), "resolution", "value"]
         rep = np.concatenate([p.rows for p in parts])
-        out = self.source.loc[rep, columns].reset_index(drop=True)
+        data: dict[str, Any] = {c: self.source[c].array.take(rep) for c in columns}
         if self.has_cell:
-            out["cell"] = np.concatenate([p.cells for p in parts])
-        out["resolution"] = np.concatenate([np.full(p.rows.size, p.resolution) for p in parts])
-        out["value"] = np.concatenate([p.value for p in parts])
-        out["protection"] = np.concatenate(
+            data["cell"] = np.concatenate([p.cells for p in parts])
+        data["resolution"] = np.concatenate([np.full(p.rows.size, p.resolution) for p in parts])
+        data["value"] = np.concatenate([p.value for p in parts])
+        protection = np.concatenate(
             [np.full(p.rows.size, p.protection, dtype=object) for p in parts]
         )
-        out["_n"] = np.concatenate([p.n for p in parts])
+        # lexsort's last key is the primary one
+        order = np.lexsort([_sort_key(data[c]) for c in reversed(names[:-1])])
+        out = pd.DataFrame({c: data[c].take(order) for c in names})
+        out["protection"] = protection[order]
         return out
+
+
+def _sort_key(values: Any) -> npt.NDArray[np.int64]:
+    """Return integer codes ordering ``values`` as ``sort_values`` would (missing ones last)."""
+    codes, uniques = pd.Series(values, copy=False).factorize(sort=True, use_na_sentinel=True)
+    return np.where(codes < 0, len(uniques), codes).astype(np.int64)
 
 
 def _group_ids(

@@ -179,10 +179,15 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._inner.read(len(buffer))
-        n = len(data)
-        buffer[:n] = data
-        self._digest.update(data)
+        view = memoryview(buffer).cast("B")
+        readinto = getattr(self._inner, "readinto", None)
+        if readinto is not None:  # files and BytesIO: one copy, straight into pyarrow's buffer
+            n = int(readinto(view) or 0)
+        else:
+            data = self._inner.read(len(view))
+            n = len(data)
+            view[:n] = data
+        self._digest.update(view[:n])
         self._done += n
         if self._progress and n:
             self._progress(self._done, self._size)
