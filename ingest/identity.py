@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ingest.pseudonyms import Pseudonymiser, normalise_reference
-from ingest.seal import map_distinct
+from ingest.seal import map_distinct_text
 from ingest.siphash import hash_strings
 
 U64 = npt.NDArray[np.uint64]
@@ -58,7 +58,7 @@ class Identities:
     def assign(self, records: pd.DataFrame) -> pd.DataFrame:
         """Return ``records`` with the identity columns set (in place of the ``_`` helpers)."""
         out = records.copy()
-        out["_agency"] = map_distinct(out["agency"], normalise_reference)
+        out["_agency"] = map_distinct_text(out["agency"], normalise_reference)
         has_id = out["_has_id"].to_numpy(dtype=bool)
         keys = list(self._keys.values())
         halves = {half: np.empty(len(out), dtype=np.uint64) for half in self._keys}

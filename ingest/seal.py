@@ -404,8 +404,8 @@ def _parse_times(
         offset[pos] = other_offset
         utc[offset] = other_utc[other_offset].array
         naive[pos] = other_naive.to_numpy()
-    local = localize(pd.Series(naive, index=idx).dt.floor("min"))
-    utc = utc.dt.floor("min").where(offset, local.utc)
+    local = localize(pd.Series(_floor_minute(naive), index=idx))
+    utc = utc.dt.floor("min").where(offset, local.utc) if offset.any() else local.utc
     unparsed = ~empty & utc.isna().to_numpy() & ~local.in_gap
     probs.add(
         unparsed,
@@ -433,6 +433,13 @@ def _parse_times(
         message="the time is in the future",
     )
     return utc, local.in_fold & ~offset
+
+
+def _floor_minute(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.datetime64]:
+    """Return ``times`` (datetime64[ns]) rounded down to the minute; NaT stays NaT."""
+    ns = times.astype("datetime64[ns]").view(np.int64)
+    floored = np.where(np.isnat(times), ns, ns - ns % (60 * 10**9))
+    return floored.view("datetime64[ns]")
 
 
 def _parse_plain_times(
