@@ -70,7 +70,7 @@ def _print(rows: list[dict[str, Any]], dashboard: dict[str, Any]) -> None:
     head = (
         f"{'engine':9} {'records':>11} {'ingest rows/s':>14} {'naive':>9} {'x':>6} "
         f"{'binning/s':>11} {'ingest/binning':>15} {'view ms':>8} {'sjoin ms':>9} "
-        f"{'x':>6} {'hexgrid ms':>11} {'peak MiB':>9}"
+        f"{'x':>6} {'hexgrid ms':>11} {'ckpt s':>7} {'peak MiB':>9}"
     )
     print(head)
     for r in rows:
@@ -81,7 +81,8 @@ def _print(rows: list[dict[str, Any]], dashboard: dict[str, Any]) -> None:
             f"{r['binning_rows_per_s']:>11,} {r['ingest_vs_binning']:>14.1f}x "
             f"{r['published_view_ms']:>8.1f} {r['geopandas_sjoin_ms']:>9.1f} "
             f"{r['geopandas_sjoin_ms'] / r['published_view_ms']:>6.1f} "
-            f"{grid if grid is None else round(grid, 1)!s:>11} {r['peak_mib']:>9,}"
+            f"{grid if grid is None else round(grid, 1)!s:>11} "
+            f"{r.get('checkpoint_seconds', 0):>7.2f} {r['peak_mib']:>9,}"
         )
     print(
         f"dashboard at {dashboard['records']:,} records: filter change "
