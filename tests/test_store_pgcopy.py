@@ -140,3 +140,8 @@ def test_a_batch_with_stored_and_repeated_keys_adds_each_new_identity_once(pg_ur
     assert len(stored) == 200
     pd.testing.assert_series_equal(stored["key_lo"], want["key_lo"], check_dtype=False)
     assert claimed == 200
+
+
+def test_a_table_longer_than_one_chunk_arrives_whole(pg_url: str) -> None:
+    rows = [ROWS[i % len(ROWS)] for i in range(40_000)]  # several encoder chunks
+    assert _round_trip(pg_url, _table(rows)) == rows

@@ -30,7 +30,9 @@ TRAILER = b"\xff\xff"
 _POSTGRES_EPOCH_DAYS = 10_957  # 2000-01-01, PostgreSQL's day 0, in days since 1970-01-01
 _POSTGRES_EPOCH_US = _POSTGRES_EPOCH_DAYS * 86_400 * 1_000_000
 _NULL = np.array([-1], dtype=">i4").view(np.uint8)
-_CHUNK_ROWS = 131_072  # rows encoded at once: bounds the memory a chunk takes
+# Rows encoded at once. Small enough that the server starts inserting while the next chunk is
+# encoded (with a queued COPY writer), large enough that numpy's per-call cost is amortised.
+_CHUNK_ROWS = 16_384
 
 
 def copy_chunks(table: pa.Table) -> Iterator[bytes]:

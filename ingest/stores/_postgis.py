@@ -14,6 +14,7 @@ import psycopg
 import pyarrow as pa
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.copy import QueuedLibpqWriter
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres
@@ -216,7 +217,8 @@ class _PostGISWriter(Writer):
 
 def _copy(cur: psycopg.Cursor[Any], statement: str, table: pa.Table) -> None:
     """Send ``table`` (in the statement's column order) through a binary COPY."""
-    with cur.copy(statement) as copy:
+    # queued: a worker thread feeds the server while this one encodes the next chunk
+    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
         for chunk in copy_chunks(table):
             copy.write(chunk)
 
