@@ -145,3 +145,26 @@ def test_a_batch_with_stored_and_repeated_keys_adds_each_new_identity_once(pg_ur
 def test_a_table_longer_than_one_chunk_arrives_whole(pg_url: str) -> None:
     rows = [ROWS[i % len(ROWS)] for i in range(40_000)]  # several encoder chunks
     assert _round_trip(pg_url, _table(rows)) == rows
+
+
+def test_the_night_index_is_summarised_when_a_file_commits(pg_url: str) -> None:
+    records = make_records(5_000)
+    info = BatchInfo(layer="incidents", source="a.csv", file_sha256="0" * 64)
+    with open_store(pg_url, storage_res=10) as store:
+        assert isinstance(store, PostGISStore)
+        with store.writing(info, key_fingerprint="k") as writer:
+            writer.add(records)
+        left = store.query(
+            "SELECT brin_summarize_new_values(inhrelid) AS n FROM pg_inherits "
+            "WHERE inhparent = 'records_night'::regclass"
+        )["n"]
+        assert len(left) == 2  # March and April
+        assert left.sum() == 0  # no pages left unsummarised
+        store.query("ANALYZE records")
+        plan = "\n".join(
+            store.query(
+                "EXPLAIN SELECT count(*) FROM records WHERE night BETWEEN ? AND ?",
+                [dt.date(2024, 3, 28), dt.date(2024, 3, 31)],
+            ).iloc[:, 0]
+        )
+        assert "records_2024_03_night_idx" in plan

@@ -52,6 +52,16 @@ _PARTITION = (
     "CREATE TABLE IF NOT EXISTS {name} PARTITION OF records "
     "FOR VALUES FROM ('{start}') TO ('{end}')"
 )
+# The night index's pages written since last time, every partition in one order (so concurrent
+# writers, which lock each partition while they summarise it, cannot deadlock). Partitions of
+# another owner may not be summarised by this role: they are left to (auto)vacuum; so is a store
+# made before the index was BRIN.
+_SUMMARISE = (
+    "SELECT brin_summarize_new_values(i.inhrelid) FROM pg_inherits i "
+    "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am am ON am.oid = c.relam "
+    "WHERE i.inhparent = 'records_night'::regclass AND am.amname = 'brin' "
+    "AND pg_has_role(c.relowner, 'USAGE') ORDER BY i.inhrelid"
+)
 _INSERT_CELLS = (
     "INSERT INTO cells (cell, geom) "
     "SELECT c, ST_SetSRID(ST_MakePoint(x, y), 4326) "
@@ -73,6 +83,7 @@ class PostGISStore(Store):
     def __init__(self, url: str, *, storage_res: int) -> None:
         super().__init__(storage_res=storage_res)
         self.url = _redacted(url)  # the base class puts self.url in messages: no password
+        self._unsummarised = False  # records added in this transaction, night index not updated
         self._con = _connect(url)
         try:
             self._execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
@@ -125,9 +136,18 @@ class PostGISStore(Store):
                 f"PostGIS store {self.url}: a statement in this transaction failed, so nothing "
                 "of it was stored"
             )
+        if self._unsummarised:
+            # just before COMMIT: the partition locks it takes are held only until then
+            self._unsummarised = False
+            try:
+                self._execute(_SUMMARISE)
+            except StoreError:
+                self._rollback()
+                raise
         self._execute("COMMIT")
 
     def _rollback(self) -> None:
+        self._unsummarised = False
         if self._con.closed:
             return  # the server dropped the transaction with the connection
         try:
@@ -166,15 +186,19 @@ class _PostGISWriter(Writer):
                     cur.execute(statement)
                 new = staged if self._claim_all(cur, keys) else self._claim_each(cur, staged, keys)
                 if new.num_rows:
-                    # in partition and index order: the server fills one month's pages at a
-                    # time and walks its cell index forwards (~2 µs a row less than file order)
-                    new = new.sort_by([("month", "ascending"), ("cell", "ascending")])
+                    # in partition order, each night's rows together (what the BRIN night index
+                    # needs) and each night's cells in index order: the server fills one month's
+                    # pages at a time, and walks its indexes forwards (~2 µs a row less)
+                    new = new.sort_by(
+                        [("month", "ascending"), ("night", "ascending"), ("cell", "ascending")]
+                    )
                     batch = pa.array(np.full(new.num_rows, self._batch_id, dtype=np.int32))
                     _copy(
                         cur,
                         _COPY_RECORDS,
                         new.append_column("batch_id", batch).select(_COPY_COLUMNS),
                     )
+                    self._store._unsummarised = True
                 cells = np.unique(staged.column("cell").to_numpy())
                 lat, lon = cell_centres(cells)
                 cur.execute(_INSERT_CELLS, (cells.tolist(), lon.tolist(), lat.tolist()))
