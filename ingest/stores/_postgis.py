@@ -169,6 +169,10 @@ class _PostGISWriter(Writer):
     def __init__(self, store: PostGISStore, batch_id: int) -> None:
         self._store = store
         self._batch_id = batch_id
+        # what this transaction has already made sure of: a file's batches repeat the same few
+        # months and thousands of cells, which need not go to the server again
+        self._months: set[str] = set()
+        self._cells = np.empty(0, dtype=np.int64)
 
     def add(self, records: pa.Table) -> int:
         staged = _staged(records)
@@ -183,7 +187,9 @@ class _PostGISWriter(Writer):
                 for statement in partition_statements(
                     staged.column("month").to_numpy(zero_copy_only=False)
                 ):
-                    cur.execute(statement)
+                    if statement not in self._months:
+                        cur.execute(statement)
+                        self._months.add(statement)
                 new = staged if self._claim_all(cur, keys) else self._claim_each(cur, staged, keys)
                 if new.num_rows:
                     # in partition order, each night's rows together (what the BRIN night index
@@ -199,9 +205,11 @@ class _PostGISWriter(Writer):
                         new.append_column("batch_id", batch).select(_COPY_COLUMNS),
                     )
                     self._store._unsummarised = True
-                cells = np.unique(staged.column("cell").to_numpy())
-                lat, lon = cell_centres(cells)
-                cur.execute(_INSERT_CELLS, (cells.tolist(), lon.tolist(), lat.tolist()))
+                cells = np.setdiff1d(staged.column("cell").to_numpy(), self._cells)
+                if cells.size:
+                    lat, lon = cell_centres(cells)
+                    cur.execute(_INSERT_CELLS, (cells.tolist(), lon.tolist(), lat.tolist()))
+                    self._cells = np.union1d(self._cells, cells)
                 return int(new.num_rows)
         except psycopg.Error as exc:
             raise StoreError(f"PostGIS store {self._store.url}: insert failed: {exc}") from exc
