@@ -235,6 +235,11 @@ class _PostGISWriter(Writer):
         with cur.copy(_CLAIM) as copy:
             data = b"".join(bytes(chunk) for chunk in copy)
         body = data[len(SIGNATURE) : -len(TRAILER)]
+        if data[: len(SIGNATURE)] != SIGNATURE or len(body) % _CLAIMED.itemsize:
+            raise StoreError(
+                f"PostGIS store {self._store.url}: the server answered the identity claim in an "
+                "unexpected binary COPY layout; nothing of this file was stored"
+            )
         claimed = np.frombuffer(body, dtype=_CLAIMED)
         if len(claimed) == 0:
             return staged.slice(0, 0)
