@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -13,35 +12,55 @@ import numpy as np
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.copy import QueuedLibpqWriter
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres
 from ingest.stores._base import Store, Writer
+from ingest.stores._pgcopy import SIGNATURE, TRAILER, copy_chunks
 from ingest.stores._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS
 
-_COLUMNS = ", ".join(RECORD_COLUMNS)
-# staging holds what one add() loads; nullable, so a bad row fails at the INSERT with its column
-_STAGING_COLUMNS = ", ".join(
-    f"{name} {sql.replace(' NOT NULL', '')}" for name, _, sql in RECORD_FIELDS
+# Numbers first, then text: the COPY encoder packs adjacent NULL-free numbers into one piece.
+_COPY_COLUMNS = (
+    *(name for name, kind, _ in RECORD_FIELDS if not pa.types.is_string(kind)),
+    *(name for name, kind, _ in RECORD_FIELDS if pa.types.is_string(kind)),
+    "batch_id",
 )
-_CREATE_STAGING = f"CREATE TEMP TABLE staging ({_STAGING_COLUMNS}) ON COMMIT DROP"
-_COPY_STAGING = f"COPY pg_temp.staging ({_COLUMNS}) FROM STDIN (FORMAT csv)"
-# Claim each identity in record_keys; only the rows whose claim succeeded become records.
-_INSERT_STAGED = (
-    "WITH new AS ("
-    " INSERT INTO record_keys (key_hi, key_lo) SELECT key_hi, key_lo FROM pg_temp.staging"
+_COPY_RECORDS = f"COPY records ({', '.join(_COPY_COLUMNS)}) FROM STDIN (FORMAT binary)"
+# Claiming identities, fast path: a plain insert of keys sorted client-side, under a savepoint.
+# Most batches are all new, and a plain insert costs half what ON CONFLICT does (no
+# speculative insertion); a key already stored fails it with a unique violation.
+_COPY_KEYS = "COPY record_keys (key_hi, key_lo) FROM STDIN (FORMAT binary)"
+# ...and the exact path after such a failure: claim each identity that is not stored yet, and
+# say which (a concurrent writer's claim waits for its transaction, as a plain insert would).
+_CREATE_CLAIMS = (
+    "CREATE TEMP TABLE IF NOT EXISTS claims (key_hi BIGINT, key_lo BIGINT) ON COMMIT DROP"
+)
+_COPY_CLAIMS = "COPY pg_temp.claims (key_hi, key_lo) FROM STDIN (FORMAT binary)"
+_CLAIM = (
+    "COPY (INSERT INTO record_keys (key_hi, key_lo) SELECT key_hi, key_lo FROM pg_temp.claims"
     " ORDER BY key_hi, key_lo"  # in index order: each leaf page is visited once, not at random
-    " ON CONFLICT (key_hi, key_lo) DO NOTHING RETURNING key_hi, key_lo) "
-    f"INSERT INTO records ({_COLUMNS}, batch_id) "
-    f"SELECT {', '.join(f's.{c}' for c in RECORD_COLUMNS)}, %s "
-    "FROM pg_temp.staging s JOIN new USING (key_hi, key_lo)"
+    " ON CONFLICT (key_hi, key_lo) DO NOTHING RETURNING key_hi, key_lo) TO STDOUT (FORMAT binary)"
+)
+# a binary COPY tuple of two BIGINTs: field count, then length and value of each
+_CLAIMED = np.dtype(
+    [("n", ">i2"), ("hi_len", ">i4"), ("hi", ">i8"), ("lo_len", ">i4"), ("lo", ">i8")]
 )
 _PARTITION = (
     "CREATE TABLE IF NOT EXISTS {name} PARTITION OF records "
     "FOR VALUES FROM ('{start}') TO ('{end}')"
+)
+# The night index's pages written since last time, every partition in one order (so concurrent
+# writers, which lock each partition while they summarise it, cannot deadlock). Partitions of
+# another owner may not be summarised by this role: they are left to (auto)vacuum; so is a store
+# made before the index was BRIN.
+_SUMMARISE = (
+    "SELECT brin_summarize_new_values(i.inhrelid) FROM pg_inherits i "
+    "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am am ON am.oid = c.relam "
+    "WHERE i.inhparent = 'records_night'::regclass AND am.amname = 'brin' "
+    "AND pg_has_role(c.relowner, 'USAGE') ORDER BY i.inhrelid"
 )
 _INSERT_CELLS = (
     "INSERT INTO cells (cell, geom) "
@@ -49,8 +68,6 @@ _INSERT_CELLS = (
     "FROM unnest(%s::bigint[], %s::float8[], %s::float8[]) AS t(c, x, y) "
     "ON CONFLICT (cell) DO NOTHING"
 )
-_CSV_OPTIONS = pacsv.WriteOptions(include_header=False, batch_size=65_536)
-_COPY_ROWS = 131_072  # rows formatted per COPY write: bounds the CSV held in memory
 
 # any constant will do, as long as every streetsafe process uses the same one
 _MIGRATION_LOCK = 0x5354_5245_4554  # "STREET"
@@ -66,6 +83,7 @@ class PostGISStore(Store):
     def __init__(self, url: str, *, storage_res: int) -> None:
         super().__init__(storage_res=storage_res)
         self.url = _redacted(url)  # the base class puts self.url in messages: no password
+        self._unsummarised = False  # records added in this transaction, night index not updated
         self._con = _connect(url)
         try:
             self._execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
@@ -118,9 +136,18 @@ class PostGISStore(Store):
                 f"PostGIS store {self.url}: a statement in this transaction failed, so nothing "
                 "of it was stored"
             )
+        if self._unsummarised:
+            # just before COMMIT: the partition locks it takes are held only until then
+            self._unsummarised = False
+            try:
+                self._execute(_SUMMARISE)
+            except StoreError:
+                self._rollback()
+                raise
         self._execute("COMMIT")
 
     def _rollback(self) -> None:
+        self._unsummarised = False
         if self._con.closed:
             return  # the server dropped the transaction with the connection
         try:
@@ -142,39 +169,95 @@ class _PostGISWriter(Writer):
     def __init__(self, store: PostGISStore, batch_id: int) -> None:
         self._store = store
         self._batch_id = batch_id
-        self._staging = False
+        # what this transaction has already made sure of: a file's batches repeat the same few
+        # months and thousands of cells, which need not go to the server again
+        self._months: set[str] = set()
+        self._cells = np.empty(0, dtype=np.int64)
 
     def add(self, records: pa.Table) -> int:
         staged = _staged(records)
         if staged.num_rows == 0:
             return 0
+        keys = staged.select(["key_hi", "key_lo"]).sort_by(
+            [("key_hi", "ascending"), ("key_lo", "ascending")]
+        )
         con = self._store._con
         try:
             with con.cursor() as cur:
-                if self._staging:
-                    cur.execute("TRUNCATE pg_temp.staging")
-                else:
-                    # sorts and joins of a whole batch fit in memory (for this transaction only)
-                    cur.execute("SET LOCAL work_mem = '256MB'")
-                    cur.execute(_CREATE_STAGING)
-                    self._staging = True
-                with cur.copy(_COPY_STAGING) as copy:
-                    for start in range(0, staged.num_rows, _COPY_ROWS):
-                        buf = io.BytesIO()
-                        pacsv.write_csv(staged.slice(start, _COPY_ROWS), buf, _CSV_OPTIONS)
-                        copy.write(buf.getbuffer())
                 for statement in partition_statements(
                     staged.column("month").to_numpy(zero_copy_only=False)
                 ):
-                    cur.execute(statement)
-                cur.execute(_INSERT_STAGED, (self._batch_id,))
-                added = cur.rowcount
-                cells = np.unique(staged.column("cell").to_numpy())
-                lat, lon = cell_centres(cells)
-                cur.execute(_INSERT_CELLS, (cells.tolist(), lon.tolist(), lat.tolist()))
-                return added
+                    if statement not in self._months:
+                        cur.execute(statement)
+                        self._months.add(statement)
+                new = staged if self._claim_all(cur, keys) else self._claim_each(cur, staged, keys)
+                if new.num_rows:
+                    # in partition order, each night's rows together (what the BRIN night index
+                    # needs) and each night's cells in index order: the server fills one month's
+                    # pages at a time, and walks its indexes forwards (~2 µs a row less)
+                    new = new.sort_by(
+                        [("month", "ascending"), ("night", "ascending"), ("cell", "ascending")]
+                    )
+                    batch = pa.array(np.full(new.num_rows, self._batch_id, dtype=np.int32))
+                    _copy(
+                        cur,
+                        _COPY_RECORDS,
+                        new.append_column("batch_id", batch).select(_COPY_COLUMNS),
+                    )
+                    self._store._unsummarised = True
+                cells = np.setdiff1d(staged.column("cell").to_numpy(), self._cells)
+                if cells.size:
+                    lat, lon = cell_centres(cells)
+                    cur.execute(_INSERT_CELLS, (cells.tolist(), lon.tolist(), lat.tolist()))
+                    self._cells = np.union1d(self._cells, cells)
+                return int(new.num_rows)
         except psycopg.Error as exc:
             raise StoreError(f"PostGIS store {self._store.url}: insert failed: {exc}") from exc
+
+    def _claim_all(self, cur: psycopg.Cursor[Any], keys: pa.Table) -> bool:
+        """Claim all the identities at once; return False (claiming none) if one is taken."""
+        cur.execute("SAVEPOINT claim")
+        try:
+            _copy(cur, _COPY_KEYS, keys)
+        except psycopg.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT claim")
+            return False
+        cur.execute("RELEASE SAVEPOINT claim")
+        return True
+
+    def _claim_each(self, cur: psycopg.Cursor[Any], staged: pa.Table, keys: pa.Table) -> pa.Table:
+        """Claim the identities not stored yet; return the rows that hold them, once each."""
+        # sorts of a whole batch fit in memory (for this transaction only)
+        cur.execute("SET LOCAL work_mem = '256MB'")
+        cur.execute(_CREATE_CLAIMS)
+        cur.execute("TRUNCATE pg_temp.claims")
+        _copy(cur, _COPY_CLAIMS, keys)
+        with cur.copy(_CLAIM) as copy:
+            data = b"".join(bytes(chunk) for chunk in copy)
+        body = data[len(SIGNATURE) : -len(TRAILER)]
+        if data[: len(SIGNATURE)] != SIGNATURE or len(body) % _CLAIMED.itemsize:
+            raise StoreError(
+                f"PostGIS store {self._store.url}: the server answered the identity claim in an "
+                "unexpected binary COPY layout; nothing of this file was stored"
+            )
+        claimed = np.frombuffer(body, dtype=_CLAIMED)
+        if len(claimed) == 0:
+            return staged.slice(0, 0)
+        rows = pd.MultiIndex.from_arrays(
+            [staged.column("key_hi").to_numpy(), staged.column("key_lo").to_numpy()]
+        )
+        wanted = pd.MultiIndex.from_arrays(
+            [claimed["hi"].astype(np.int64), claimed["lo"].astype(np.int64)]
+        )
+        return staged.filter(pa.array(rows.isin(wanted) & ~rows.duplicated()))
+
+
+def _copy(cur: psycopg.Cursor[Any], statement: str, table: pa.Table) -> None:
+    """Send ``table`` (in the statement's column order) through a binary COPY."""
+    # queued: a worker thread feeds the server while this one encodes the next chunk
+    with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        for chunk in copy_chunks(table):
+            copy.write(chunk)
 
 
 def partition_statements(months: Any) -> list[str]:
