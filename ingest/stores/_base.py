@@ -39,7 +39,12 @@ class Writer(abc.ABC):
 
     @abc.abstractmethod
     def add(self, records: pa.Table) -> int:
-        """Add records (``ARROW_SCHEMA``); return how many were new (not already stored)."""
+        """Add records (``ARROW_SCHEMA``); return how many were new (not already stored).
+
+        ``records`` hold each identity (``key_hi``, ``key_lo``) once, as the ingest pipeline
+        makes sure: a repeat within one call is not looked for (PostGIS keeps the first row,
+        the embedded engine both).
+        """
 
 
 class _Counting(Writer):
