@@ -19,8 +19,9 @@ import streamlit as st
 from dashboard.filters import ViewRequest
 from geo.export import view_table
 from geo.privacy import PublishedView, RolePolicy
+from geo.sun import AFTER_SUNSET
 from ingest.boundaries import load_areas
-from ingest.context import seal_context
+from ingest.context import load_study_area, seal_context
 from ingest.policies import load_policies
 from ingest.seal import SealContext
 from ingest.settings import Settings
@@ -106,10 +107,23 @@ def cached_view(
         from dataclasses import replace
 
         f = replace(f, within=within)
+    sun_at = study_area_centre() if AFTER_SUNSET in by else None
     with store() as st_:
         return published_view(
-            st_, dep.policies[request.role], f, res=request.res if with_cells else None, by=by
+            st_,
+            dep.policies[request.role],
+            f,
+            res=request.res if with_cells else None,
+            by=by,
+            sun_at=sun_at,
         )
+
+
+@st.cache_resource
+def study_area_centre() -> tuple[float, float]:
+    """Return (latitude, longitude) of the study area's centre: where sunset is reckoned."""
+    centre = load_study_area(deployment().settings.study_area).geometry.centroid
+    return float(centre.y), float(centre.x)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -31,16 +31,18 @@ def published_view(
     *,
     res: int | None,
     by: tuple[str, ...] = (),
+    sun_at: tuple[float, float] | None = None,
 ) -> PublishedView:
     """Return what ``policy``'s role may see of the records ``f`` selects, at ``res``.
 
     With ``res`` None the counts are not broken down by cell (trends); ``by`` breaks them down
-    by hour, weekday, month or category.
+    by hour, weekday, month, category or hours after sunset (reckoned at ``sun_at``, the study
+    area's centre).
     """
     view_res = policy.finest_res if res is None else res
     policy.check_res(view_res)
     allowed = restrict(f, policy)
-    contributions = store.contributions(allowed, res=res, by=by)
+    contributions = store.contributions(allowed, res=res, by=by, sun_at=sun_at)
     view = publish(contributions, policy, res=view_res, by=by)
     unknown = store.unknown_time_count(allowed)
     if unknown:

@@ -218,7 +218,13 @@ def test_demo_mode_and_synthetic_data_are_announced(app: Any, role: str) -> None
 def test_trends_show_protected_counts(app: Any, role: str) -> None:
     at = app(role, "trends")
     assert [h.value for h in at.header] == ["Trends"]
-    assert len(at.get("vega_lite_chart")) == 3  # hour, night of the week, month
+    titles = [json.loads(chart.proto.spec)["title"] for chart in at.get("vega_lite_chart")]
+    assert [t.split(" (")[0] for t in titles] == [
+        "By hour of the night",
+        "By hours after sunset",
+        "By night of the week",
+        "By month",
+    ]
 
 
 def test_local_impact_lists_wards_with_publishable_counts(app: Any) -> None:

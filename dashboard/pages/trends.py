@@ -1,4 +1,4 @@
-"""Trends: protected counts by hour of night, weekday and month, and month-on-month change."""
+"""Trends: protected counts by hour of night, hours after sunset, weekday and month, and change."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.controls import WEEKDAY_NAMES, view_controls
 from dashboard.mapping import LAYER_TITLES
 from dashboard.state import cached_view, data_version, deployment, require_page
+from geo.sun import AFTER_SUNSET
 
 role = require_page("trends")
 request = view_controls(role, with_resolution=False)
@@ -43,6 +44,15 @@ def _chart(
 version = data_version()
 hours = cached_view(url, version, request, ("hour",), with_cells=False)
 _chart(hours.cells.dropna(subset=["hour"]), "hour", "By hour of the night", NIGHT_ORDER)
+dusk = cached_view(url, version, request, (AFTER_SUNSET,), with_cells=False).cells
+dusk = dusk.dropna(subset=[AFTER_SUNSET]).astype({AFTER_SUNSET: int})
+dusk["after sunset"] = [f"{h:+d} h" for h in dusk[AFTER_SUNSET]]
+_chart(
+    dusk,
+    "after sunset",
+    "By hours after sunset (each night's sunset at the study area's centre)",
+    [f"{h:+d} h" for h in sorted(set(dusk[AFTER_SUNSET]))],
+)
 days = cached_view(url, version, request, ("weekday",), with_cells=False).cells
 days = days.dropna(subset=["weekday"]).assign(
     night=lambda d: d["weekday"].map(lambda w: WEEKDAY_NAMES[int(w)])

@@ -108,19 +108,27 @@ class Store(abc.ABC):
         return bool(frame["n"].iloc[0])
 
     def contributions(
-        self, f: CubeFilter, *, res: int | None, by: tuple[str, ...] = ()
+        self,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...] = (),
+        sun_at: tuple[float, float] | None = None,
     ) -> pd.DataFrame:
         """Return the count cube for ``f``: one row per layer, cell at ``res``, ``by`` and person.
 
         Columns: ``layer``, ``cell`` (unless ``res`` is None), the ``by`` dimensions, ``person``
         (nullable), ``n`` (records) and ``keysum`` (sum of record keys). The grouping runs in
-        the store's SQL; only groups come back.
+        the store's SQL; only groups come back. ``sun_at`` (latitude, longitude) is needed for
+        the ``after_sunset`` dimension.
         """
         if res is not None and res > self.storage_res:
             raise FilterError(
                 f"resolution {res} is finer than this store keeps ({self.storage_res})"
             )
-        sql, params = _queries.contributions(f, res=res, by=by, storage_res=self.storage_res)
+        sql, params = _queries.contributions(
+            f, res=res, by=by, storage_res=self.storage_res, sun_at=sun_at
+        )
         frame = self.query(sql, params)
         types = {
             "cell": "int64",
@@ -129,6 +137,7 @@ class Store(abc.ABC):
             "keysum": "int64",
             "hour": "Int64",
             "weekday": "Int64",
+            "after_sunset": "Int64",
         }
         frame = frame.astype({c: t for c, t in types.items() if c in frame.columns})
         if "month" in frame.columns:

@@ -9,6 +9,7 @@ from typing import Any
 from geo.aggregate import CubeFilter
 from geo.errors import FilterError
 from geo.hexes import descendant_range, parent_sql
+from geo.sun import AFTER_SUNSET, hours_after_sunset_sql
 
 # Dimensions a view may break its counts down by, and their SQL.
 DIMENSIONS = {
@@ -62,18 +63,32 @@ def where(f: CubeFilter, *, storage_res: int) -> tuple[str, list[Any]]:
 
 
 def contributions(
-    f: CubeFilter, *, res: int | None, storage_res: int, by: tuple[str, ...] = ()
+    f: CubeFilter,
+    *,
+    res: int | None,
+    storage_res: int,
+    by: tuple[str, ...] = (),
+    sun_at: tuple[float, float] | None = None,
 ) -> tuple[str, list[Any]]:
-    """Return the query grouping records by layer, cell at ``res``, ``by`` and person."""
-    unknown = [d for d in by if d not in DIMENSIONS]
+    """Return the query grouping records by layer, cell at ``res``, ``by`` and person.
+
+    ``sun_at`` (latitude, longitude) is where sunset is reckoned for the ``after_sunset``
+    dimension (the study area's centre).
+    """
+    dimensions = dict(DIMENSIONS)
+    if sun_at is not None:  # hours from each night's sunset there: the SQL depends on the place
+        dimensions[AFTER_SUNSET] = hours_after_sunset_sql(*sun_at)
+    unknown = [d for d in by if d not in dimensions]
     if unknown:
+        known = [*DIMENSIONS, AFTER_SUNSET]
+        where_sun = " (with the place sunset is reckoned at)" if unknown[0] == AFTER_SUNSET else ""
         raise FilterError(
-            f"cannot break counts down by {unknown[0]!r}; use: {', '.join(DIMENSIONS)}"
+            f"cannot break counts down by {unknown[0]!r}{where_sun}; use: {', '.join(known)}"
         )
     cols = ["layer"]
     if res is not None:
         cols.append(f"{parent_sql('cell', res)} AS cell")
-    cols += [f"{DIMENSIONS[d]} AS {d}" for d in by]
+    cols += [f"{dimensions[d]} AS {d}" for d in by]
     groups = ", ".join(str(i) for i in range(1, len(cols) + 2))
     clause, params = where(f, storage_res=storage_res)
     sql = (
