@@ -54,7 +54,7 @@ PAGES = {
 }
 pages = [
     st.Page(
-        HERE / "pages" / f"{name}.py",
+        HERE / "screens" / f"{name}.py",
         title=PAGES[name][0],
         icon=PAGES[name][1],
         default=name == "night_map",

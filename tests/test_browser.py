@@ -223,6 +223,24 @@ NO_EMOJI_CSS = (
 )
 
 
+def test_a_page_address_opened_first_still_gets_the_role_menu_and_banner(
+    page_and_log: tuple[Page, PageLog], dashboard_url: str
+) -> None:
+    """A bookmarked page may be the first request a fresh server gets (this test runs first).
+
+    It must run inside the entry script: the synthetic-data banner, the role chooser and only
+    the role's pages in the menu. With the page files in a folder named ``pages/``, Streamlit
+    served that first request from the file alone, with every page listed and no banner.
+    """
+    page, _ = page_and_log
+    page.goto(dashboard_url + "trends?role=outreach", wait_until="domcontentloaded")
+    page.get_by_text("Synthetic demo data.").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Trends").wait_for(timeout=60_000)
+    links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
+    titles = [link.strip().splitlines()[-1] for link in links]  # (after each icon)
+    assert titles == ["Night map", "Trends", "Data", "About the data"]
+
+
 def test_night_map_draws_hexagons_and_follows_the_time_slider(
     dashboard_url: str, page_and_log: tuple[Page, PageLog]
 ) -> None:

@@ -26,6 +26,7 @@ from ingest.views import published_view
 from tests.conftest import TEST_KEY
 
 APP = str(PROJECT_ROOT / "dashboard" / "app.py")
+SCREENS = PROJECT_ROOT / "dashboard" / "screens"
 ROLES = ("outreach", "police_npt", "community_safety")
 PAGES = {
     "outreach": {"night_map", "trends", "data", "about"},
@@ -33,6 +34,13 @@ PAGES = {
     "community_safety": {"night_map", "trends", "local_impact", "data", "about"},
 }
 ALL_PAGES = ("night_map", "trends", "local_impact", "data", "about")
+HEADERS = {
+    "night_map": "Night map",
+    "trends": "Trends",
+    "local_impact": "Local impact, ward by ward",
+    "data": "Add data",
+    "about": "About the data",
+}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +91,7 @@ def app(demo_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         at.session_state["role"] = role
         for key, value in (params or {}).items():
             at.query_params[key] = value
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"screens/{page}.py")
         at.run()
         assert not at.exception, [e.value for e in at.exception]
         return at
@@ -199,9 +207,27 @@ def test_a_filter_change_redraws_the_map(app: Any) -> None:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("page", ALL_PAGES)
 def test_each_page_shows_only_to_roles_that_may_see_it(app: Any, role: str, page: str) -> None:
-    at = app(role, page)
-    refused = any("not available to your role" in e.value for e in at.error)
-    assert refused == (page not in PAGES[role])
+    at = app(role, page)  # as if its address were typed
+    shown = HEADERS[page] in [h.value for h in at.header]
+    assert shown == (page in PAGES[role])
+    assert not any("not available to your role" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("page", ALL_PAGES)
+def test_a_page_run_outside_the_menu_still_refuses_a_role_that_may_not_see_it(
+    page: str, demo_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page checks the role itself too, should anything ever run it outside the menu."""
+    monkeypatch.setenv("STREETSAFE_STORE", demo_url)
+    monkeypatch.setenv("STREETSAFE_PSEUDONYM_KEY", TEST_KEY)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    for role in ROLES:
+        at = AppTest.from_file(str(SCREENS / f"{page}.py"), default_timeout=120)
+        at.session_state["role"] = role
+        at.run()
+        refused = any("not available to your role" in e.value for e in at.error)
+        assert refused == (page not in PAGES[role]), role
 
 
 @pytest.mark.parametrize("role", ROLES)
