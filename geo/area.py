@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -27,6 +28,11 @@ class StudyArea:
 
     name: str
     geometry: BaseGeometry
+    # GEOS builds a prepared geometry's index lazily, on first use, and two threads doing that
+    # at once corrupt memory. Ingest seals two batches at once; the raster's predicates (built
+    # once, under cached_property's lock) happen to warm the index first, but that is an
+    # accident of the order of calls: the polygon tests take turns instead.
+    _geos: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         shapely.prepare(self.geometry)
@@ -70,15 +76,21 @@ class StudyArea:
         """
         cells = self._raster
         if cells is None or x.size == 0:
-            return np.asarray(shapely.contains_xy(self.geometry, x, y), dtype=bool)
+            return self._contains(x, y)
         minx, miny, maxx, maxy = self.geometry.bounds
         col = np.clip(((x - minx) / (maxx - minx) * _GRID).astype(np.int64), 0, _GRID - 1)
         row = np.clip(((y - miny) / (maxy - miny) * _GRID).astype(np.int64), 0, _GRID - 1)
         state = cells[row, col]
         inside: npt.NDArray[np.bool_] = state == _CELL_INSIDE
         mixed = np.flatnonzero(state == _CELL_MIXED)
-        inside[mixed] = shapely.contains_xy(self.geometry, x[mixed], y[mixed])
+        inside[mixed] = self._contains(x[mixed], y[mixed])
         return inside
+
+    def _contains(
+        self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]
+    ) -> npt.NDArray[np.bool_]:
+        with self._geos:
+            return np.asarray(shapely.contains_xy(self.geometry, x, y), dtype=bool)
 
     @cached_property
     def _raster(self) -> npt.NDArray[np.int8] | None:
@@ -96,8 +108,9 @@ class StudyArea:
         x1, y1 = np.meshgrid(xs[1:], ys[1:])
         boxes = shapely.box(x0 - _MARGIN, y0 - _MARGIN, x1 + _MARGIN, y1 + _MARGIN)
         cells = np.full(boxes.shape, _CELL_MIXED, dtype=np.int8)
-        cells[shapely.contains_properly(self.geometry, boxes)] = _CELL_INSIDE
-        cells[shapely.disjoint(self.geometry, boxes)] = _CELL_OUTSIDE
+        with self._geos:
+            cells[shapely.contains_properly(self.geometry, boxes)] = _CELL_INSIDE
+            cells[shapely.disjoint(self.geometry, boxes)] = _CELL_OUTSIDE
         return cells
 
     def contains(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.bool_]:
