@@ -86,7 +86,7 @@ def test_migrations_create_tables_and_reopening_is_idempotent(pg_url: str) -> No
         )
         assert {"meta", "batches", "records"} <= tables
         version = first.query("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert list(version["value"]) == ["1"]
+        assert list(version["value"]) == ["2"]
         assert first.query("SELECT 1 AS x FROM pg_extension WHERE extname = 'postgis'").shape[0]
     with open_store(pg_url, storage_res=STORAGE_RES) as again:
         assert list(again.query("SELECT key, value FROM meta ORDER BY key")["key"]) == [
@@ -94,6 +94,23 @@ def test_migrations_create_tables_and_reopening_is_idempotent(pg_url: str) -> No
             "storage_res",
         ]
         assert again.record_count() == 0
+
+
+def test_a_store_made_before_the_brin_night_index_gets_it_on_open(pg_url: str) -> None:
+    index_kind = (
+        "SELECT am.amname AS kind FROM pg_class c JOIN pg_am am ON am.oid = c.relam "
+        "WHERE c.relname = 'records_night'"
+    )
+    with open_store(pg_url, storage_res=STORAGE_RES) as store:
+        # as migration 0001 left it
+        store._execute("DROP INDEX records_night")
+        store._execute("CREATE INDEX records_night ON records (night)")
+        store._execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+        assert list(store.query(index_kind)["kind"]) == ["btree"]
+    with open_store(pg_url, storage_res=STORAGE_RES) as store:
+        assert list(store.query(index_kind)["kind"]) == ["brin"]
+        version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")
+        assert list(version["value"]) == ["2"]
 
 
 def test_concurrent_first_opens_migrate_once(pg_url: str) -> None:

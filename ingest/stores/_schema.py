@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
-
 # name, Arrow type (the interchange format), SQL type (same spelling in DuckDB and PostgreSQL)
 RECORD_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("key_hi", pa.int64(), "BIGINT NOT NULL"),  # keyed hash of the record's identity

@@ -24,12 +24,7 @@ CREATE TABLE records (
     batch_id INTEGER NOT NULL
 ) PARTITION BY RANGE (month);
 CREATE INDEX records_cell ON records (cell);
--- BRIN, not a B-tree: the writer stores each batch sorted by night within its month, so a few
--- pages hold each night. It serves a date range's partial first or last month (whole months
--- are pruned by partition) almost as well as a B-tree, and costs next to nothing to keep up,
--- where a B-tree on a column of ~30 values a month cost a third of the ingest time. The writer
--- summarises the new pages before its transaction commits (unsummarised pages are always read).
-CREATE INDEX records_night ON records USING brin (night) WITH (pages_per_range = 8);
+CREATE INDEX records_night ON records (night);
 -- Month-only records (police.uk) are few; the "left out by the hour filter" count reads just them.
 CREATE INDEX records_untimed ON records (month) WHERE local_minute IS NULL;
 -- The centre of each storage cell (never a raw point), once per cell rather than once per
