@@ -52,15 +52,16 @@ _PARTITION = (
     "CREATE TABLE IF NOT EXISTS {name} PARTITION OF records "
     "FOR VALUES FROM ('{start}') TO ('{end}')"
 )
-# The night index's pages written since last time, every partition in one order (so concurrent
-# writers, which lock each partition while they summarise it, cannot deadlock). Partitions of
-# another owner may not be summarised by this role: they are left to (auto)vacuum; so is a store
-# made before the index was BRIN.
+# The night index's pages written since last time, in the partitions this transaction wrote
+# (each is locked until COMMIT: others' maintenance and commits need not wait on the rest), in
+# one order (so concurrent writers cannot deadlock). Partitions of another owner may not be
+# summarised by this role: they are left to (auto)vacuum.
 _SUMMARISE = (
     "SELECT brin_summarize_new_values(i.inhrelid) FROM pg_inherits i "
     "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_am am ON am.oid = c.relam "
+    "JOIN pg_index x ON x.indexrelid = i.inhrelid JOIN pg_class t ON t.oid = x.indrelid "
     "WHERE i.inhparent = 'records_night'::regclass AND am.amname = 'brin' "
-    "AND pg_has_role(c.relowner, 'USAGE') ORDER BY i.inhrelid"
+    "AND t.relname = ANY(?) AND pg_has_role(c.relowner, 'USAGE') ORDER BY i.inhrelid"
 )
 _INSERT_CELLS = (
     "INSERT INTO cells (cell, geom) "
@@ -83,7 +84,8 @@ class PostGISStore(Store):
     def __init__(self, url: str, *, storage_res: int) -> None:
         super().__init__(storage_res=storage_res)
         self.url = _redacted(url)  # the base class puts self.url in messages: no password
-        self._unsummarised = False  # records added in this transaction, night index not updated
+        # partitions written in this transaction, their night index not summarised yet
+        self._unsummarised: set[str] = set()
         self._con = _connect(url)
         try:
             self._execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
@@ -138,16 +140,17 @@ class PostGISStore(Store):
             )
         if self._unsummarised:
             # just before COMMIT: the partition locks it takes are held only until then
-            self._unsummarised = False
+            written = sorted(self._unsummarised)
+            self._unsummarised = set()
             try:
-                self._execute(_SUMMARISE)
+                self._execute(_SUMMARISE, (written,))
             except StoreError:
                 self._rollback()
                 raise
         self._execute("COMMIT")
 
     def _rollback(self) -> None:
-        self._unsummarised = False
+        self._unsummarised = set()
         if self._con.closed:
             return  # the server dropped the transaction with the connection
         try:
@@ -204,7 +207,8 @@ class _PostGISWriter(Writer):
                         _COPY_RECORDS,
                         new.append_column("batch_id", batch).select(_COPY_COLUMNS),
                     )
-                    self._store._unsummarised = True
+                    months = new.column("month").to_numpy(zero_copy_only=False)
+                    self._store._unsummarised.update(partition_names(months))
                 cells = np.setdiff1d(staged.column("cell").to_numpy(), self._cells)
                 if cells.size:
                     lat, lon = cell_centres(cells)
@@ -235,12 +239,21 @@ class _PostGISWriter(Writer):
         with cur.copy(_CLAIM) as copy:
             data = b"".join(bytes(chunk) for chunk in copy)
         body = data[len(SIGNATURE) : -len(TRAILER)]
-        if data[: len(SIGNATURE)] != SIGNATURE or len(body) % _CLAIMED.itemsize:
+        claimed = (
+            np.frombuffer(body, dtype=_CLAIMED) if len(body) % _CLAIMED.itemsize == 0 else None
+        )
+        if (
+            not data.startswith(SIGNATURE)
+            or not data.endswith(TRAILER)
+            or claimed is None
+            or (claimed["n"] != 2).any()
+            or (claimed["hi_len"] != 8).any()
+            or (claimed["lo_len"] != 8).any()
+        ):
             raise StoreError(
                 f"PostGIS store {self._store.url}: the server answered the identity claim in an "
                 "unexpected binary COPY layout; nothing of this file was stored"
             )
-        claimed = np.frombuffer(body, dtype=_CLAIMED)
         if len(claimed) == 0:
             return staged.slice(0, 0)
         rows = pd.MultiIndex.from_arrays(
@@ -262,14 +275,25 @@ def _copy(cur: psycopg.Cursor[Any], statement: str, table: pa.Table) -> None:
 
 def partition_statements(months: Any) -> list[str]:
     """Return the statements creating the month partitions of ``months`` (dates), if missing."""
-    months = np.unique(np.asarray(months, dtype="datetime64[D]").astype("datetime64[M]"))
     out = []
-    for month in months:
+    for month in _months(months):
         start = month.astype("datetime64[D]")
         end = (month + 1).astype("datetime64[D]")
-        name = f"records_{str(month).replace('-', '_')}"
-        out.append(_PARTITION.format(name=name, start=start, end=end))
+        out.append(_PARTITION.format(name=_partition(month), start=start, end=end))
     return out
+
+
+def partition_names(months: Any) -> list[str]:
+    """Return the names of the month partitions holding ``months`` (dates)."""
+    return [_partition(month) for month in _months(months)]
+
+
+def _months(dates: Any) -> Any:
+    return np.unique(np.asarray(dates, dtype="datetime64[D]").astype("datetime64[M]"))
+
+
+def _partition(month: np.datetime64) -> str:
+    return f"records_{str(month).replace('-', '_')}"
 
 
 def _staged(records: pa.Table) -> pa.Table:
