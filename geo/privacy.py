@@ -282,8 +282,9 @@ class _Rows:
         protection = np.concatenate(
             [np.full(p.rows.size, p.protection, dtype=object) for p in parts]
         )
-        # lexsort's last key is the primary one
-        order = np.lexsort([_sort_key(data[c]) for c in reversed(names[:-1])])
+        # by layer, ``by``, resolution, then cell; lexsort's last key is the primary one
+        keys = [*columns, "resolution", *(["cell"] if self.has_cell else [])]
+        order = np.lexsort([_sort_key(data[c]) for c in reversed(keys)])
         out = pd.DataFrame({c: data[c].take(order) for c in names})
         out["protection"] = protection[order]
         return out

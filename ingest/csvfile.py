@@ -181,8 +181,11 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         readinto = getattr(self._inner, "readinto", None)
-        if readinto is not None:  # files and BytesIO: one copy, straight into pyarrow's buffer
-            n = int(readinto(view) or 0)
+        if readinto is not None:  # files and BytesIO: into the caller's buffer, one copy fewer
+            got = readinto(view)
+            if got is None:  # a non-blocking stream with nothing ready: not the end of the file
+                raise BlockingIOError("the file's stream had no data ready; save it and retry")
+            n = int(got)
         else:
             data = self._inner.read(len(view))
             n = len(data)
