@@ -114,9 +114,9 @@ def ingest_file(
     reject_parts: list[pd.DataFrame] = []
     info = BatchInfo(kind.layer, summary.source, lambda: table.sha256, synthetic)
     with store.writing(info, key_fingerprint=ctx.pseudonymiser.fingerprint) as writer:
-        # Four stages: parsing, sealing and identifying each on its own thread (parsing, hashing
-        # the file and the store's insert release the GIL); this thread loads. Closing the later
-        # stage first stops its worker before the earlier one's.
+        # Four stages: parsing, sealing (two batches at once) and identifying on threads of their
+        # own (parsing, hashing the file, binning and the store's insert release the GIL); this
+        # thread loads. Closing the later stage first stops its worker before the earlier one's.
         frames = _read_ahead(table.batches(progress))
         sealed = _read_ahead(_sealed_parts(frames, kind, ctx))
         identified = _read_ahead(_identified_parts(sealed, ctx))
