@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from geo.errors import SchemaError
+from ingest.csvfile import open_table
 from ingest.pipeline import IngestSummary, ingest_file, write_rejects
 from ingest.seal import SealContext
 from ingest.settings import DATA_DIR
@@ -322,3 +323,13 @@ def test_a_file_read_in_many_small_batches_lands_as_if_read_whole(
     assert _reasons(small) == _reasons(whole)
     assert sorted(_reasons(whole)) == [i + 2 for i in range(0, 600, 37)]
     pd.testing.assert_frame_equal(small_rows, whole_rows)
+
+
+def test_the_file_digest_is_the_same_asked_before_or_after_reading() -> None:
+    data = (HEADER + "\nA1,2025-03-14 22:10,50.9112,-1.3931,,noise,,Resident,,\n").encode()
+    want = hashlib.sha256(data).hexdigest()
+    before = open_table(io.BytesIO(data), source="a.csv")
+    assert before.sha256 == want  # read for it
+    after = open_table(io.BytesIO(data), source="a.csv")
+    assert sum(len(frame) for frame in after.batches()) == 1
+    assert after.sha256 == want  # hashed as it streamed
