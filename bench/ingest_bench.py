@@ -26,29 +26,23 @@ from typing import Any
 
 import h3
 
+from ingest.context import seal_context
 from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
-from ingest.pseudonyms import Pseudonymiser
 from ingest.seal import SealContext
-from ingest.settings import DATA_DIR, PROJECT_ROOT
+from ingest.settings import PROJECT_ROOT, Settings
 from ingest.stores import Store, open_store
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 KINDS = ("incidents", "outreach", "asb")
 
 
-def _context() -> SealContext:
-    from ingest.context import load_study_area
-    from ingest.gazetteer import Gazetteer
+BENCH_KEY = "be" * 32  # a fixed pseudonym key, not a secret: benchmarks seal synthetic rows
 
-    return SealContext(
-        study_area=load_study_area(
-            DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl"
-        ),
-        gazetteer=Gazetteer.load(DATA_DIR / "gazetteer.csv"),
-        pseudonymiser=Pseudonymiser(b"benchmark key, not a secret....."),
-        storage_res=10,
-    )
+
+def _context() -> SealContext:
+    """The sealing context of a default deployment (Southampton, res 10), with a fixed key."""
+    return seal_context(Settings.from_env({}, pseudonym_key=BENCH_KEY))
 
 
 def synthetic_files(rows: int) -> dict[str, bytes]:

@@ -19,8 +19,7 @@ from geo.hexes import cells_from_points, cells_to_str
 from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
 from ingest.policies import load_policies
-from ingest.seal import SealContext
-from ingest.settings import PROJECT_ROOT
+from ingest.settings import DATA_DIR, PROJECT_ROOT, Settings
 from ingest.stores import open_store
 from ingest.views import published_view
 from tests.conftest import TEST_KEY
@@ -45,20 +44,10 @@ HEADERS = {
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from ingest.context import load_study_area
-    from ingest.gazetteer import Gazetteer
-    from ingest.pseudonyms import Pseudonymiser
-    from ingest.settings import DATA_DIR
+    from ingest.context import seal_context
 
     url = str(tmp_path_factory.mktemp("dash") / "demo.duckdb")
-    ctx = SealContext(
-        study_area=load_study_area(
-            DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl"
-        ),
-        gazetteer=Gazetteer.load(DATA_DIR / "gazetteer.csv"),
-        pseudonymiser=Pseudonymiser(bytes.fromhex(TEST_KEY)),
-        storage_res=10,
-    )
+    ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
     files = generate_demo(end=date(2026, 10, 31), scale=0.5)
     with open_store(url, storage_res=10) as store:
         for kind in ("incidents", "outreach", "asb"):
