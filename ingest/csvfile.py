@@ -106,11 +106,11 @@ class CsvTable:
         if self._sha256 is None:
             position = self._stream.tell()
             self._stream.seek(0)
-            digest = hashlib.sha256()
-            while chunk := self._stream.read(1 << 20):
-                digest.update(chunk)
+            reader = _CountingReader(self._stream, self._size, None)
+            while reader.read(1 << 20):
+                pass
             self._stream.seek(position)
-            self._sha256 = digest.hexdigest()
+            self._sha256 = reader.sha256()
         return self._sha256
 
     @property
