@@ -76,14 +76,18 @@ class Pseudonymiser:
         The value is the HMAC-SHA256 of the normalised reference, truncated to its first 63 bits
         (RFC 2104 allows truncation): ample for telling apart the people of a town.
         """
-        refs = refs.fillna("").astype(str)
-        uniq = pd.unique(refs)
-        table = {
-            ref: int.from_bytes(self._mac("person:" + normalise_reference(ref))[:8], "big") >> 1
-            for ref in uniq
-            if ref.strip()
-        }
-        return refs.map(table).astype("Int64")
+        # the keyed hash once per distinct reference, then a take: no per-row Python
+        codes, uniques = pd.factorize(refs.fillna("").astype(str))
+        table = pd.array(
+            [
+                int.from_bytes(self._mac("person:" + normalise_reference(ref))[:8], "big") >> 1
+                if ref.strip()
+                else None
+                for ref in uniques
+            ],
+            dtype="Int64",
+        )
+        return pd.Series(table.take(codes), index=refs.index)
 
     def hash_key(self, purpose: str) -> str:
         """Return a 16-character SipHash key (pandas' keyed string hashing), one per purpose."""

@@ -236,7 +236,7 @@ def _seal_native(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
 
     problems = probs.frame()
     good = ~idx.isin(problems["row"].unique()) & ~outside
-    person = _pseudonyms(ctx.pseudonymiser, col["person_ref"][good])
+    person = ctx.pseudonymiser.people(col["person_ref"][good])
     nights = night_fields(utc[good])
     records = pd.DataFrame(
         {
@@ -335,13 +335,6 @@ def _seal_policeuk(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
         problems=problems,
         outside_area=int((outside & ~idx.isin(problems["row"].unique())).sum()),
     )
-
-
-def _pseudonyms(pseudonymiser: Pseudonymiser, refs: pd.Series) -> pd.Series:
-    """Return each reference's pseudonym, computing the keyed hash once per distinct reference."""
-    codes, uniques = pd.factorize(refs, use_na_sentinel=False)
-    table = pseudonymiser.people(pd.Series(uniques))
-    return pd.Series(table.array.take(codes), index=refs.index)
 
 
 def _stripped(text: pd.Series) -> pd.Series:

@@ -111,3 +111,16 @@ def test_pseudonyms_are_stable_and_never_the_reference(refs: list[str]) -> None:
     assert first.notna().all()
     assert (first > 0).all()
     assert not set(map(str, first)) & set(refs)
+
+
+def test_a_pseudonym_is_the_full_keyed_hash_whatever_else_is_in_the_batch() -> None:
+    import pandas as pd
+
+    p = Pseudonymiser(b"s" * 32)
+    alone = p.people(pd.Series(["AB12"]))[0]
+    # beside a missing reference: once turned to floating point and rounded to 53 bits, so
+    # two people could share a pseudonym and the same person got two
+    beside_missing = p.people(pd.Series(["AB12", "", None]))
+    assert beside_missing[0] == alone
+    assert beside_missing[1:].isna().all()
+    assert beside_missing.dtype == "Int64"
