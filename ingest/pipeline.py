@@ -12,7 +12,7 @@ import os
 import queue
 import threading
 from collections import Counter, deque
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from geo.errors import SchemaError
-from ingest.csvfile import Progress, open_table
+from geo.errors import SchemaError, StreetsafeError
+from ingest.csvfile import CsvTable, Progress, open_table
 from ingest.files import atomic_text
 from ingest.identity import Identities
 from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
@@ -70,6 +70,17 @@ class IngestSummary:
         }
 
 
+@dataclass(frozen=True)
+class IngestJob:
+    """One file to ingest: the kind of reports it holds, and the file (a path or a byte stream)."""
+
+    kind: str
+    file: IO[bytes] | str
+    source: str | None = None  # the name shown and stored; default: the path
+    synthetic: bool = False
+    progress: Progress | None = None
+
+
 def ingest_file(
     store: Store,
     kind_name: str,
@@ -85,25 +96,104 @@ def ingest_file(
     Raises :class:`SchemaError` (store untouched) when the file cannot be read as that kind.
     Rejected rows do not stop the file: they are returned in ``summary.rejects``.
     """
-    kind = KINDS.get(kind_name)
-    if kind is None:
-        raise SchemaError(f"unknown report kind {kind_name!r}; use one of: {', '.join(KINDS)}")
-    if isinstance(file, str):
-        try:
-            with open(file, "rb") as stream:
-                return ingest_file(
-                    store,
-                    kind_name,
-                    stream,
-                    ctx=ctx,
-                    source=source or file,
-                    synthetic=synthetic,
-                    progress=progress,
-                )
-        except OSError as exc:
-            raise SchemaError(f"cannot open the file: {exc.strerror}", source=file) from None
-    table = open_table(file, source=source)
-    _check_columns(kind, table.columns, table.source)
+    job = IngestJob(kind_name, file, source, synthetic, progress)
+    with contextlib.closing(ingest_files(store, [job], ctx=ctx)) as results:
+        result = next(results)
+    if isinstance(result, StreetsafeError):
+        raise result
+    return result
+
+
+def ingest_files(
+    store: Store, jobs: Iterable[IngestJob], *, ctx: SealContext
+) -> Generator[IngestSummary | StreetsafeError]:
+    """Ingest files one after another, each in its own transaction; yield each file's outcome.
+
+    The outcome is the file's summary, or the :class:`StreetsafeError` that kept it out of the
+    store (unreadable, wrong columns, the store failed): that file left the store as it was, and
+    the next file goes on. Any other exception is raised. While one file is loaded and committed,
+    the next is already being parsed and sealed, so a run of files keeps both cores busy from
+    the first file's start to the last one's end rather than filling and draining the pipeline
+    at each file.
+    """
+    # Four stages: parsing, sealing (two batches at once) and identifying on threads of their
+    # own (parsing, hashing the file, binning and the store's insert release the GIL); this
+    # thread loads. Closing the later stage first stops its worker before the earlier one's.
+    frames = _read_ahead(_file_items(jobs))
+    sealed = _read_ahead(_sealed_items(frames, ctx))
+    identified = _read_ahead(_identified_items(sealed, ctx))
+    with contextlib.closing(frames), contextlib.closing(sealed), contextlib.closing(identified):
+        finished = -1  # the last file whose outcome is known: its remaining items are skipped
+        for item in identified:
+            if item.n <= finished:
+                continue
+            finished = item.n
+            if isinstance(item, _Failed):
+                if not isinstance(item.error, StreetsafeError):
+                    raise item.error
+                yield item.error
+                continue
+            assert isinstance(item, _Opened), item
+            try:
+                summary = _load(store, item, identified, ctx)
+            except StreetsafeError as exc:
+                yield exc
+                continue
+            finally:
+                item.close()
+            yield summary
+
+
+@dataclass
+class _Opened:
+    """A file whose header was read: its parts follow, then :class:`_Closed` or :class:`_Failed`."""
+
+    n: int  # the file's position among the jobs
+    job: IngestJob
+    kind: Kind
+    table: CsvTable
+    close: Callable[[], None]  # the stream stays open until the summary is made (bad rows)
+
+
+@dataclass
+class _Frame:
+    n: int
+    frame: pd.DataFrame
+
+
+@dataclass
+class _Part:
+    """One batch of a file, sealed; then identified and ready to load."""
+
+    n: int
+    rows: int
+    sealed: Sealed
+    rejects: pd.DataFrame | None  # the rejected rows, as the user will see them
+    records: pa.Table | None = None  # the sealed records, one per identity
+    sealed_rows: int = 0  # records before dropping repeats within the batch
+
+
+@dataclass
+class _Closed:
+    """Every part of file ``n`` came before this."""
+
+    n: int
+
+
+@dataclass
+class _Failed:
+    """File ``n`` cannot be ingested; none of its parts may be stored."""
+
+    n: int
+    error: Exception
+
+
+_Item = _Opened | _Frame | _Part | _Closed | _Failed
+
+
+def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContext) -> IngestSummary:
+    """Store the parts of ``opened`` that ``items`` brings, in one transaction; summarise."""
+    kind, table = opened.kind, opened.table
     summary = IngestSummary(source=os.path.basename(table.source), kind=kind.name)
     summary.dropped_columns = [
         orig
@@ -112,29 +202,38 @@ def ingest_file(
     ]
     reasons: Counter[str] = Counter()
     reject_parts: list[pd.DataFrame] = []
-    info = BatchInfo(kind.layer, summary.source, lambda: table.sha256, synthetic)
+    info = BatchInfo(kind.layer, summary.source, lambda: table.sha256, opened.job.synthetic)
     with store.writing(info, key_fingerprint=ctx.pseudonymiser.fingerprint) as writer:
-        # Four stages: parsing, sealing (two batches at once) and identifying on threads of their
-        # own (parsing, hashing the file, binning and the store's insert release the GIL); this
-        # thread loads. Closing the later stage first stops its worker before the earlier one's.
-        frames = _read_ahead(table.batches(progress))
-        sealed = _read_ahead(_sealed_parts(frames, kind, ctx))
-        identified = _read_ahead(_identified_parts(sealed, ctx))
-        with contextlib.closing(frames), contextlib.closing(sealed), contextlib.closing(identified):
-            for part in identified:
-                summary.rows += part.rows
-                summary.outside_area += part.sealed.outside_area
-                summary.dst_fold_flagged += part.sealed.in_fold
-                summary.sharing_defaulted += part.sealed.defaulted_sharing
-                if part.rejects is not None:
-                    problems = part.sealed.problems
-                    reasons.update(problems.groupby("row")["reason"].unique().explode())
-                    reject_parts.append(part.rejects)
-                if part.records is not None:
-                    new = writer.add(part.records)
-                    summary.accepted += new
-                    summary.duplicates += part.sealed_rows - new
-    rejects = pd.concat(reject_parts) if reject_parts else _empty_rejects(table.columns)
+        for part in items:
+            if isinstance(part, _Failed):
+                raise part.error  # leaving the block rolls the file back
+            if isinstance(part, _Closed):
+                break
+            assert isinstance(part, _Part), part
+            assert part.n == opened.n, (part.n, opened.n)
+            summary.rows += part.rows
+            summary.outside_area += part.sealed.outside_area
+            summary.dst_fold_flagged += part.sealed.in_fold
+            summary.sharing_defaulted += part.sealed.defaulted_sharing
+            if part.rejects is not None:
+                problems = part.sealed.problems
+                reasons.update(problems.groupby("row")["reason"].unique().explode())
+                reject_parts.append(part.rejects)
+            if part.records is not None:
+                new = writer.add(part.records)
+                summary.accepted += new
+                summary.duplicates += part.sealed_rows - new
+        else:  # the stages stopped before the file's end: never commit part of a file
+            raise RuntimeError(f"ingest of {table.source} ended before the end of the file")
+    _finish(summary, table, reasons, reject_parts)
+    return summary
+
+
+def _finish(
+    summary: IngestSummary, table: CsvTable, reasons: Counter[str], parts: list[pd.DataFrame]
+) -> None:
+    """Add the rows the parser refused to the rejects; give the rejects their lines and names."""
+    rejects = pd.concat(parts) if parts else _empty_rejects(table.columns)
     if table.invalid_rows:
         bad = table.bad_rows()
         summary.rows += len(bad)
@@ -162,55 +261,132 @@ def ingest_file(
     summary.rejects = rejects.rename(columns=rename)
     summary.rejected = len(rejects)
     summary.rejected_by_reason = dict(reasons.most_common())
-    return summary
 
 
-@dataclass
-class _Part:
-    """One batch of the file, sealed; then identified and ready to load."""
+def _file_items(jobs: Iterable[IngestJob]) -> Generator[_Item]:
+    """Open each file in turn and yield it, then its rows in batches, then its end.
 
-    rows: int
-    sealed: Sealed
-    rejects: pd.DataFrame | None  # the rejected rows, as the user will see them
-    records: pa.Table | None = None  # the sealed records, one per identity
-    sealed_rows: int = 0  # records before dropping repeats within the batch
+    A file that cannot be opened or read yields :class:`_Failed`, and the next file goes on.
+    """
+    for n, job in enumerate(jobs):
+        try:
+            opened = _open(n, job)
+        except Exception as exc:  # the loader reports it in the file's turn
+            yield _Failed(n, exc)
+            continue
+        yield opened
+        try:
+            for frame in opened.table.batches(job.progress):
+                yield _Frame(n, frame)
+        except Exception as exc:
+            yield _Failed(n, exc)
+            continue
+        yield _Closed(n)
 
 
-def _sealed_parts(frames: Iterator[pd.DataFrame], kind: Kind, ctx: SealContext) -> Generator[_Part]:
-    """Validate and seal the file batch by batch, in file order, two batches at a time.
+def _open(n: int, job: IngestJob) -> _Opened:
+    kind = KINDS.get(job.kind)
+    if kind is None:
+        raise SchemaError(f"unknown report kind {job.kind!r}; use one of: {', '.join(KINDS)}")
+    if not isinstance(job.file, str):
+        table = open_table(job.file, source=job.source)
+        _check_columns(kind, table.columns, table.source)
+        return _Opened(n, job, kind, table, lambda: None)  # the caller's stream stays open
+    try:
+        # Closed by the loader once the file is summarised: the bad rows are read again then.
+        stream = open(job.file, "rb")  # noqa: SIM115
+    except OSError as exc:
+        raise SchemaError(f"cannot open the file: {exc.strerror}", source=job.file) from None
+    try:
+        table = open_table(stream, source=job.source or job.file)
+        _check_columns(kind, table.columns, table.source)
+    except BaseException:
+        stream.close()
+        raise
+    return _Opened(n, job, kind, table, stream.close)
+
+
+def _sealed_items(items: Iterator[_Item], ctx: SealContext) -> Generator[_Item]:
+    """Validate and seal each file's batches, in order, two batches at a time.
 
     Much of sealing (binning, Arrow kernels, numpy) runs without the GIL, so while one batch
-    holds it for pandas work the other gets on.
+    holds it for pandas work the other gets on. Other items keep their place in the line.
     """
     with ThreadPoolExecutor(_SEAL_THREADS, thread_name_prefix="streetsafe-seal") as pool:
-        sealing: deque[Future[_Part]] = deque()
-        for frame in frames:
-            sealing.append(pool.submit(_sealed_part, frame, kind, ctx))
-            if len(sealing) == _SEAL_THREADS:
-                yield sealing.popleft().result()
-        while sealing:
-            yield sealing.popleft().result()
+        waiting: deque[tuple[int, Future[_Part] | _Item]] = deque()  # (file, part being sealed)
+        in_flight = 0  # batches being sealed
+        failed = -1  # a file whose sealing failed: the rest of it is dropped
+        kind: Kind | None = None
+
+        def next_ready() -> _Item | None:
+            nonlocal in_flight, failed
+            n, waiter = waiting.popleft()
+            if isinstance(waiter, Future):
+                in_flight -= 1
+                try:
+                    waiter = waiter.result()
+                except Exception as exc:
+                    if n == failed:
+                        return None
+                    failed = n
+                    return _Failed(n, exc)
+            return None if n == failed else waiter
+
+        def first_is_ready() -> bool:
+            return bool(waiting) and (
+                in_flight >= _SEAL_THREADS or not isinstance(waiting[0][1], Future)
+            )
+
+        for item in items:
+            if isinstance(item, _Opened):
+                kind = item.kind
+            if isinstance(item, _Frame):
+                assert kind is not None  # a file's batches come after it is opened
+                waiting.append((item.n, pool.submit(_sealed_part, item, kind, ctx)))
+                in_flight += 1
+            else:
+                waiting.append((item.n, item))
+            while first_is_ready():
+                if (ready := next_ready()) is not None:
+                    yield ready
+        while waiting:
+            if (ready := next_ready()) is not None:
+                yield ready
 
 
-def _sealed_part(frame: pd.DataFrame, kind: Kind, ctx: SealContext) -> _Part:
-    sealed = seal(frame, kind, ctx)
-    rejects = _reject_rows(frame, sealed.problems) if len(sealed.problems) else None
-    return _Part(len(frame), sealed, rejects)
+def _sealed_part(item: _Frame, kind: Kind, ctx: SealContext) -> _Part:
+    sealed = seal(item.frame, kind, ctx)
+    rejects = _reject_rows(item.frame, sealed.problems) if len(sealed.problems) else None
+    return _Part(item.n, len(item.frame), sealed, rejects)
 
 
-def _identified_parts(parts: Iterator[_Part], ctx: SealContext) -> Generator[_Part]:
+def _identified_items(items: Iterator[_Item], ctx: SealContext) -> Generator[_Item]:
     """Give each part's records their identities (in file order) and convert them for loading."""
     identities = Identities(ctx.pseudonymiser)
-    for part in parts:
-        if len(part.sealed.records):
-            identified = identities.assign(part.sealed.records)
-            unique = identified
-            if not identified["key_hi"].is_unique:  # else no repeats: spare the pair check
-                repeated = identified.duplicated(["key_hi", "key_lo"]).to_numpy()
-                unique = identified[~repeated]
-            part.records = to_arrow(unique)
-            part.sealed_rows = len(identified)
-        yield part
+    failed = -1
+    for item in items:
+        if item.n == failed:
+            continue
+        if isinstance(item, _Opened):
+            identities = Identities(ctx.pseudonymiser)  # repeats are counted within a file
+        elif isinstance(item, _Part) and len(item.sealed.records):
+            try:
+                _identify(item, identities)
+            except Exception as exc:
+                failed = item.n
+                yield _Failed(item.n, exc)
+                continue
+        yield item
+
+
+def _identify(part: _Part, identities: Identities) -> None:
+    identified = identities.assign(part.sealed.records)
+    unique = identified
+    if not identified["key_hi"].is_unique:  # else no repeats: spare the pair check
+        repeated = identified.duplicated(["key_hi", "key_lo"]).to_numpy()
+        unique = identified[~repeated]
+    part.records = to_arrow(unique)
+    part.sealed_rows = len(identified)
 
 
 def _read_ahead(parts: Generator[_T]) -> Generator[_T]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from geo.errors import SchemaError
+from geo.errors import SchemaError, StoreError, StreetsafeError
 from ingest.csvfile import open_table
-from ingest.pipeline import IngestSummary, ingest_file, write_rejects
+from ingest.pipeline import IngestJob, IngestSummary, ingest_file, ingest_files, write_rejects
 from ingest.seal import SealContext
 from ingest.settings import DATA_DIR
 from ingest.stores import Store, open_store
@@ -333,3 +334,154 @@ def test_the_file_digest_is_the_same_asked_before_or_after_reading() -> None:
     after = open_table(io.BytesIO(data), source="a.csv")
     assert sum(len(frame) for frame in after.batches()) == 1
     assert after.sha256 == want  # hashed as it streamed
+
+
+def _asb_rows(n: int, *, first: int = 0) -> bytes:
+    """An ASB file of ``n`` rows: some rejected, some without id, identical id-less rows."""
+    rows = []
+    for i in range(first, first + n):
+        category = "soliciting" if i % 37 else "parking"  # every 37th row: unknown category
+        record_id = f"A{i}" if i % 3 else ""
+        rows.append(
+            f"{record_id},2025-03-14 22:{(i // 7) % 60:02d},50.9112,-1.3931,,{category},,R,,"
+        )
+    return ("\n".join([HEADER, *rows]) + "\n").encode()
+
+
+def _several() -> list[tuple[str, bytes]]:
+    incidents = "\n".join(
+        [HEADER]
+        + [
+            f"I{i},2025-03-{1 + i % 28:02d} 23:{i % 60:02d},50.9112,-1.3931,,violence,high,"
+            f"Outreach team,P{i % 11},partners"
+            for i in range(300)
+        ]
+    )
+    return [
+        ("asb", _asb_rows(500)),
+        ("incidents", (incidents + "\n").encode()),
+        ("asb", _asb_rows(500)),  # the first file again: nothing new
+        ("asb", _asb_rows(400, first=300)),  # overlapping the first
+    ]
+
+
+def _stored(st: Store) -> pd.DataFrame:
+    return st.query("SELECT * FROM records ORDER BY key_hi, key_lo")
+
+
+def test_several_files_in_one_run_land_as_if_ingested_one_by_one(
+    tmp_path: Path, ctx: SealContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next file is read while the last one loads: each still lands whole, in order."""
+    monkeypatch.setattr("ingest.csvfile.BLOCK_SIZE", 2048)  # many batches per file
+    files = _several()
+    with open_store(str(tmp_path / "one.duckdb"), storage_res=10) as st:
+        one_by_one = [
+            ingest_file(st, kind, io.BytesIO(data), ctx=ctx, source=f"{n}.csv")
+            for n, (kind, data) in enumerate(files)
+        ]
+        want, want_batches = _stored(st), st.query("SELECT id, source, accepted FROM batches")
+    jobs = [IngestJob(kind, io.BytesIO(data), f"{n}.csv") for n, (kind, data) in enumerate(files)]
+    with open_store(str(tmp_path / "run.duckdb"), storage_res=10) as st:
+        together = list(ingest_files(st, jobs, ctx=ctx))
+        got, got_batches = _stored(st), st.query("SELECT id, source, accepted FROM batches")
+    assert [s.as_json() for s in together] == [s.as_json() for s in one_by_one]  # type: ignore[union-attr]
+    assert together[2].accepted == 0  # type: ignore[union-attr]
+    assert together[2].duplicates == one_by_one[0].accepted > 0  # type: ignore[union-attr]
+    for run, alone in zip(together, one_by_one, strict=True):
+        assert isinstance(run, IngestSummary)
+        pd.testing.assert_frame_equal(run.rejects, alone.rejects)
+    pd.testing.assert_frame_equal(got, want)
+    pd.testing.assert_frame_equal(got_batches, want_batches)
+
+
+def test_a_bad_file_among_several_is_reported_and_the_others_land(
+    tmp_path: Path, ctx: SealContext
+) -> None:
+    good = _asb_rows(50)
+    jobs = [
+        IngestJob("asb", io.BytesIO(good), "first.csv"),
+        IngestJob("asb", io.BytesIO(b"\x89PNG\r\n\x1a\n\x00\x00binary"), "picture.csv"),
+        IngestJob("asb", str(tmp_path / "no-such-file.csv")),
+        IngestJob("incidents", io.BytesIO(b"when,what\n1,2\n"), "columns.csv"),
+        IngestJob("nonsense", io.BytesIO(good), "what.csv"),
+        IngestJob("asb", io.BytesIO(_asb_rows(50, first=1000)), "last.csv"),
+    ]
+    with open_store(str(tmp_path / "s.duckdb"), storage_res=10) as st:
+        results = list(ingest_files(st, jobs, ctx=ctx))
+        sources = st.query("SELECT source FROM batches ORDER BY id")["source"].tolist()
+        stored = st.record_count()
+    kinds = [type(r).__name__ for r in results]
+    assert kinds == ["IngestSummary", *["SchemaError"] * 4, "IngestSummary"]
+    messages = [str(r) for r in results[1:5]]
+    assert "picture.csv" in messages[0]
+    assert "no-such-file.csv" in messages[1]
+    assert "missing column(s) occurred_at" in messages[2]
+    assert "unknown report kind 'nonsense'" in messages[3]
+    assert sources == ["first.csv", "last.csv"]
+    assert stored == sum(r.accepted for r in results if isinstance(r, IngestSummary)) > 0
+
+
+def test_a_store_failure_mid_file_rolls_back_that_file_and_the_next_lands(
+    tmp_path: Path, ctx: SealContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ingest.stores._duckdb import _DuckDBWriter
+
+    monkeypatch.setattr("ingest.csvfile.BLOCK_SIZE", 2048)
+    files = [_asb_rows(300), _asb_rows(300, first=5000), _asb_rows(300, first=9000)]
+    add = _DuckDBWriter.add
+    calls = 0
+
+    def failing_add(self: _DuckDBWriter, records: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 16:  # the second file's third batch or so: some of it is already added
+            raise StoreError("the disk is full")
+        return add(self, records)  # type: ignore[arg-type]
+
+    with open_store(str(tmp_path / "want.duckdb"), storage_res=10) as st:
+        for n in (0, 2):
+            ingest_file(st, "asb", io.BytesIO(files[n]), ctx=ctx, source=f"{n}.csv")
+        want = st.query("SELECT * EXCLUDE (batch_id) FROM records ORDER BY key_hi, key_lo")
+    monkeypatch.setattr(_DuckDBWriter, "add", failing_add)
+    jobs = [IngestJob("asb", io.BytesIO(data), f"{n}.csv") for n, data in enumerate(files)]
+    with open_store(str(tmp_path / "s.duckdb"), storage_res=10) as st:
+        results = list(ingest_files(st, jobs, ctx=ctx))
+        got = st.query("SELECT * EXCLUDE (batch_id) FROM records ORDER BY key_hi, key_lo")
+        sources = st.query("SELECT source FROM batches ORDER BY id")["source"].tolist()
+    assert calls > 16
+    assert isinstance(results[1], StoreError)
+    assert sources == ["0.csv", "2.csv"]
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_bug_while_sealing_is_raised_and_its_file_left_out(
+    tmp_path: Path, ctx: SealContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected error is not dressed up as a bad file: it stops the run, threads and all."""
+    import ingest.pipeline
+
+    monkeypatch.setattr("ingest.csvfile.BLOCK_SIZE", 2048)
+    seal = ingest.pipeline.seal
+    sealed = 0
+
+    def buggy_seal(*args: object, **kwargs: object) -> object:
+        nonlocal sealed
+        sealed += 1
+        if sealed == 14:
+            raise ZeroDivisionError("a bug")
+        return seal(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ingest.pipeline, "seal", buggy_seal)
+    jobs = [
+        IngestJob("asb", io.BytesIO(_asb_rows(300, first=n * 1000)), f"{n}.csv") for n in range(3)
+    ]
+    with open_store(str(tmp_path / "s.duckdb"), storage_res=10) as st:
+        results: list[IngestSummary | StreetsafeError] = []
+        with pytest.raises(ZeroDivisionError, match="a bug"):
+            results.extend(ingest_files(st, jobs, ctx=ctx))
+        sources = st.query("SELECT source FROM batches ORDER BY id")["source"].tolist()
+        assert st.record_count() == sum(r.accepted for r in results)  # type: ignore[union-attr]
+    assert sources == ["0.csv"]
+    assert len(results) == 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("streetsafe")]
