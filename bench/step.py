@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.ingest_bench import KINDS, _context, _engine_url, bench_naive
+from bench.ingest_bench import KINDS, _context, _engine_url, bench_naive, ingest_all
 from geo.hexes import cells_from_points
 from ingest.demo import generate_demo
-from ingest.pipeline import ingest_file
+from ingest.pipeline import IngestJob
 from ingest.stores import open_store
 
 CHUNK = 1_000_000
@@ -73,8 +73,7 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
         )
         with _engine_url(engine, Path(tmp)) as url, open_store(url, storage_res=10) as store:
             start = time.perf_counter()
-            for kind in KINDS:
-                ingest_file(store, kind, str(folder / f"{kind}.csv"), ctx=ctx)
+            ingest_all(store, [IngestJob(kind, str(folder / f"{kind}.csv")) for kind in KINDS], ctx)
             seconds = time.perf_counter() - start
             peak_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
             # Each file's commit is durable (DuckDB's write-ahead log, PostgreSQL's WAL). DuckDB

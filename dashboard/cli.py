@@ -10,8 +10,8 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
 from dashboard.messages import user_message
@@ -88,7 +88,7 @@ def ingest(
 ) -> None:
     """Ingest report files; each file lands whole or not at all."""
     from ingest.context import seal_context
-    from ingest.pipeline import IngestSummary, ingest_file, write_rejects
+    from ingest.pipeline import IngestJob, IngestSummary, ingest_files, write_rejects
     from ingest.stores import open_store
 
     failed = False
@@ -96,23 +96,32 @@ def ingest(
     with _failures():
         settings = _settings(store)
         ctx = seal_context(settings)
-        with open_store(settings.store, storage_res=settings.storage_res) as st:
-            for path in paths:
-                try:
-                    with _progress(path, quiet=as_json) as progress:
-                        summary = ingest_file(st, kind.value, str(path), ctx=ctx, progress=progress)
-                except StreetsafeError as exc:
-                    err.print(
-                        f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True
-                    )
-                    failed = True
-                    continue
-                summaries.append(summary)
-                target = _rejects_path(rejects, path, several=len(paths) > 1)
-                if target is not None and (summary.rejected or target.exists()):
-                    write_rejects(summary.rejects, target)
-                if not as_json:
-                    _print_summary(summary, target)
+        with (
+            open_store(settings.store, storage_res=settings.storage_res) as st,
+            _ProgressBars(paths, quiet=as_json) as bars,
+        ):
+            jobs = [
+                IngestJob(kind.value, str(path), progress=bars.of(n))
+                for n, path in enumerate(paths)
+            ]
+            # The next file is read and sealed while this one is reported and the last loads.
+            with closing(ingest_files(st, jobs, ctx=ctx)) as results:
+                for n, (path, result) in enumerate(zip(paths, results, strict=True)):
+                    bars.done(n)
+                    if isinstance(result, StreetsafeError):
+                        err.print(
+                            f"[bold red]error:[/] {user_message(result)}",
+                            highlight=False,
+                            soft_wrap=True,
+                        )
+                        failed = True
+                        continue
+                    summaries.append(result)
+                    target = _rejects_path(rejects, path, several=len(paths) > 1)
+                    if target is not None and (result.rejected or target.exists()):
+                        write_rejects(result.rejects, target)
+                    if not as_json:
+                        _print_summary(result, target)
     if as_json:
         out.print_json(json.dumps(_json_summary(summaries)))
     if failed:
@@ -125,22 +134,45 @@ def _rejects_path(rejects: Path | None, path: Path, *, several: bool) -> Path | 
     return rejects / f"{path.stem}.rejects.csv" if several else rejects
 
 
-@contextmanager
-def _progress(path: Path, *, quiet: bool) -> Iterator[Any]:
-    size = path.stat().st_size if path.exists() else 0
-    if quiet or size < PROGRESS_MIN_BYTES:
-        yield None
-        return
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(f"ingesting {path.name}", total=size)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+class _ProgressBars:
+    """A progress bar for each large file, shown (on stderr) while any of them is ingesting."""
+
+    def __init__(self, paths: list[Path], *, quiet: bool) -> None:
+        self._paths = paths
+        self._sizes = [path.stat().st_size if path.is_file() else 0 for path in paths]
+        self._bars: Progress | None = None
+        if not quiet and any(size >= PROGRESS_MIN_BYTES for size in self._sizes):
+            self._bars = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+        self._tasks: dict[int, TaskID] = {}
+
+    def __enter__(self) -> _ProgressBars:
+        if self._bars is not None:
+            self._bars.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+
+    def of(self, n: int) -> Callable[[int, int], None] | None:
+        """The progress callback for the ``n``-th file; None when it is too small to show one."""
+        bars, size = self._bars, self._sizes[n]
+        if bars is None or size < PROGRESS_MIN_BYTES:
+            return None
+        task = self._tasks[n] = bars.add_task(f"ingesting {self._paths[n].name}", total=size)
+        return lambda done, total: bars.update(task, completed=done, total=total)
+
+    def done(self, n: int) -> None:
+        """Take the bar of the ``n``-th file away: its summary is printed next."""
+        if self._bars is not None and n in self._tasks:
+            self._bars.remove_task(self._tasks.pop(n))
 
 
 def _json_summary(summaries: list[Any]) -> dict[str, Any]:
@@ -208,7 +240,7 @@ def demo(
     """Generate synthetic Southampton demo data and load it, with the public police.uk file."""
     from ingest.context import seal_context
     from ingest.demo import generate_demo
-    from ingest.pipeline import ingest_file
+    from ingest.pipeline import IngestJob, ingest_files
     from ingest.settings import DATA_DIR
     from ingest.stores import open_store
 
@@ -217,27 +249,30 @@ def demo(
         ctx = seal_context(settings)
         last = _parse_day(end) if end else date.today().replace(day=1) - timedelta(days=1)
         files = generate_demo(seed=seed, end=last)
-        with open_store(settings.store, storage_res=settings.storage_res) as st:
-            for kind in ("incidents", "outreach", "asb"):
-                summary = ingest_file(
-                    st,
-                    kind,
-                    io.BytesIO(getattr(files, kind)),
-                    source=f"synthetic-{kind}.csv",
-                    synthetic=True,
-                    ctx=ctx,
-                )
-                out.print(
-                    f"synthetic {kind}: {summary.accepted:,} added, "
-                    f"{summary.duplicates:,} already there, {summary.rejected:,} rejected"
-                )
-            police = sorted((DATA_DIR / "policeuk").glob("*.csv"))
-            for path in police:
-                summary = ingest_file(st, "policeuk", str(path), ctx=ctx)
-                out.print(
-                    f"police.uk {path.name}: {summary.accepted:,} added, "
-                    f"{summary.duplicates:,} already there"
-                )
+        jobs = [
+            IngestJob(kind, io.BytesIO(getattr(files, kind)), f"synthetic-{kind}.csv", True)
+            for kind in ("incidents", "outreach", "asb")
+        ]
+        jobs += [
+            IngestJob("policeuk", str(path)) for path in sorted(DATA_DIR.glob("policeuk/*.csv"))
+        ]
+        with (
+            open_store(settings.store, storage_res=settings.storage_res) as st,
+            closing(ingest_files(st, jobs, ctx=ctx)) as results,
+        ):
+            for job, result in zip(jobs, results, strict=True):
+                if isinstance(result, StreetsafeError):
+                    raise result  # the demo's own files: any fault is a failure
+                if job.synthetic:
+                    out.print(
+                        f"synthetic {job.kind}: {result.accepted:,} added, "
+                        f"{result.duplicates:,} already there, {result.rejected:,} rejected"
+                    )
+                else:
+                    out.print(
+                        f"police.uk {result.source}: {result.accepted:,} added, "
+                        f"{result.duplicates:,} already there"
+                    )
         out.print(f"demo store ready: {settings.store} (synthetic data, labelled as such)")
 
 
