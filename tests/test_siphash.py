@@ -33,6 +33,14 @@ def test_every_length_around_the_block_size_and_sliced_or_chunked_input() -> Non
         assert mine.tolist() == _pandas(values, KEYS[0]).tolist()
 
 
+def test_more_strings_than_are_hashed_together_keep_their_places() -> None:
+    """Many rows of mixed lengths, interleaved, go through the rounds in several groups."""
+    rng = np.random.default_rng(7)
+    values = [f"REF-{i}" + "z" * int(rng.integers(0, 20)) for i in range(3 * 8192 + 11)]
+    for mine, key in zip(hash_strings(pa.array(values), KEYS), KEYS, strict=True):
+        assert np.array_equal(mine, _pandas(values, key))
+
+
 def test_missing_strings_and_bad_keys_are_refused() -> None:
     with pytest.raises(ValueError, match="missing"):
         hash_strings(pa.array(["a", None]), KEYS)
