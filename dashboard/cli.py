@@ -304,6 +304,7 @@ def dashboard(
     """Start the dashboard (Streamlit)."""
     with _failures():
         settings = _settings(store)
+        _check_deployment(settings)
     if headless is None:
         headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     app_path = Path(__file__).with_name("app.py")
@@ -327,6 +328,17 @@ def dashboard(
     sys.stdout.flush()
     # Become the server (no child left behind when this process is stopped or killed).
     os.execve(sys.executable, cmd, env)
+
+
+def _check_deployment(settings: Any) -> None:
+    """Read the deployment's files now: a bad one is one message here, not a page of traceback."""
+    from ingest.boundaries import load_areas
+    from ingest.context import load_study_area
+    from ingest.policies import load_policies
+
+    load_study_area(settings.study_area)
+    load_areas(settings.wards)
+    load_policies(settings.policy)
 
 
 class ExportFormat(StrEnum):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -11,9 +10,10 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
+from geo.area import MapView
 from geo.errors import FilterError
 from geo.hexes import cells_to_str, str_to_cell
-from ingest.boundaries import areas_geojson, load_areas
+from geo.wards import Areas
 
 LAYER_TITLES = {
     "incident": "Incidents (harm to women)",
@@ -35,7 +35,6 @@ PROTECTION_TEXT = {
     "rounded": "rounded to 5",
     "exact": "exact",
 }
-SOUTHAMPTON_VIEW = pdk.ViewState(latitude=50.915, longitude=-1.40, zoom=12, pitch=0)
 
 
 def protection_text(label: str) -> str:
@@ -80,24 +79,18 @@ def hex_records(
     ]
 
 
-@lru_cache(maxsize=1)
-def _ward_labels() -> list[dict[str, Any]]:
-    areas = load_areas()
-    return [
+def ward_layers(areas: Areas, outlines: dict[str, Any], *, dark: bool) -> list[pdk.Layer]:
+    """Ward outlines (``outlines``: the areas as GeoJSON) and the wards' names."""
+    labels = [
         {"name": name, "position": [geom.centroid.x, geom.centroid.y]}
         for name, geom in zip(areas.names, areas.geometries, strict=True)
     ]
-
-
-def ward_layers(*, dark: bool) -> list[pdk.Layer]:
-    """Ward outlines and their names, from the shipped boundary file."""
-    labels = _ward_labels()
     line = [200, 200, 200, 140] if dark else [60, 60, 60, 160]
     return [
         pdk.Layer(
             "GeoJsonLayer",
             id="wards",
-            data=areas_geojson(),
+            data=outlines,
             stroked=True,
             filled=False,
             get_line_color=line,
@@ -121,9 +114,19 @@ DRAW_ORDER = ("policeuk", "asb", "outreach", "incident")  # the harm layer on to
 
 
 def night_deck(
-    cells: pd.DataFrame, layers: tuple[str, ...], *, res: int, basemap: str | None, dark: bool
+    cells: pd.DataFrame,
+    layers: tuple[str, ...],
+    *,
+    res: int,
+    view: MapView,
+    wards: list[pdk.Layer],
+    basemap: str | None,
+    dark: bool,
 ) -> pdk.Deck:
-    """Return the deck: one H3HexagonLayer per layer (each with an ``id``), then the wards."""
+    """Return the deck: one H3HexagonLayer per layer (each with an ``id``), then ``wards``.
+
+    It opens on ``view`` (the study area).
+    """
     dim = 0.75 if dark else 1.0
     deck_layers = [
         pdk.Layer(
@@ -142,7 +145,7 @@ def night_deck(
         )
         for layer in sorted(layers, key=DRAW_ORDER.index)
     ]
-    deck_layers += ward_layers(dark=dark)
+    deck_layers += wards
     tooltip = {
         "html": "<b>{layer}</b><br/>value: {value}<br/>hex resolution {res}<br/>{protection}",
         "style": {
@@ -153,22 +156,29 @@ def night_deck(
     if basemap:
         return pdk.Deck(
             layers=deck_layers,
-            initial_view_state=SOUTHAMPTON_VIEW,
+            initial_view_state=view_state(view),
             map_provider="carto",
             map_style=basemap,
             tooltip=tooltip,
         )
-    return offline_deck(deck_layers, tooltip=tooltip)
+    return offline_deck(deck_layers, view=view, tooltip=tooltip)
 
 
-def offline_deck(layers: list[pdk.Layer], *, tooltip: dict[str, Any] | Any) -> pdk.Deck:
-    """Return a deck with no base map at all: nothing is fetched from the internet.
+def view_state(view: MapView) -> pdk.ViewState:
+    """Return pydeck's view state for ``view``, seen from straight above."""
+    return pdk.ViewState(latitude=view.latitude, longitude=view.longitude, zoom=view.zoom, pitch=0)
+
+
+def offline_deck(
+    layers: list[pdk.Layer], *, view: MapView, tooltip: dict[str, Any] | Any
+) -> pdk.Deck:
+    """Return a deck opening on ``view`` with no base map: nothing is fetched from the internet.
 
     ``map_style`` must be left at pydeck's default: an explicit ``None`` makes Streamlit's
     frontend choose a Carto style on its own and fetch it (the browser test caught this).
     """
     return pdk.Deck(
-        layers=layers, initial_view_state=SOUTHAMPTON_VIEW, map_provider=None, tooltip=tooltip
+        layers=layers, initial_view_state=view_state(view), map_provider=None, tooltip=tooltip
     )
 
 

@@ -11,16 +11,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
 from dashboard.filters import ViewRequest
+from geo.area import MapView, StudyArea, fit_view
 from geo.export import view_table
 from geo.privacy import PublishedView, RolePolicy
 from geo.sun import AFTER_SUNSET
-from ingest.boundaries import load_areas
+from geo.wards import Areas
+from ingest import boundaries
 from ingest.context import load_study_area, seal_context
 from ingest.policies import load_policies
 from ingest.seal import SealContext
@@ -120,10 +123,30 @@ def cached_view(
 
 
 @st.cache_resource
+def study_area() -> StudyArea:
+    """Return the deployment's study area (read once per server)."""
+    return load_study_area(deployment().settings.study_area)
+
+
 def study_area_centre() -> tuple[float, float]:
     """Return (latitude, longitude) of the study area's centre: where sunset is reckoned."""
-    centre = load_study_area(deployment().settings.study_area).geometry.centroid
+    centre = study_area().geometry.centroid
     return float(centre.y), float(centre.x)
+
+
+def map_view() -> MapView:
+    """Return where the maps open: the whole study area in view."""
+    return fit_view(study_area().geometry.bounds)
+
+
+def areas() -> Areas:
+    """Return the deployment's local areas (wards)."""
+    return boundaries.load_areas(deployment().settings.wards)
+
+
+def areas_geojson() -> dict[str, Any]:
+    """Return the local areas as GeoJSON (``code`` and ``name`` properties); a fresh copy."""
+    return boundaries.areas_geojson(deployment().settings.wards)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -134,9 +157,7 @@ def cached_area_view(
     del url, version
     dep = deployment()
     with store() as st_:
-        return area_view(
-            st_, dep.policies[request.role], request.cube_filter(), load_areas(), by=by
-        )
+        return area_view(st_, dep.policies[request.role], request.cube_filter(), areas(), by=by)
 
 
 def synthetic_loaded() -> bool:
@@ -204,9 +225,16 @@ def cached_night_deck(
     url: str, version: tuple[int, int], request: ViewRequest, *, dark: bool, basemap: str | None
 ) -> pdk.Deck:
     """Return the night map's deck for a request, serialised once (cached like the view)."""
-    from dashboard.mapping import compact, night_deck
+    from dashboard.mapping import compact, night_deck, ward_layers
 
     view = cached_view(url, version, request)
-    return compact(
-        night_deck(view.cells, request.layers, res=request.res, basemap=basemap, dark=dark)
+    deck = night_deck(
+        view.cells,
+        request.layers,
+        res=request.res,
+        view=map_view(),
+        wards=ward_layers(areas(), areas_geojson(), dark=dark),
+        basemap=basemap,
+        dark=dark,
     )
+    return compact(deck)

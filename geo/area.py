@@ -116,3 +116,40 @@ class StudyArea:
     def contains(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Return whether each point lies inside the area."""
         return np.asarray(self.classify(lat, lon) == POINT_OK, dtype=bool)
+
+
+@dataclass(frozen=True)
+class MapView:
+    """Where a web map opens: its centre and Web Mercator zoom level."""
+
+    latitude: float
+    longitude: float
+    zoom: float
+
+
+def fit_view(
+    bounds: tuple[float, float, float, float], *, width: int = 900, height: int = 600
+) -> MapView:
+    """Return the view that shows ``bounds`` (min lon, min lat, max lon, max lat) whole.
+
+    ``width`` and ``height`` are the map's size in pixels; at zoom z the world is 256 * 2**z
+    pixels wide (Web Mercator), so the zoom is whichever of the two spans fits, less a margin.
+    """
+    west, south, east, north = bounds
+    if not (west <= east and south <= north and south > -90 and north < 90):
+        raise ValueError(f"not a WGS84 bounding box: {bounds}")
+
+    def mercator_y(lat: float) -> float:  # in degrees of longitude at the equator
+        return float(np.degrees(np.log(np.tan(np.pi / 4 + np.radians(lat) / 2))))
+
+    zooms = []
+    for span, pixels in ((east - west, width), (mercator_y(north) - mercator_y(south), height)):
+        if span > 0:
+            zooms.append(float(np.log2(pixels * 360 / (256 * span))))
+    zoom = min(zooms) - 0.25 if zooms else _MAX_ZOOM  # a margin round the edge
+    centre_y = (mercator_y(north) + mercator_y(south)) / 2
+    centre_lat = float(np.degrees(2 * np.arctan(np.exp(np.radians(centre_y))) - np.pi / 2))
+    return MapView(centre_lat, (west + east) / 2, round(min(max(zoom, 1.0), _MAX_ZOOM), 2))
+
+
+_MAX_ZOOM = 16.0  # a street; a smaller area (or a point) opens here

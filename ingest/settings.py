@@ -61,7 +61,16 @@ class Settings:
         metadata={
             "env": "STREETSAFE_STUDY_AREA",
             "doc": "Boundary of the study area "
-            "(GeoJSON or GeoJSON lines, WGS84); points outside are refused.",
+            "(GeoJSON or GeoJSON lines, WGS84); points outside are refused, and the maps open "
+            "on it.",
+        },
+    )
+    wards: Path = field(
+        default=DATA_DIR / "boundaries" / "southampton_wards_WD13_E06000045.geojson",
+        metadata={
+            "env": "STREETSAFE_WARDS",
+            "doc": "Local areas for the Local impact page and the map's outlines (GeoJSON, "
+            "WGS84; ONS-style code and name properties such as WD23CD/WD23NM, or code/name).",
         },
     )
     gazetteer: Path = field(
@@ -118,7 +127,7 @@ class Settings:
                         f"{f.metadata['env']} must be a whole number, got {raw!r}"
                     ) from None
                 out[f.name] = check_resolution(res, finest=12, coarsest=6)
-            elif f.name in {"key_file", "study_area", "gazetteer", "policy"}:
+            elif f.name in {"key_file", "study_area", "wards", "gazetteer", "policy"}:
                 out[f.name] = Path(str(raw)).expanduser()
             else:
                 out[f.name] = str(raw)

@@ -184,3 +184,14 @@ def test_map_refuses_bad_requests_with_exit_two(
     result = runner.invoke(app, ["map", "--format", "csv", *args], env=env)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_the_dashboard_refuses_to_start_on_a_bad_wards_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    wards = tmp_path / "wards.geojson"
+    wards.write_text('{"type": "FeatureCollection", "features": [{"properties": {"id": 1}}]}')
+    result = runner.invoke(app, ["dashboard"], env={**env, "STREETSAFE_WARDS": str(wards)})
+    assert result.exit_code == 1
+    assert "must give each area a code and a name" in result.stderr
+    assert "Traceback" not in result.output

@@ -6,16 +6,21 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+import shapely
 import streamlit as st
+from shapely.geometry import mapping, shape
 from streamlit.testing.v1 import AppTest
 
 from dashboard.filters import parse_request
 from dashboard.upload import ingest_upload
+from geo.area import fit_view
 from geo.errors import SchemaError
 from geo.hexes import cells_from_points, cells_to_str
+from ingest.context import load_study_area
 from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
 from ingest.policies import load_policies
@@ -313,3 +318,52 @@ def test_a_made_up_hexagon_id_opens_nothing(app: Any) -> None:
     at.run()
     assert not at.exception
     assert not [s for s in at.subheader if s.value.startswith("Hexagon")]
+
+
+def test_another_deployment_opens_on_its_own_area_and_draws_its_own_wards(
+    app: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Nothing about Southampton is built in: the study area and wards are settings."""
+    shipped = json.loads(Settings.from_env({}).wards.read_text())
+    chosen = shipped["features"][:3]
+    wards = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": f["properties"]["WD13CD"], "name": f"Area {i}"},
+                "geometry": f["geometry"],
+            }
+            for i, f in enumerate(chosen)
+        ],
+    }
+    union = shapely.union_all([shape(f["geometry"]) for f in chosen])
+    area = {"type": "Feature", "properties": {}, "geometry": mapping(union)}
+    (tmp_path / "wards.geojson").write_text(json.dumps(wards))
+    (tmp_path / "area.geojson").write_text(json.dumps(area))
+    monkeypatch.setenv("STREETSAFE_WARDS", str(tmp_path / "wards.geojson"))
+    monkeypatch.setenv("STREETSAFE_STUDY_AREA", str(tmp_path / "area.geojson"))
+
+    deck = _deck(app("community_safety"))
+    want = fit_view(union.bounds)
+    view = deck["initialViewState"]
+    assert (view["latitude"], view["longitude"], view["zoom"]) == (
+        want.latitude,
+        want.longitude,
+        want.zoom,
+    )
+    assert (
+        want.zoom
+        > fit_view(
+            load_study_area(
+                DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl"
+            ).geometry.bounds
+        ).zoom
+    )
+    names = next(layer for layer in deck["layers"] if layer["id"] == "ward-names")["data"]
+    assert {n["name"] for n in names} == {"Area 0", "Area 1", "Area 2"}
+
+    at = app("community_safety", "local_impact")
+    assert set(at.dataframe[0].value["ward"]) <= {"Area 0", "Area 1", "Area 2"}
+    ward_map = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert ward_map["initialViewState"]["latitude"] == want.latitude

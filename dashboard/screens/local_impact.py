@@ -8,20 +8,27 @@ import streamlit as st
 
 from dashboard.controls import view_controls
 from dashboard.mapping import LAYER_TITLES, offline_deck
-from dashboard.state import cached_area_view, data_version, deployment, require_page
-from ingest.boundaries import areas_geojson, load_areas
+from dashboard.state import (
+    areas,
+    areas_geojson,
+    cached_area_view,
+    data_version,
+    deployment,
+    map_view,
+    require_page,
+)
 
 role = require_page("local_impact")
 request = view_controls(role, with_resolution=False)
 settings = deployment().settings
-areas = load_areas()
+wards = areas()
 st.header("Local impact, ward by ward")
 st.caption("Protected counts (perturbed, rounded to 5, nothing under 10 shown): safe to publish.")
 
 version = data_version()
 view = cached_area_view(settings.store, version, request, ("month",))
 cells = view.cells.assign(
-    ward=lambda d: d["area"].map(areas.name_of),
+    ward=lambda d: d["area"].map(wards.name_of),
     month=lambda d: pd.to_datetime(d["month"]).dt.strftime("%Y-%m"),
     layer=lambda d: d["layer"].map(LAYER_TITLES),
 )
@@ -42,7 +49,7 @@ geo = areas_geojson()
 by_ward = totals[totals["layer"] == chosen].set_index("area")["value"] if chosen else pd.Series()
 top = float(by_ward.max()) if len(by_ward) else 1.0
 for feature in geo["features"]:
-    code = feature["properties"]["WD13CD"]
+    code = feature["properties"]["code"]
     value = int(by_ward.get(code, 0))
     feature["properties"]["value"] = value if value else "fewer than shown"
     feature["properties"]["fill"] = (
@@ -63,7 +70,8 @@ st.pydeck_chart(
                 pickable=True,
             )
         ],
-        tooltip={"html": "<b>{WD13NM}</b><br/>{value}"},
+        view=map_view(),
+        tooltip={"html": "<b>{name}</b><br/>{value}"},
     ),
     key="ward-map",
     height=460,
