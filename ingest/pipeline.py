@@ -119,29 +119,83 @@ def ingest_files(
     # Four stages: parsing, sealing (two batches at once) and identifying on threads of their
     # own (parsing, hashing the file, binning and the store's insert release the GIL); this
     # thread loads. Closing the later stage first stops its worker before the earlier one's.
-    frames = _read_ahead(_file_items(jobs))
+    files = _Files()
+    frames = _read_ahead(_file_items(jobs, files))
     sealed = _read_ahead(_sealed_items(frames, ctx))
     identified = _read_ahead(_identified_items(sealed, ctx))
-    with contextlib.closing(frames), contextlib.closing(sealed), contextlib.closing(identified):
-        finished = -1  # the last file whose outcome is known: its remaining items are skipped
-        for item in identified:
-            if item.n <= finished:
-                continue
-            finished = item.n
-            if isinstance(item, _Failed):
-                if not isinstance(item.error, StreetsafeError):
-                    raise item.error
-                yield item.error
-                continue
-            assert isinstance(item, _Opened), item
-            try:
-                summary = _load(store, item, identified, ctx)
-            except StreetsafeError as exc:
-                yield exc
-                continue
-            finally:
-                item.close()
-            yield summary
+    try:
+        with (
+            contextlib.closing(frames),
+            contextlib.closing(sealed),
+            contextlib.closing(identified),
+        ):
+            finished = -1  # the last file whose outcome is known: its remaining items are skipped
+            for item in identified:
+                if isinstance(item, _Failed):
+                    error = item.error
+                    if not isinstance(error, StreetsafeError):
+                        raise error  # a bug, not a bad file: stop, whichever file it came from
+                    if item.n > finished:
+                        finished = item.n
+                        files.abandon(item.n)  # if the reader is still on it, it stops
+                        yield error
+                    continue
+                if item.n <= finished:
+                    if isinstance(item, _Closed):  # the reader is done with a file given up on
+                        files.close(item.n)
+                    continue
+                finished = item.n
+                if not isinstance(item, _Opened):
+                    raise RuntimeError(f"ingest: a part of file {item.n} came before its start")
+                try:
+                    summary = _load(store, item, identified, ctx)
+                except StreetsafeError as exc:
+                    files.abandon(item.n)  # the reader stops reading it
+                    yield exc
+                    continue
+                files.close(item.n)  # the reader is done with it: it sent the file's end
+                yield summary
+    finally:
+        files.close_all()
+
+
+class _Files:
+    """The files the reader opened, until closed; and those the loader gave up on.
+
+    The reader opens each file; the loader closes it once the reader has sent the file's end
+    (until then the reader may still be reading it, and a file's rejects are read again at its
+    end). Whatever stops a run, every file opened is closed once the stages have stopped.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[int, Callable[[], None]] = {}
+        self._abandoned: set[int] = set()
+        self._lock = threading.Lock()
+
+    def opened(self, n: int, close: Callable[[], None]) -> None:
+        with self._lock:
+            self._open[n] = close
+
+    def abandon(self, n: int) -> None:
+        """File ``n`` will not be stored: the reader may stop reading it."""
+        with self._lock:
+            self._abandoned.add(n)
+
+    def abandoned(self, n: int) -> bool:
+        with self._lock:
+            return n in self._abandoned
+
+    def close(self, n: int) -> None:
+        with self._lock:
+            close = self._open.pop(n, None)
+        if close is not None:
+            close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            closers, self._open = list(self._open.values()), {}
+        for close in closers:
+            close()
 
 
 @dataclass
@@ -152,7 +206,6 @@ class _Opened:
     job: IngestJob
     kind: Kind
     table: CsvTable
-    close: Callable[[], None]  # the stream stays open until the summary is made (bad rows)
 
 
 @dataclass
@@ -209,8 +262,8 @@ def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContex
                 raise part.error  # leaving the block rolls the file back
             if isinstance(part, _Closed):
                 break
-            assert isinstance(part, _Part), part
-            assert part.n == opened.n, (part.n, opened.n)
+            if not isinstance(part, _Part) or part.n != opened.n:
+                raise RuntimeError(f"ingest: {part!r} came among the parts of file {opened.n}")
             summary.rows += part.rows
             summary.outside_area += part.sealed.outside_area
             summary.dst_fold_flagged += part.sealed.in_fold
@@ -225,7 +278,7 @@ def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContex
                 summary.duplicates += part.sealed_rows - new
         else:  # the stages stopped before the file's end: never commit part of a file
             raise RuntimeError(f"ingest of {table.source} ended before the end of the file")
-    _finish(summary, table, reasons, reject_parts)
+        _finish(summary, table, reasons, reject_parts)  # a failure here still rolls back
     return summary
 
 
@@ -263,20 +316,24 @@ def _finish(
     summary.rejected_by_reason = dict(reasons.most_common())
 
 
-def _file_items(jobs: Iterable[IngestJob]) -> Generator[_Item]:
+def _file_items(jobs: Iterable[IngestJob], files: _Files) -> Generator[_Item]:
     """Open each file in turn and yield it, then its rows in batches, then its end.
 
-    A file that cannot be opened or read yields :class:`_Failed`, and the next file goes on.
+    A file that cannot be opened or read yields :class:`_Failed`, and the next file goes on; so
+    does one the loader gave up on (its remaining rows are not read).
     """
     for n, job in enumerate(jobs):
         try:
-            opened = _open(n, job)
+            opened, close = _open(n, job)
         except Exception as exc:  # the loader reports it in the file's turn
             yield _Failed(n, exc)
             continue
+        files.opened(n, close)
         yield opened
         try:
             for frame in opened.table.batches(job.progress):
+                if files.abandoned(n):
+                    break
                 yield _Frame(n, frame)
         except Exception as exc:
             yield _Failed(n, exc)
@@ -284,17 +341,17 @@ def _file_items(jobs: Iterable[IngestJob]) -> Generator[_Item]:
         yield _Closed(n)
 
 
-def _open(n: int, job: IngestJob) -> _Opened:
+def _open(n: int, job: IngestJob) -> tuple[_Opened, Callable[[], None]]:
+    """Open the file and read its header; return it, and how to close what was opened here."""
     kind = KINDS.get(job.kind)
     if kind is None:
         raise SchemaError(f"unknown report kind {job.kind!r}; use one of: {', '.join(KINDS)}")
     if not isinstance(job.file, str):
         table = open_table(job.file, source=job.source)
         _check_columns(kind, table.columns, table.source)
-        return _Opened(n, job, kind, table, lambda: None)  # the caller's stream stays open
+        return _Opened(n, job, kind, table), lambda: None  # the caller's stream stays open
     try:
-        # Closed by the loader once the file is summarised: the bad rows are read again then.
-        stream = open(job.file, "rb")  # noqa: SIM115
+        stream = open(job.file, "rb")  # noqa: SIM115  (closed through _Files)
     except OSError as exc:
         raise SchemaError(f"cannot open the file: {exc.strerror}", source=job.file) from None
     try:
@@ -303,7 +360,7 @@ def _open(n: int, job: IngestJob) -> _Opened:
     except BaseException:
         stream.close()
         raise
-    return _Opened(n, job, kind, table, stream.close)
+    return _Opened(n, job, kind, table), stream.close
 
 
 def _sealed_items(items: Iterator[_Item], ctx: SealContext) -> Generator[_Item]:
@@ -346,6 +403,12 @@ def _sealed_items(items: Iterator[_Item], ctx: SealContext) -> Generator[_Item]:
                 in_flight += 1
             else:
                 waiting.append((item.n, item))
+            if isinstance(item, _Closed | _Failed):
+                # The file's end: hand its last batches on now, whatever the next file's pace
+                # (its commit must not wait on reading another file).
+                while waiting:
+                    if (ready := next_ready()) is not None:
+                        yield ready
             while first_is_ready():
                 if (ready := next_ready()) is not None:
                     yield ready
@@ -395,7 +458,8 @@ def _read_ahead(parts: Generator[_T]) -> Generator[_T]:
     Parsing, sealing and the store's insert each release the GIL for much of their work, so the
     next batch is prepared while this one is loaded (on the caller's thread and connection,
     inside its transaction). An exception in the worker is raised here; closing this generator
-    stops the worker (once it has finished the item in hand) and closes ``parts``.
+    stops the worker (once it has finished the item in hand: a read from a slow pipe is waited
+    for) and closes ``parts``.
     """
     # (part, None) for each part, (None, error) if the worker failed, (None, None) at the end.
     ready: queue.Queue[tuple[_T | None, BaseException | None]] = queue.Queue(maxsize=1)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import io
 import threading
+import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -435,7 +439,7 @@ def test_a_store_failure_mid_file_rolls_back_that_file_and_the_next_lands(
     def failing_add(self: _DuckDBWriter, records: object) -> int:
         nonlocal calls
         calls += 1
-        if calls == 16:  # the second file's third batch or so: some of it is already added
+        if calls == 16:  # well into the second file: some of its batches are already added
             raise StoreError("the disk is full")
         return add(self, records)  # type: ignore[arg-type]
 
@@ -484,4 +488,62 @@ def test_a_bug_while_sealing_is_raised_and_its_file_left_out(
         assert st.record_count() == sum(r.accepted for r in results)  # type: ignore[union-attr]
     assert sources == ["0.csv"]
     assert len(results) == 1
+    assert not [t for t in threading.enumerate() if t.name.startswith("streetsafe")]
+
+
+class _Held(io.BytesIO):
+    """A file whose first read waits until it is let go (a slow disk, a pipe still filling)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.go = threading.Event()
+        self.waited_out = False
+
+    def _wait(self) -> None:
+        if not self.go.wait(timeout=10):
+            self.waited_out = True
+            self.go.set()  # once is enough to tell
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self._wait()
+        return super().read(size)
+
+    def readinto(self, buffer: Any, /) -> int:
+        self._wait()
+        return super().readinto(buffer)
+
+
+def test_a_file_is_stored_and_reported_without_waiting_for_the_next_to_be_read(
+    store: Store, ctx: SealContext
+) -> None:
+    held = _Held(_asb_rows(50, first=500))
+    jobs = [IngestJob("asb", io.BytesIO(_asb_rows(50)), "first.csv"), IngestJob("asb", held, "2")]
+    with contextlib.closing(ingest_files(store, jobs, ctx=ctx)) as results:
+        first = next(results)
+        assert not held.waited_out, "the first file waited for the second to be read"
+        assert isinstance(first, IngestSummary)
+        assert store.record_count() == first.accepted > 0
+        held.go.set()
+        second = next(results)
+    assert isinstance(second, IngestSummary)
+    assert second.accepted > 0
+
+
+def test_a_run_stopped_early_closes_its_files_and_threads(
+    tmp_path: Path, ctx: SealContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ingest.csvfile.BLOCK_SIZE", 2048)
+    paths = []
+    for n in range(3):
+        paths.append(tmp_path / f"{n}.csv")
+        paths[-1].write_bytes(_asb_rows(300, first=n * 1000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)  # an unclosed file fails the test
+        with open_store(str(tmp_path / "s.duckdb"), storage_res=10) as st:
+            run = ingest_files(st, [IngestJob("asb", str(p)) for p in paths], ctx=ctx)
+            assert isinstance(next(run), IngestSummary)
+            run.close()  # the reader has opened the next file by now
+            gc.collect()
+            sources = st.query("SELECT source FROM batches")["source"].tolist()
+    assert sources == ["0.csv"]
     assert not [t for t in threading.enumerate() if t.name.startswith("streetsafe")]
