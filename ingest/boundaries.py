@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ from shapely.geometry import shape
 from geo.errors import ConfigError
 from geo.wards import Areas
 
-_ONS_CODE = re.compile(r"^[A-Z]{2,5}\d{2}CD$")
-_ONS_NAME = re.compile(r"^[A-Z]{2,5}\d{2}NM$")
+# ONS: the geography and its year, then CD (code) or NM (name): WD23CD, LSOA21NM, lad20cd.
+_ONS_PROPERTY = re.compile(r"^([a-z]{2,5}\d{2})(cd|nm)$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=4)
@@ -30,13 +31,20 @@ def load_areas(path: Path) -> Areas:
     features = _geojson(path)["features"]
     code, name = _code_and_name(path, features)
     try:
-        return Areas(
+        areas = Areas(
             codes=tuple(str(f["properties"][code]) for f in features),
             names=tuple(str(f["properties"][name]) for f in features),
             geometries=tuple(shape(f["geometry"]) for f in features),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(f"cannot read the areas in {path}: bad feature ({exc})") from None
+    repeated = [c for c, count in Counter(areas.codes).items() if count > 1]
+    if repeated:
+        raise ConfigError(
+            f"the areas in {path} must each have their own code, but {repeated[0]!r} is the "
+            f"{code} of {areas.codes.count(repeated[0])} of them"
+        )
+    return areas
 
 
 def areas_geojson(path: Path) -> dict[str, Any]:
@@ -66,17 +74,33 @@ def _geojson(path: Path) -> dict[str, Any]:
 
 
 def _code_and_name(path: Path, features: list[dict[str, Any]]) -> tuple[str, str]:
-    """Return the property names holding each area's code and name."""
+    """Return the property names holding each area's code and name.
+
+    An ONS code and name of the same geography and year (``WD23CD`` with ``WD23NM``), in any
+    case; wards first when a file names several geographies (a ward's district too); else
+    ``code`` and ``name``.
+    """
     props = features[0].get("properties") or {}
-    code = next((k for k in props if _ONS_CODE.match(k)), None)
-    name = next((k for k in props if _ONS_NAME.match(k)), None)
-    if code is None or name is None:
-        lower = {k.lower(): k for k in props}
-        code, name = lower.get("code"), lower.get("name")
-    if code is None or name is None:
-        found = ", ".join(props) or "none"
+    found: dict[str, dict[str, str]] = {}  # geography -> {"cd": key, "nm": key}
+    for key in props:
+        if match := _ONS_PROPERTY.match(key):
+            found.setdefault(match[1].upper(), {})[match[2].lower()] = key
+    pairs = {geo: keys for geo, keys in found.items() if {"cd", "nm"} <= set(keys)}
+    wards = {geo: keys for geo, keys in pairs.items() if geo.startswith("WD")}
+    chosen = wards if len(wards) == 1 else pairs
+    if len(chosen) == 1:
+        (keys,) = chosen.values()
+        return keys["cd"], keys["nm"]
+    if len(chosen) > 1:
         raise ConfigError(
-            f"the areas file {path} must give each area a code and a name: ONS-style properties "
-            f"(e.g. WD23CD and WD23NM) or 'code' and 'name'; its properties are: {found}"
+            f"the areas file {path} names several geographies ({', '.join(sorted(chosen))}): "
+            "keep the code and name properties of one"
         )
-    return code, name
+    lower = {k.lower(): k for k in props}
+    if "code" in lower and "name" in lower:
+        return lower["code"], lower["name"]
+    raise ConfigError(
+        f"the areas file {path} must give each area a code and a name: ONS-style properties "
+        f"(e.g. WD23CD and WD23NM) or 'code' and 'name'; its properties are: "
+        f"{', '.join(props) or 'none'}"
+    )

@@ -50,6 +50,27 @@ def test_another_councils_areas_are_read(tmp_path: Path, properties: dict[str, o
     assert areas_geojson(path)["features"][0]["properties"]["name"] == "Westbourne"
 
 
+def test_wards_are_chosen_over_the_district_they_lie_in_whatever_the_case(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        {"lad23cd": "E06000058", "lad23nm": "BCP", "wd23cd": "E05012345", "wd23nm": "Westbourne"},
+    )
+    assert load_areas(path).names == ("Westbourne",)
+
+
+def test_a_file_of_several_geographies_or_repeated_codes_is_refused(tmp_path: Path) -> None:
+    several = _write(
+        tmp_path, {"LSOA21CD": "E01", "LSOA21NM": "a", "MSOA21CD": "E02", "MSOA21NM": "b"}
+    )
+    with pytest.raises(ConfigError, match=r"several geographies \(LSOA21, MSOA21\)"):
+        load_areas(several)
+    feature = {"type": "Feature", "properties": {"code": "X", "name": "n"}, "geometry": SQUARE}
+    path = tmp_path / "twice.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [feature, feature]}))
+    with pytest.raises(ConfigError, match="'X' is the code of 2 of them"):
+        load_areas(path)
+
+
 def test_areas_without_a_code_and_name_are_refused_naming_what_was_found(tmp_path: Path) -> None:
     path = _write(tmp_path, {"id": 7, "label": "Westbourne"})
     with pytest.raises(ConfigError, match=r"code and a name.*its properties are: id, label"):

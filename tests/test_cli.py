@@ -187,10 +187,15 @@ def test_map_refuses_bad_requests_with_exit_two(
 
 
 def test_the_dashboard_refuses_to_start_on_a_bad_wards_file(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wards = tmp_path / "wards.geojson"
     wards.write_text('{"type": "FeatureCollection", "features": [{"properties": {"id": 1}}]}')
+
+    def execve(*args: object) -> None:
+        raise AssertionError("the dashboard started")
+
+    monkeypatch.setattr(os, "execve", execve)
     result = runner.invoke(app, ["dashboard"], env={**env, "STREETSAFE_WARDS": str(wards)})
     assert result.exit_code == 1
     assert "must give each area a code and a name" in result.stderr
