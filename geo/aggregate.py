@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
 
 from geo.errors import FilterError
 from geo.hexes import check_resolution
@@ -68,3 +73,99 @@ class CubeQuery:
 
     def __post_init__(self) -> None:
         check_resolution(self.res, finest=15, coarsest=COARSEST_RES)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A column as integer codes into its distinct values; code -1 is a missing value.
+
+    ``ordered`` says the values are sorted, so that a code is its value's rank.
+    """
+
+    codes: npt.NDArray[np.intp]
+    values: pd.api.extensions.ExtensionArray | npt.NDArray[Any]  # distinct, no missing value
+    ordered: bool = False
+
+    @classmethod
+    def of(cls, column: pd.Series[Any]) -> Coded:
+        """Code a frame's column (missing values become -1)."""
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        return cls(np.asarray(codes, dtype=np.intp), pd.Index(uniques).array)
+
+    def decoded(self, rows: npt.NDArray[np.intp] | None = None) -> Any:
+        """Return the values of ``rows`` (all rows when None), missing where the code is -1."""
+        codes = self.codes if rows is None else self.codes[rows]
+        values = self.values
+        if isinstance(values, np.ndarray):
+            values = pd.array(values)
+        missing = codes.size > 0 and int(codes.min()) < 0
+        return values.take(codes, allow_fill=True) if missing else values.take(codes)
+
+    def ranks(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.int64]:
+        """Return for ``rows`` the rank of their value in sorted order, missing values last."""
+        size = len(self.values)
+        if self.ordered:
+            codes = self.codes[rows]
+            return np.where(codes < 0, size, codes).astype(np.int64)
+        values = list(self.values)  # a few distinct values: Python sorts them fastest
+        order = np.array(sorted(range(size), key=values.__getitem__), dtype=np.int64)
+        rank = np.empty(size + 1, dtype=np.int64)
+        rank[order] = np.arange(size)
+        rank[-1] = size  # code -1: after every value
+        return rank[self.codes[rows]]
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """The store's answer to a cube query: one row per layer x cell x ``by`` values x person.
+
+    ``keys`` holds ``layer`` first, then each ``by`` dimension, as :class:`Coded` columns.
+    ``cell`` is at the query's resolution (None for views without a map); ``person`` is a code
+    per distinct person (-1 where no person is named: the pseudonyms themselves are not needed
+    to count people); ``n`` counts records and ``keysum`` sums their record keys.
+    """
+
+    keys: dict[str, Coded]
+    cell: npt.NDArray[np.int64] | None
+    person: npt.NDArray[np.int64]
+    n: npt.NDArray[np.int64]
+    keysum: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.n.size)
+
+    @property
+    def by(self) -> tuple[str, ...]:
+        """The dimensions beyond layer and cell."""
+        return tuple(self.keys)[1:]
+
+    def layers(self) -> tuple[str, ...]:
+        """Return the layers present."""
+        layer = self.keys["layer"]
+        present = np.flatnonzero(np.bincount(layer.codes + 1, minlength=1)[1:])
+        return tuple(str(layer.values[i]) for i in present)
+
+    def take(self, rows: npt.NDArray[np.intp]) -> Contributions:
+        """Return the contributions of ``rows`` only."""
+        return Contributions(
+            keys={name: Coded(c.codes[rows], c.values) for name, c in self.keys.items()},
+            cell=None if self.cell is None else self.cell[rows],
+            person=self.person[rows],
+            n=self.n[rows],
+            keysum=self.keysum[rows],
+        )
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, *, by: tuple[str, ...] = ()) -> Contributions:
+        """Read a frame of ``layer``, ``cell`` (optional), ``by``, ``person``, ``n``, ``keysum``."""
+        missing = [c for c in ("layer", *by, "person", "n", "keysum") if c not in frame.columns]
+        if missing:
+            raise FilterError(f"contributions lack the column {missing[0]!r}")
+        person = Coded.of(frame["person"]).codes.astype(np.int64)
+        return cls(
+            keys={c: Coded.of(frame[c]) for c in ("layer", *by)},
+            cell=frame["cell"].to_numpy(dtype=np.int64) if "cell" in frame.columns else None,
+            person=person,
+            n=frame["n"].to_numpy(dtype=np.int64),
+            keysum=frame["keysum"].to_numpy(dtype=np.int64),
+        )

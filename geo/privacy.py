@@ -26,6 +26,7 @@ shown only at the role's resolution.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +34,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geo.aggregate import COARSEST_RES, PUBLIC_LAYERS
-from geo.errors import PolicyError
+from geo.aggregate import COARSEST_RES, PUBLIC_LAYERS, Contributions
+from geo.errors import FilterError, PolicyError
 from geo.hexes import parent_cells
 
 # Protection labels, combined with ", " in the ``protection`` column.
@@ -76,6 +77,9 @@ class RolePolicy:
                 f"role {self.name!r} may see hexagons down to resolution {self.finest_res}, "
                 f"not {res}"
             )
+
+
+_NO_CELLS = pd.DataFrame()
 
 
 @dataclass
@@ -139,9 +143,15 @@ def round_to(value: npt.ArrayLike, step: int) -> npt.NDArray[np.int64]:
 
 # --- the gate --------------------------------------------------------------------------------
 
+_CELL_BITS = 52  # an H3 cell's mode and resolution sit above this bit
+_CELL_MASK = (1 << _CELL_BITS) - 1
+_KEY_LIMIT = 1 << (63 - _CELL_BITS)  # keys below this fit above a cell in one int64
+_RANK_LIMIT = _KEY_LIMIT // 16  # ranks below this fit above a resolution and a cell
+_DENSE_PAIRS = 1 << 22  # groups x people up to this: distinct people counted in a table
+
 
 def publish(
-    contributions: pd.DataFrame,
+    contributions: pd.DataFrame | Contributions,
     policy: RolePolicy,
     *,
     res: int,
@@ -149,14 +159,19 @@ def publish(
 ) -> PublishedView:
     """Protect ``contributions`` for ``policy`` at resolution ``res``.
 
-    ``contributions`` has columns ``layer``, ``cell`` (at ``res``; absent for views without a
-    map), ``person`` (nullable), ``n``, ``keysum`` and any ``by`` dimensions. Rows of a layer the
-    role may not see must not be there; this is checked.
+    ``contributions`` is the store's answer (:class:`~geo.aggregate.Contributions`), or a frame
+    with columns ``layer``, ``cell`` (at ``res``; absent for views without a map), ``person``
+    (nullable), ``n``, ``keysum`` and any ``by`` dimensions. Rows of a layer the role may not see
+    must not be there; this is checked.
     """
     policy.check_res(res)
-    policy.check_layers(tuple(contributions["layer"].unique()))
-    rows = _Rows.of(contributions, by=by)
-    view = PublishedView(cells=pd.DataFrame(), role=policy.name, res=res)
+    if isinstance(contributions, pd.DataFrame):
+        contributions = Contributions.from_frame(contributions, by=by)
+    elif contributions.by != by:
+        raise FilterError(f"contributions are broken down by {contributions.by}, not by {by}")
+    policy.check_layers(contributions.layers())
+    rows = _Rows.of(contributions)
+    view = PublishedView(cells=_NO_CELLS, role=policy.name, res=res)  # its cells come last
     out: list[_Published] = []
 
     public = rows.public
@@ -200,7 +215,7 @@ def publish(
             view.suppressed_groups += int((~shown).sum())
             view.suppressed_records += int(part.n[~shown].sum())
             out[i] = part.subset(shown)
-    view.cells = rows.frame(out, by=by)
+    view.cells = rows.frame(out)
     return view
 
 
@@ -231,7 +246,7 @@ class _Published:
 class _Rows:
     """The contributions as arrays: the gate's work is a few sorts and bincounts on these."""
 
-    source: pd.DataFrame
+    source: Contributions
     keys: npt.NDArray[np.int64]  # one code per combination of layer and ``by`` values
     cell: npt.NDArray[np.int64]
     person: npt.NDArray[np.int64]  # a code per person, -1 where none is named
@@ -241,59 +256,86 @@ class _Rows:
     has_cell: bool
 
     @classmethod
-    def of(cls, contributions: pd.DataFrame, *, by: tuple[str, ...]) -> _Rows:
-        frame = contributions.reset_index(drop=True)
-        keys = np.zeros(len(frame), dtype=np.int64)
-        for col in ("layer", *by):
-            codes, uniques = pd.factorize(frame[col], use_na_sentinel=False)
-            keys = keys * (len(uniques) + 1) + codes
-        has_cell = "cell" in frame.columns
-        person, _ = pd.factorize(frame["person"], use_na_sentinel=True)
+    def of(cls, contributions: Contributions) -> _Rows:
+        keys = np.zeros(len(contributions), dtype=np.int64)
+        for column in contributions.keys.values():
+            keys = keys * (len(column.values) + 1) + (column.codes + 1)
+        layer = contributions.keys["layer"]
+        public = [str(v) in PUBLIC_LAYERS for v in layer.values]
         return cls(
-            source=frame,
+            source=contributions,
             keys=keys,
-            cell=frame["cell"].to_numpy(dtype=np.int64)
-            if has_cell
-            else np.zeros(len(frame), np.int64),
-            person=np.asarray(person, dtype=np.int64),
-            n=frame["n"].to_numpy(dtype=np.int64),
-            keysum=frame["keysum"].to_numpy(dtype=np.int64),
-            public=frame["layer"].isin(PUBLIC_LAYERS).to_numpy(),
-            has_cell=has_cell,
+            cell=np.zeros(len(contributions), np.int64)
+            if contributions.cell is None
+            else contributions.cell,
+            person=contributions.person,
+            n=contributions.n,
+            keysum=contributions.keysum,
+            public=np.array([*public, False])[layer.codes],
+            has_cell=contributions.cell is not None,
         )
 
-    def frame(self, parts: list[_Published], *, by: tuple[str, ...]) -> pd.DataFrame:
+    def frame(self, parts: list[_Published]) -> pd.DataFrame:
         """Return the published groups as rows, sorted by layer, ``by``, resolution and cell.
 
         Key values come from a representative row of each group. Built from arrays in one go:
         the gate runs on every filter change, and pandas' per-column steps cost more than the
         protection itself.
         """
-        columns = ["layer", *by]
-        if not parts:
-            return pd.DataFrame(columns=[*columns, "cell", "resolution", "value", "protection"])
+        columns = list(self.source.keys)
         names = [*columns, *(["cell"] if self.has_cell else []), "resolution", "value"]
+        if not parts:
+            return pd.DataFrame(columns=[*names, "protection"])
+        sizes = [p.rows.size for p in parts]
         rep = np.concatenate([p.rows for p in parts])
-        data: dict[str, Any] = {c: self.source[c].array.take(rep) for c in columns}
+        cell = np.concatenate([p.cells for p in parts])
+        resolution = np.repeat(np.array([p.resolution for p in parts], dtype=np.int64), sizes)
+        # by layer, ``by``, resolution, then cell
+        keys = self.source.keys.values()
+        rank = np.zeros(rep.size, dtype=np.int64)
+        for column in keys:
+            rank = rank * (len(column.values) + 1) + column.ranks(rep)
+        if rank.size and int(rank.max()) < _RANK_LIMIT:  # one sort on one number
+            order = np.argsort(((rank * 16 + resolution) << _CELL_BITS) | (cell & _CELL_MASK))
+        else:
+            order = np.lexsort((cell, resolution, rank))
+        out: dict[str, Any] = {c: self.source.keys[c].decoded(rep[order]) for c in columns}
         if self.has_cell:
-            data["cell"] = np.concatenate([p.cells for p in parts])
-        data["resolution"] = np.concatenate([np.full(p.rows.size, p.resolution) for p in parts])
-        data["value"] = np.concatenate([p.value for p in parts])
-        protection = np.concatenate(
-            [np.full(p.rows.size, p.protection, dtype=object) for p in parts]
-        )
-        # by layer, ``by``, resolution, then cell; lexsort's last key is the primary one
-        keys = [*columns, "resolution", *(["cell"] if self.has_cell else [])]
-        order = np.lexsort([_sort_key(data[c]) for c in reversed(keys)])
-        out = pd.DataFrame({c: data[c].take(order) for c in names})
-        out["protection"] = protection[order]
-        return out
+            out["cell"] = cell[order]
+        out["resolution"] = resolution[order]
+        out["value"] = np.concatenate([p.value for p in parts])[order]
+        which = np.repeat(np.arange(len(parts)), sizes)
+        labels = tuple(p.protection for p in parts)
+        out["protection"] = _label_array(labels).take(which[order])
+        return _frame_of(out)
 
 
-def _sort_key(values: Any) -> npt.NDArray[np.int64]:
-    """Return integer codes ordering ``values`` as ``sort_values`` would (missing ones last)."""
-    codes, uniques = pd.Series(values, copy=False).factorize(sort=True, use_na_sentinel=True)
-    return np.where(codes < 0, len(uniques), codes).astype(np.int64)
+def _frame_of(columns: dict[str, Any]) -> pd.DataFrame:
+    """Return a frame of ``columns`` (arrays of one length, each the frame's own), quickly.
+
+    ``pd.DataFrame(columns)`` checks and converts each column and infers the labels' type: a
+    third of the gate's time on a map view. These arrays need none of it; a test holds the two
+    equal.
+    """
+    rows = len(next(iter(columns.values())))
+    frame: pd.DataFrame = pd.DataFrame._from_arrays(  # type: ignore[attr-defined]
+        list(columns.values()),
+        columns=_labels_index(tuple(columns)),
+        index=pd.RangeIndex(rows),
+        verify_integrity=False,
+    )
+    return frame
+
+
+@functools.lru_cache(maxsize=64)
+def _labels_index(names: tuple[str, ...]) -> pd.Index:
+    return pd.Index(list(names))
+
+
+@functools.cache
+def _label_array(labels: tuple[str, ...]) -> Any:
+    """Return the protection labels as a string array (made once: a view takes from it)."""
+    return pd.array(labels, dtype="str")
 
 
 def _group_ids(
@@ -302,10 +344,19 @@ def _group_ids(
     """Group rows by (key, cell): each row's group, one representative row per group, groups."""
     if keys.size == 0:
         return np.empty(0, np.intp), np.empty(0, np.intp), 0
-    order = np.lexsort((cell, keys))
-    k, c = keys[order], cell[order]
-    starts = np.ones(order.size, dtype=bool)
-    starts[1:] = (k[1:] != k[:-1]) | (c[1:] != c[:-1])
+    if int(keys.max()) < _KEY_LIMIT:
+        # One sort on one number: below bit 52 an H3 cell's base cell and digits name it (its
+        # unused digits are 7, which a used digit never is), and the key fits above them.
+        combined = (keys << _CELL_BITS) | (cell & _CELL_MASK)
+        order = np.argsort(combined)
+        ordered = combined[order]
+        starts = np.ones(order.size, dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+    else:
+        order = np.lexsort((cell, keys))
+        k, c = keys[order], cell[order]
+        starts = np.ones(order.size, dtype=bool)
+        starts[1:] = (k[1:] != k[:-1]) | (c[1:] != c[:-1])
     sorted_gid = np.cumsum(starts) - 1
     gid = np.empty(order.size, dtype=np.intp)
     gid[order] = sorted_gid
@@ -320,11 +371,16 @@ def _contributors(
     Where no person reference exists, a report (not a person) is the unit of protection.
     """
     known = person >= 0
-    span = int(person.max(initial=0)) + 1
-    pairs = np.unique(gid[known].astype(np.int64) * span + person[known])
-    people = np.bincount((pairs // span).astype(np.intp), minlength=groups)
+    span = int(person.max(initial=-1)) + 1
+    pairs = gid[known].astype(np.int64) * span + person[known]
+    if groups * span <= _DENSE_PAIRS:  # a table of groups x people: no sort needed
+        seen = np.zeros(groups * span, dtype=bool)
+        seen[pairs] = True
+        people = np.count_nonzero(seen.reshape(groups, span), axis=1)
+    else:
+        people = np.bincount((np.unique(pairs) // span).astype(np.intp), minlength=groups)
     anonymous = np.bincount(gid[~known], weights=n[~known], minlength=groups)
-    return (people + anonymous).astype(np.int64)
+    return np.asarray(people + anonymous, dtype=np.int64)
 
 
 def _protect(

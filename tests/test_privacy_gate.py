@@ -244,3 +244,21 @@ def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Pat
     for role in ("police_npt", "community_safety"):
         assert seen[role].cells.empty, role
         assert seen[role].suppressed_records == 1  # the one partners record, alone: held back
+
+
+def test_the_gates_quick_frame_is_the_frame_pandas_builds() -> None:
+    from datetime import date
+
+    from geo.privacy import _frame_of
+
+    columns = {
+        "layer": pd.array(["asb", "incident", "asb"], dtype="str"),
+        "month": pd.array([date(2025, 1, 1), date(2025, 2, 1), None], dtype=object),
+        "hour": pd.array([22, None, 3], dtype="Int64"),
+        "cell": np.array([1, 2, 3], dtype=np.int64),
+        "value": np.array([5, 6, 7], dtype=np.int64),
+    }
+    quick = _frame_of(dict(columns))
+    pd.testing.assert_frame_equal(quick, pd.DataFrame(columns))
+    quick.loc[0, "value"] = 9  # a frame of its own: changing it changes nothing else
+    assert _frame_of(dict(columns))["value"].iloc[0] == 5
