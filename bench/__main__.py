@@ -70,7 +70,8 @@ def _print(rows: list[dict[str, Any]], dashboard: dict[str, Any]) -> None:
     head = (
         f"{'engine':9} {'records':>11} {'ingest rows/s':>14} {'naive':>9} {'x':>6} "
         f"{'binning/s':>11} {'ingest/binning':>15} {'view ms':>8} {'sjoin ms':>9} "
-        f"{'x':>6} {'hexgrid ms':>11} {'ckpt s':>7} {'peak MiB':>9}"
+        f"{'x':>6} {'hexgrid ms':>11} {'sql view ms':>12} {'1st view ms':>12} {'ckpt s':>7} "
+        f"{'peak MiB':>9}"
     )
     print(head)
     for r in rows:
@@ -82,6 +83,7 @@ def _print(rows: list[dict[str, Any]], dashboard: dict[str, Any]) -> None:
             f"{r['published_view_ms']:>8.1f} {r['geopandas_sjoin_ms']:>9.1f} "
             f"{r['geopandas_sjoin_ms'] / r['published_view_ms']:>6.1f} "
             f"{grid if grid is None else round(grid, 1)!s:>11} "
+            f"{r['sql_view_ms']:>12.1f} {r['first_view_ms']:>12.0f} "
             f"{r.get('checkpoint_seconds', 0):>7.2f} {r['peak_mib']:>9,}"
         )
     print(

@@ -27,6 +27,7 @@ from bench.ingest_bench import KINDS, _context, _engine_url, bench_naive, ingest
 from geo.hexes import cells_from_points
 from ingest.demo import generate_demo
 from ingest.pipeline import IngestJob
+from ingest.settings import DEFAULT_RESIDENT_ROWS
 from ingest.stores import open_store
 
 CHUNK = 1_000_000
@@ -71,7 +72,10 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
             [sys.executable, "-m", "bench.step", "--generate", str(folder), "--size", str(size)],
             check=True,
         )
-        with _engine_url(engine, Path(tmp)) as url, open_store(url, storage_res=10) as store:
+        with (
+            _engine_url(engine, Path(tmp)) as url,
+            open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
+        ):
             start = time.perf_counter()
             ingest_all(store, [IngestJob(kind, str(folder / f"{kind}.csv")) for kind in KINDS], ctx)
             seconds = time.perf_counter() - start

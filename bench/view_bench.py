@@ -29,7 +29,7 @@ from geo.nights import parse_hour_range
 from geo.privacy import publish
 from ingest.pipeline import ingest_file
 from ingest.policies import load_policies
-from ingest.settings import PROJECT_ROOT
+from ingest.settings import DEFAULT_RESIDENT_ROWS, PROJECT_ROOT
 from ingest.stores import Store, open_store
 from ingest.stores._queries import where
 from ingest.views import published_view, restrict
@@ -79,7 +79,7 @@ def run(sizes: list[int], engines: list[str], repeats: int = 3) -> dict[str, Any
             with (
                 tempfile.TemporaryDirectory() as tmp,
                 _engine_url(engine, Path(tmp)) as url,
-                open_store(url, storage_res=10) as store,
+                open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
             ):
                 for kind, data in files.items():
                     ingest_file(store, kind, io.BytesIO(data), ctx=ctx, source=kind)

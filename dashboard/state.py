@@ -52,22 +52,23 @@ def deployment() -> Deployment:
 class _SharedStore:
     """One store connection per server, used by one session at a time."""
 
-    def __init__(self, url: str, storage_res: int) -> None:
+    def __init__(self, url: str, storage_res: int, resident_rows: int) -> None:
         self.url = url
-        self.store = open_store(url, storage_res=storage_res)
+        self.store = open_store(url, storage_res=storage_res, resident_rows=resident_rows)
         self.lock = threading.Lock()
 
 
 @st.cache_resource
-def _shared_store(url: str, storage_res: int) -> _SharedStore:
-    return _SharedStore(url, storage_res)
+def _shared_store(url: str, storage_res: int, resident_rows: int) -> _SharedStore:
+    return _SharedStore(url, storage_res, resident_rows)
 
 
 @contextmanager
 def store() -> Iterator[Store]:
     """Borrow the store (pages never keep it: they receive published views)."""
     dep = deployment()
-    shared = _shared_store(dep.settings.store, dep.settings.storage_res)
+    settings = dep.settings
+    shared = _shared_store(settings.store, settings.storage_res, settings.resident_rows)
     with shared.lock:
         yield shared.store
 

@@ -16,6 +16,7 @@ from geo.hexes import check_resolution
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_RESIDENT_ROWS = 20_000_000
 
 
 def _default_key_file() -> Path:
@@ -40,6 +41,14 @@ class Settings:
             "env": "STREETSAFE_STORAGE_RES",
             "doc": "H3 resolution points are sealed at "
             "on ingest (6-12); fixed for the life of a store.",
+        },
+    )
+    resident_rows: int = field(
+        default=DEFAULT_RESIDENT_ROWS,
+        metadata={
+            "env": "STREETSAFE_RESIDENT_ROWS",
+            "doc": "The dashboard answers views from memory for stores of up to this many records "
+            "(about 25 bytes each); bigger ones, or 0, from the store's SQL.",
         },
     )
     pseudonym_key: str | None = field(
@@ -127,6 +136,17 @@ class Settings:
                         f"{f.metadata['env']} must be a whole number, got {raw!r}"
                     ) from None
                 out[f.name] = check_resolution(res, finest=12, coarsest=6)
+            elif f.name == "resident_rows":
+                try:
+                    rows = int(str(raw).replace("_", ""))
+                except ValueError:
+                    rows = -1
+                if rows < 0:
+                    raise ConfigError(
+                        f"{f.metadata['env']} must be a whole number of records (0 or more), "
+                        f"got {raw!r}"
+                    )
+                out[f.name] = rows
             elif f.name in {"key_file", "study_area", "wards", "gazetteer", "policy"}:
                 out[f.name] = Path(str(raw)).expanduser()
             else:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
-from geo.aggregate import CubeFilter
+from geo.aggregate import Coded, Contributions, CubeFilter
 from geo.privacy import PublishedView, RolePolicy, publish
 from geo.wards import Areas
 from ingest.stores import Store
@@ -42,7 +43,7 @@ def published_view(
     view_res = policy.finest_res if res is None else res
     policy.check_res(view_res)
     allowed = restrict(f, policy)
-    contributions = store.contributions(allowed, res=res, by=by, sun_at=sun_at)
+    contributions = store.cube(allowed, res=res, by=by, sun_at=sun_at)
     view = publish(contributions, policy, res=view_res, by=by)
     unknown = store.unknown_time_count(allowed)
     if unknown:
@@ -67,16 +68,19 @@ def area_view(
     protected like a cell (``k`` people, perturbation, rounding), without roll-up.
     """
     allowed = restrict(f, policy)
-    cells = store.contributions(allowed, res=store.storage_res, by=by)
-    codes, uniques = pd.factorize(cells["cell"])
-    cells["area"] = areas.of_cells(uniques.to_numpy())[codes]
-    grouped = (
-        cells.dropna(subset=["area"])
-        .groupby(["layer", "area", *by, "person"], dropna=False, as_index=False)
-        .agg(n=("n", "sum"), keysum=("keysum", "sum"))
-    )
-    view = publish(grouped, policy, res=policy.finest_res, by=("area", *by))
-    outside = int(cells.loc[cells["area"].isna(), "n"].sum())
-    if outside:
+    cells = store.cube(allowed, res=store.storage_res, by=by)  # asked with cells: never None
+    distinct, where = np.unique(np.asarray(cells.cell, dtype=np.int64), return_inverse=True)
+    of_distinct = Coded.of(pd.Series(areas.of_cells(distinct), dtype="str"))
+    area = Coded(of_distinct.codes[where], of_distinct.values)
+    inside = area.codes >= 0
+    by_area = Contributions(
+        keys={"layer": cells.keys["layer"], "area": area} | {d: cells.keys[d] for d in by},
+        cell=None,
+        person=cells.person,
+        n=cells.n,
+        keysum=cells.keysum,
+    ).take(np.flatnonzero(inside))
+    view = publish(by_area, policy, res=policy.finest_res, by=("area", *by))
+    if not inside.all():
         view.notes.append("records whose cell centre lies outside every ward are not counted")
     return view

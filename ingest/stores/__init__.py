@@ -8,17 +8,27 @@ from ingest.stores._schema import RECORD_COLUMNS
 __all__ = ["RECORD_COLUMNS", "BatchInfo", "Store", "Writer", "open_store", "to_arrow"]
 
 
-def open_store(url: str, *, storage_res: int, read_only: bool = False) -> Store:
+def open_store(
+    url: str,
+    *,
+    storage_res: int,
+    read_only: bool = False,
+    resident_rows: int = 0,
+) -> Store:
     """Open (creating and migrating if needed) the store at ``url``.
 
     ``url`` is a ``postgresql://`` URL for the PostGIS engine, anything else a file path for the
-    embedded engine.
+    embedded engine. Views of stores up to ``resident_rows`` records are answered from memory
+    (see :meth:`Store.cube`): worth it for a server answering many views, such as the
+    dashboard's (``Settings.resident_rows``); 0 (the default) always asks the store's SQL.
     """
     if url.startswith(("postgresql://", "postgres://")):
         from ingest.stores._postgis import PostGISStore
 
-        return PostGISStore(url, storage_res=storage_res)
+        return PostGISStore(url, storage_res=storage_res, resident_rows=resident_rows)
     from ingest.stores._duckdb import DuckDBStore
 
     path = url.removeprefix("duckdb://")
-    return DuckDBStore(path, storage_res=storage_res, read_only=read_only)
+    return DuckDBStore(
+        path, storage_res=storage_res, read_only=read_only, resident_rows=resident_rows
+    )

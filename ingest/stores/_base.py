@@ -13,8 +13,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from geo.aggregate import CubeFilter
+from geo.aggregate import Contributions, CubeFilter
 from geo.errors import FilterError, StoreError
+from geo.resident import COLUMNS as RESIDENT_COLUMNS
+from geo.resident import DIMENSIONS as RESIDENT_DIMENSIONS
+from geo.resident import ResidentCube
 from ingest.stores import _queries
 from ingest.stores._schema import ARROW_SCHEMA, RECORD_FIELDS
 
@@ -32,6 +35,9 @@ class BatchInfo:
     def sha256(self) -> str:
         """Return the file's SHA-256."""
         return self.file_sha256 if isinstance(self.file_sha256, str) else self.file_sha256()
+
+
+_TYPES = {name: kind for name, kind, _ in RECORD_FIELDS}
 
 
 class Writer(abc.ABC):
@@ -66,8 +72,12 @@ class Store(abc.ABC):
     engine: str
     url: str
 
-    def __init__(self, *, storage_res: int) -> None:
+    def __init__(self, *, storage_res: int, resident_rows: int = 0) -> None:
         self.storage_res = storage_res
+        self.resident_rows = resident_rows
+        self._resident: ResidentCube | None = None
+        self._resident_token: object = None  # the data token the resident cube is current for
+        self._resident_batches: set[int] = set()  # the batches whose records it holds
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -144,10 +154,37 @@ class Store(abc.ABC):
             frame["month"] = pd.to_datetime(frame["month"]).dt.date
         return frame
 
+    def cube(
+        self,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...] = (),
+        sun_at: tuple[float, float] | None = None,
+    ) -> Contributions:
+        """Return :meth:`contributions` as arrays, from the resident cube where it can answer.
+
+        The resident cube (:mod:`geo.resident`) holds the records' cube columns in memory, so a
+        filter change costs a millisecond, not a query. It is loaded on first use, extended with
+        each batch committed since (it notices them by :meth:`_data_token`), and not kept for
+        stores of more than ``resident_rows`` records, nor for the ``after_sunset`` dimension:
+        those are answered by the store's SQL.
+        """
+        if all(d in RESIDENT_DIMENSIONS for d in by):
+            resident = self._resident_cube()
+            if resident is not None:
+                answer = resident.contributions(f, res=res, by=by)
+                if answer is not None:
+                    return answer
+        return Contributions.from_frame(self.contributions(f, res=res, by=by, sun_at=sun_at), by=by)
+
     def unknown_time_count(self, f: CubeFilter) -> int:
         """Return how many records ``f`` leaves out only because their time of night is unknown."""
         if not f.needs_time_of_night:
             return 0
+        resident = self._resident_cube()
+        if resident is not None:
+            return resident.unknown_time_count(f)
         sql, params = _queries.unknown_time(f, storage_res=self.storage_res)
         return int(self.query(sql, params)["n"].iloc[0])
 
@@ -155,7 +192,41 @@ class Store(abc.ABC):
         """Return the columns of the records table, as stored."""
         return list(self.query("SELECT * FROM records LIMIT 0").columns)
 
+    def _resident_cube(self) -> ResidentCube | None:
+        """Return the resident cube, current with the store; None if the store is too big."""
+        if self.resident_rows <= 0:
+            return None
+        token = self._data_token()
+        if token == self._resident_token:
+            return self._resident
+        accepted = {int(i): int(n) for i, n in self._execute("SELECT id, accepted FROM batches")}
+        if sum(accepted.values()) > self.resident_rows:  # the SQL answers: free the memory
+            self._resident, self._resident_batches, self._resident_token = None, set(), token
+            return None
+        new = sorted(set(accepted) - self._resident_batches)
+        cube = self._resident
+        if cube is None:
+            cube = ResidentCube.empty(storage_res=self.storage_res)
+        if new:
+            ids = ", ".join(str(i) for i in new)
+            columns = ", ".join(RESIDENT_COLUMNS)
+            table = self._arrow(f"SELECT {columns} FROM records WHERE batch_id IN ({ids})")
+            cube = cube.extend(table)
+        self._resident, self._resident_token = cube, token
+        self._resident_batches.update(new)
+        return cube
+
+    def _arrow(self, sql: str) -> pa.Table:
+        """Return the rows of a read-only query as an Arrow table of the record schema's types."""
+        frame = self.query(sql)
+        names = [str(c) for c in frame.columns]
+        return pa.table({c: pa.array(frame[c], type=_TYPES[c], from_pandas=True) for c in names})
+
     # --- engine hooks ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _data_token(self) -> object:
+        """Return a value that changes whenever a batch of records is committed (cheaply)."""
 
     @abc.abstractmethod
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame: ...

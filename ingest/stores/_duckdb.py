@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from ingest.stores._base import Store, Writer
 from ingest.stores._schema import RECORD_COLUMNS
 
 _COLUMNS = ", ".join(RECORD_COLUMNS)
+# Commits through this process, per database file. DuckDB lets one process at a time write a
+# file (it locks it), so a store seeing no new commit here knows its records are unchanged.
+_COMMITS: dict[str, int] = {}
 
 
 class DuckDBStore(Store):
@@ -22,9 +26,17 @@ class DuckDBStore(Store):
 
     engine = "embedded"
 
-    def __init__(self, path: str, *, storage_res: int, read_only: bool = False) -> None:
-        super().__init__(storage_res=storage_res)
+    def __init__(
+        self,
+        path: str,
+        *,
+        storage_res: int,
+        read_only: bool = False,
+        resident_rows: int = 0,
+    ) -> None:
+        super().__init__(storage_res=storage_res, resident_rows=resident_rows)
         self.url = path
+        self._file = f"memory:{id(self)}" if path == ":memory:" else os.path.realpath(path)
         if not read_only and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -36,6 +48,15 @@ class DuckDBStore(Store):
 
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
         return self._con.execute(sql, list(params)).df()
+
+    def _arrow(self, sql: str) -> pa.Table:
+        try:
+            return self._con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise StoreError(f"embedded store query failed: {exc}") from exc
+
+    def _data_token(self) -> object:
+        return _COMMITS.get(self._file, 0)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -52,6 +73,7 @@ class DuckDBStore(Store):
             self._con.execute("COMMIT")
         except duckdb.Error as exc:
             raise StoreError(f"embedded store: commit failed: {exc}") from exc
+        _COMMITS[self._file] = _COMMITS.get(self._file, 0) + 1
 
     def _rollback(self) -> None:
         self._con.execute("ROLLBACK")

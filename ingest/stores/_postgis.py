@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -15,6 +16,7 @@ import pyarrow as pa
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.copy import QueuedLibpqWriter
+from pyarrow import csv as pa_csv
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres
@@ -22,6 +24,7 @@ from ingest.stores._base import Store, Writer
 from ingest.stores._pgcopy import SIGNATURE, TRAILER, copy_chunks
 from ingest.stores._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS
 
+_ARROW_TYPES = {name: kind for name, kind, _ in RECORD_FIELDS}
 # Numbers first, then text: the COPY encoder packs adjacent NULL-free numbers into one piece.
 _COPY_COLUMNS = (
     *(name for name, kind, _ in RECORD_FIELDS if not pa.types.is_string(kind)),
@@ -81,8 +84,8 @@ class PostGISStore(Store):
 
     engine = "postgis"
 
-    def __init__(self, url: str, *, storage_res: int) -> None:
-        super().__init__(storage_res=storage_res)
+    def __init__(self, url: str, *, storage_res: int, resident_rows: int = 0) -> None:
+        super().__init__(storage_res=storage_res, resident_rows=resident_rows)
         self.url = _redacted(url)  # the base class puts self.url in messages: no password
         # partitions written in this transaction, their night index not summarised yet
         self._unsummarised: set[str] = set()
@@ -111,6 +114,30 @@ class PostGISStore(Store):
         frame = pd.DataFrame(columns)
         frame.columns = pd.Index(names)  # by position: a name may come twice (a.x, b.x)
         return frame
+
+    def _arrow(self, sql: str) -> pa.Table:
+        # COPY streams the rows as CSV, which Arrow parses in bulk: a row at a time through
+        # Python would take minutes for a force's records
+        names = [c.strip() for c in sql.split("SELECT", 1)[1].split("FROM", 1)[0].split(",")]
+        options = pa_csv.ConvertOptions(
+            column_types={n: _ARROW_TYPES[n] for n in names},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        )
+        try:
+            with self._con.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as cp:
+                reader = pa_csv.open_csv(
+                    _Chunks(iter(cp)),
+                    read_options=pa_csv.ReadOptions(column_names=names),
+                    convert_options=options,
+                )
+                return reader.read_all()
+        except psycopg.Error as exc:
+            raise StoreError(f"PostGIS store {self.url}: query failed: {exc}") from exc
+
+    def _data_token(self) -> object:
+        # batches are only ever added, each in the transaction of its records
+        return self._execute("SELECT count(*) FROM batches")[0][0]
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -263,6 +290,28 @@ class _PostGISWriter(Writer):
             [claimed["hi"].astype(np.int64), claimed["lo"].astype(np.int64)]
         )
         return staged.filter(pa.array(rows.isin(wanted) & ~rows.duplicated()))
+
+
+class _Chunks(io.RawIOBase):
+    """A readable stream over an iterator of byte chunks (a COPY's output)."""
+
+    def __init__(self, chunks: Iterator[Any]) -> None:
+        self._chunks = chunks
+        self._left = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._left:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._left = bytes(chunk)
+        n = min(len(buffer), len(self._left))
+        buffer[:n] = self._left[:n]
+        self._left = self._left[n:]
+        return n
 
 
 def _copy(cur: psycopg.Cursor[Any], statement: str, table: pa.Table) -> None:

@@ -1,0 +1,291 @@
+"""The resident cube answers every cube query exactly as the store's SQL does, and stays current."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from geo.aggregate import LAYERS, Contributions, CubeFilter
+from geo.hexes import cells_from_points, parent_cells
+from geo.nights import HourRange
+from geo.resident import DIMENSIONS, ResidentCube
+from geo.wards import Areas
+from ingest.boundaries import load_areas
+from ingest.context import SealContext
+from ingest.pipeline import ingest_file
+from ingest.policies import load_policies
+from ingest.settings import DEFAULT_RESIDENT_ROWS, Settings
+from ingest.stores import BatchInfo, Store, open_store
+from ingest.stores._schema import ARROW_SCHEMA
+from ingest.views import area_view, published_view
+from tests.pg_cluster import PgCluster
+
+SHARING = ("outreach_only", "partners", "public")
+CATEGORIES = ("violence", "robbery", "noise", "needles", "welfare check")
+FIRST_NIGHT = date(2025, 12, 20)  # the window spans a month end and a year end
+NIGHTS = 75
+
+
+def _records(seed: int, n: int) -> pa.Table:
+    """Random sealed records: timed ones, month-only ones, people shared and none named."""
+    rng = np.random.default_rng(seed)
+    night = np.datetime64(FIRST_NIGHT, "D") + rng.integers(0, NIGHTS, n)
+    month_only = rng.random(n) < 0.15
+    minute = rng.integers(0, 1440, n)
+    no_minute = (rng.random(n) < 0.05) & ~month_only  # a night without a time (not sealed so)
+    month = night.astype("datetime64[M]")
+    shifted = (rng.random(n) < 0.1) & ~month_only  # a month not the night's (not sealed so)
+    month[shifted] += 1
+    month = month.astype("datetime64[D]")
+    people = rng.integers(-(2**63), 2**63 - 1, 12, dtype=np.int64)  # full 64-bit pseudonyms
+    person = people[rng.integers(0, people.size, n)]
+    unnamed = rng.random(n) < 0.3
+    lat = 50.905 + rng.normal(0, 0.01, n)
+    lon = -1.40 + rng.normal(0, 0.015, n)
+    return pa.table(
+        {
+            "key_hi": pa.array(rng.integers(0, 2**62, n, dtype=np.int64)),
+            "key_lo": pa.array(np.arange(n, dtype=np.int64)),
+            "layer": pa.array(rng.choice(LAYERS, n).tolist()),
+            "category": pa.array(rng.choice(CATEGORIES, n).tolist()),
+            "agency": pa.array(["test"] * n),
+            "sharing": pa.array(rng.choice(SHARING, n).tolist()),
+            "severity": pa.nulls(n, pa.int16()),
+            "person": pa.array(person, mask=unnamed),
+            "occurred_utc": pa.nulls(n, pa.timestamp("us")),
+            "night": pa.array(night, pa.date32(), mask=month_only),
+            "local_minute": pa.array(minute.astype(np.int16), mask=month_only | no_minute),
+            "weekday": pa.array(
+                ((night.astype(np.int64) + 3) % 7).astype(np.int8), mask=month_only
+            ),
+            "month": pa.array(month, pa.date32()),
+            "time_flag": pa.nulls(n, pa.string()),
+            "cell": pa.array(cells_from_points(lat, lon, 10)),
+            "record_key": pa.array(rng.integers(0, 256, n).astype(np.int16)),
+        },
+        schema=ARROW_SCHEMA,
+    )
+
+
+def _store_with(table: pa.Table, url: str = ":memory:", resident_rows: int = 0) -> Store:
+    store = open_store(url, storage_res=10, resident_rows=resident_rows)
+    info = BatchInfo(layer="incident", source="random.csv", file_sha256="0" * 64)
+    with store.writing(info, key_fingerprint="test") as writer:
+        writer.add(table)
+    return store
+
+
+@st.composite
+def filters(draw: st.DrawFn, cells: np.ndarray) -> CubeFilter:
+    layers = tuple(draw(st.lists(st.sampled_from(LAYERS), min_size=1, max_size=4, unique=True)))
+    categories = draw(
+        st.none() | st.lists(st.sampled_from(CATEGORIES), max_size=3, unique=True).map(tuple)
+    )
+    hours = draw(
+        st.none()
+        | st.tuples(st.integers(0, 1439), st.integers(1, 1440))
+        .filter(lambda r: r[0] != r[1] % 1440)
+        .map(lambda r: HourRange(*r))
+    )
+    weekdays = draw(st.none() | st.lists(st.integers(0, 6), max_size=7, unique=True).map(tuple))
+    first = draw(st.none() | st.integers(-10, NIGHTS + 10))
+    span = draw(st.integers(0, 60))
+    last = draw(st.none() | st.just((first or 0) + span))
+    within = None
+    if cells.size and draw(st.booleans()):
+        res = draw(st.integers(7, 10))
+        picks = draw(st.lists(st.integers(0, cells.size - 1), min_size=0, max_size=3))
+        within = tuple(int(c) for c in parent_cells(cells[picks], res))
+    return CubeFilter(
+        layers=layers,
+        categories=categories,
+        hours=hours,
+        weekdays=weekdays,
+        date_from=None if first is None else FIRST_NIGHT + timedelta(days=first),
+        date_to=None if last is None else FIRST_NIGHT + timedelta(days=last),
+        sharing=tuple(draw(st.lists(st.sampled_from(SHARING), min_size=1, unique=True))),
+        within=within,
+    )
+
+
+def _as_frame(c: Contributions, people: np.ndarray) -> pd.DataFrame:
+    """The resident answer in the SQL's shape: values, not codes; pseudonyms, not numbers."""
+    out = {name: pd.Series(column.decoded()) for name, column in c.keys.items()}
+    if c.cell is not None:
+        out["cell"] = pd.Series(c.cell)
+    person = pd.array(np.append(people, 0)[c.person], dtype="Int64")
+    person[c.person < 0] = pd.NA
+    out |= {"person": pd.Series(person), "n": pd.Series(c.n), "keysum": pd.Series(c.keysum)}
+    return pd.DataFrame(out)
+
+
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({c: "object" for c in frame.columns if c in ("layer", "category")})
+    return frame.sort_values(list(frame.columns), ignore_index=True, na_position="last")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400))
+def test_the_resident_cube_answers_as_the_stores_sql(
+    data: st.DataObject, seed: int, n: int
+) -> None:
+    table = _records(seed, n)
+    store = _store_with(table)
+    try:
+        cube = ResidentCube.build(table, storage_res=10)
+        cells = np.unique(table["cell"].to_numpy())
+        for _ in range(4):
+            f = data.draw(filters(cells))
+            res = data.draw(st.none() | st.integers(6, 10))
+            by = tuple(data.draw(st.lists(st.sampled_from(DIMENSIONS), max_size=2, unique=True)))
+            answer = cube.contributions(f, res=res, by=by)
+            assert answer is not None
+            sql = store.contributions(f, res=res, by=by)
+            pd.testing.assert_frame_equal(
+                _canonical(_as_frame(answer, cube.vocabulary.people)),
+                _canonical(sql[list(_as_frame(answer, cube.vocabulary.people).columns)]),
+                check_dtype=False,
+            )
+            assert cube.unknown_time_count(f) == store.unknown_time_count(f)
+    finally:
+        store.close()
+
+
+def test_a_cube_built_in_two_steps_equals_one_built_at_once() -> None:
+    first, second = _records(1, 300), _records(2, 200)
+    once = ResidentCube.build(pa.concat_tables([first, second]), storage_res=10)
+    twice = ResidentCube.build(first, storage_res=10).extend(second)
+    f = CubeFilter(hours=HourRange(22 * 60, 4 * 60), date_from=FIRST_NIGHT)
+    for res, by in ((8, ()), (None, ("month", "category"))):
+        a, b = once.contributions(f, res=res, by=by), twice.contributions(f, res=res, by=by)
+        assert a is not None
+        assert b is not None
+        pd.testing.assert_frame_equal(
+            _canonical(_as_frame(a, once.vocabulary.people)),
+            _canonical(_as_frame(b, twice.vocabulary.people)),
+        )
+    assert len(twice) == 500
+
+
+@pytest.fixture
+def pair(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """Two URLs of one store: the same embedded file, or the same PostGIS database."""
+    if request.param == "embedded":
+        yield str(tmp_path / "s.duckdb"), ""
+        return
+    server: PgCluster = request.getfixturevalue("pg_server")
+    with server.fresh_database() as url:
+        yield url, url
+
+
+ENGINES = [
+    pytest.param("embedded", id="embedded"),
+    pytest.param("postgis", id="postgis", marks=pytest.mark.postgis),
+]
+
+
+def _asb(day: str, n: int, agency: str) -> io.BytesIO:
+    rows = ["occurred_at,latitude,longitude,category,agency,sharing"]
+    rows += [f"{day} 23:{i % 60:02d},50.9112,-1.3931,noise,{agency}{i},partners" for i in range(n)]
+    return io.BytesIO("\n".join(rows).encode())
+
+
+def _views(store: Store) -> list[pd.DataFrame]:
+    policy = load_policies()["community_safety"]
+    f = CubeFilter(layers=("asb",), hours=HourRange(22 * 60, 4 * 60))
+    return [
+        published_view(store, policy, f, res=8).cells,
+        published_view(store, policy, f, res=None, by=("hour",)).cells,
+    ]
+
+
+@pytest.mark.parametrize("pair", ENGINES, indirect=True)
+def test_views_from_memory_follow_every_file_committed(
+    pair: tuple[str, str], ctx: SealContext
+) -> None:
+    url, other = pair
+    with open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store:
+        ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        before = _views(store)
+        assert before[0]["value"].sum() > 0
+        if other:  # another process's commit (PostGIS: any writer)
+            with open_store(other, storage_res=10) as writer:
+                ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        else:  # this process's own (the embedded file has one writer)
+            ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        after = _views(store)
+        assert after[0]["value"].sum() > before[0]["value"].sum()
+    with open_store(url, storage_res=10, resident_rows=0) as sql_only:
+        expected = _views(sql_only)
+    for got, want in zip(after, expected, strict=True):
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_store_bigger_than_the_setting_answers_from_its_sql(
+    tmp_path: Path, ctx: SealContext
+) -> None:
+    url = str(tmp_path / "s.duckdb")
+    policy = load_policies()["community_safety"]
+    f = CubeFilter(layers=("asb",))
+
+    def views(store: Store) -> list[pd.DataFrame]:
+        return [
+            published_view(store, policy, f, res=8).cells,
+            area_view(store, policy, f, _wards(), by=("month",)).cells,
+        ]
+
+    with open_store(url, storage_res=10, resident_rows=50) as store:
+        ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        views(store)
+        assert store._resident is not None
+        assert len(store._resident) == 30
+        ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        got = views(store)
+        assert store._resident is None  # 70 records: over the limit, the memory freed
+    with open_store(url, storage_res=10, resident_rows=0) as sql_only:
+        want = views(sql_only)
+    assert got[0]["value"].sum() > 0
+    for a, b in zip(got, want, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def _wards() -> Areas:
+    return load_areas(Settings.from_env().wards)
+
+
+@pytest.mark.postgis
+def test_postgis_hands_its_records_over_whole(pg_server: PgCluster) -> None:
+    # through COPY as CSV: nulls, full 64-bit pseudonyms, month-only rows and dates intact
+    table = _records(7, 500)
+    rng = np.random.default_rng(3)
+    cells = np.unique(table["cell"].to_numpy())
+    queries = (
+        (CubeFilter(date_from=FIRST_NIGHT + timedelta(days=10)), 9, ()),
+        (CubeFilter(hours=HourRange(22 * 60, 4 * 60), weekdays=(4, 5)), None, ("hour", "month")),
+        (CubeFilter(within=tuple(int(c) for c in parent_cells(rng.choice(cells, 3), 8))), 10, ()),
+    )
+    with pg_server.fresh_database() as url:
+        _store_with(table, url=url).close()
+        with (
+            open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
+            open_store(url, storage_res=10) as sql_only,
+        ):
+            cube = store._resident_cube()
+            assert cube is not None
+            assert len(cube) == 500
+            for f, res, by in queries:
+                answer = cube.contributions(f, res=res, by=by)
+                assert answer is not None
+                mine = _as_frame(answer, cube.vocabulary.people)
+                sql = sql_only.contributions(f, res=res, by=by)[list(mine.columns)]
+                pd.testing.assert_frame_equal(_canonical(mine), _canonical(sql), check_dtype=False)
+                assert store.unknown_time_count(f) == sql_only.unknown_time_count(f)
