@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.aggregate import LAYERS, Coded, Contributions, CubeFilter
-from geo.errors import FilterError
+from geo.errors import FilterError, StoreError
 from geo.hexes import descendant_range, parent_cells
 from geo.nights import MINUTES_PER_DAY, HourRange
 
@@ -94,10 +94,15 @@ def _append(known: tuple[str, ...], column: pa.ChunkedArray) -> tuple[str, ...]:
 
 
 def _code(values: tuple[str, ...], column: pa.ChunkedArray) -> npt.NDArray[np.int64]:
-    codes = pd.Index(values).get_indexer(column.to_numpy(zero_copy_only=False))
-    if (codes < 0).any():
-        raise FilterError("a record's value is missing from the cube's vocabulary")
-    return codes.astype(np.int64)
+    """Return each row's index in ``values`` (through Arrow's dictionary: no Python strings)."""
+    encoded = column.combine_chunks().dictionary_encode()
+    lut = pd.Index(values).get_indexer(encoded.dictionary.to_pylist())
+    if (lut < 0).any():
+        raise StoreError("the store holds a value the resident cube has no code for")
+    codes: npt.NDArray[np.int64] = np.asarray(lut, dtype=np.int64)[
+        encoded.indices.to_numpy(zero_copy_only=False)
+    ]
+    return codes
 
 
 @dataclass(frozen=True)
@@ -152,9 +157,7 @@ class ResidentCube:
         minute = table["local_minute"].fill_null(-1).to_numpy().astype(np.int32)
         weekday = table["weekday"].fill_null(-1).to_numpy().astype(np.int32)
         slot = (weekday + 1) * _SLOTS + minute + 1
-        layer = pd.Index(LAYERS).get_indexer(table["layer"].to_numpy(zero_copy_only=False))
-        if (layer < 0).any():
-            raise FilterError("a record's layer is not one of " + ", ".join(LAYERS))
+        layer = _code(LAYERS, table["layer"])
         sharing = _code(vocabulary.sharing, table["sharing"])
         category = _code(vocabulary.category, table["category"])
         kinds = len(vocabulary.sharing) * len(vocabulary.category)

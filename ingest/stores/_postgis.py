@@ -293,25 +293,33 @@ class _PostGISWriter(Writer):
 
 
 class _Chunks(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks (a COPY's output)."""
+    """A readable stream over an iterator of byte chunks (a COPY's output: a row each).
+
+    Every read fills the reader's whole buffer: Arrow asks for a block at a time, and a row at a
+    time would cost it a block's allocation per row.
+    """
 
     def __init__(self, chunks: Iterator[Any]) -> None:
         self._chunks = chunks
-        self._left = b""
+        self._left = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        while not self._left:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return 0
-            self._left = bytes(chunk)
-        n = min(len(buffer), len(self._left))
-        buffer[:n] = self._left[:n]
-        self._left = self._left[n:]
-        return n
+        out = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < len(out):
+            if not self._left:
+                chunk = next(self._chunks, None)
+                if chunk is None:
+                    break
+                self._left = memoryview(chunk).cast("B")
+            n = min(len(out) - filled, len(self._left))
+            out[filled : filled + n] = self._left[:n]
+            self._left = self._left[n:]
+            filled += n
+        return filled
 
 
 def _copy(cur: psycopg.Cursor[Any], statement: str, table: pa.Table) -> None:
