@@ -7,9 +7,11 @@ columns a cube query reads, coded small and sorted by night, and answers
 other condition and one count per group. Its answers are the same as the store's SQL
 (``ingest/stores/_queries.py``); a property test holds the two together.
 
-It holds no coordinates and no pseudonyms: people are numbered in the order first seen, which is
-all the privacy gate needs to count them. Nothing here talks to a database: the store hands the
-records over as Arrow tables (:meth:`ResidentCube.build`, :meth:`ResidentCube.extend`).
+It holds no coordinates: sealed records have none. People are numbered in the order first seen,
+which is all the privacy gate needs to count them; the pseudonyms are kept only to number the
+records of the next file alike, and never leave the cube. Nothing here talks to a database: the
+store hands the records over as Arrow tables (:meth:`ResidentCube.build`,
+:meth:`ResidentCube.extend`).
 """
 
 from __future__ import annotations

@@ -37,9 +37,6 @@ class BatchInfo:
         return self.file_sha256 if isinstance(self.file_sha256, str) else self.file_sha256()
 
 
-_TYPES = {name: kind for name, kind, _ in RECORD_FIELDS}
-
-
 class Writer(abc.ABC):
     """Adds sealed records to the store inside one open transaction."""
 
@@ -216,13 +213,11 @@ class Store(abc.ABC):
         self._resident_batches.update(new)
         return cube
 
-    def _arrow(self, sql: str) -> pa.Table:
-        """Return the rows of a read-only query as an Arrow table of the record schema's types."""
-        frame = self.query(sql)
-        names = [str(c) for c in frame.columns]
-        return pa.table({c: pa.array(frame[c], type=_TYPES[c], from_pandas=True) for c in names})
-
     # --- engine hooks ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _arrow(self, sql: str) -> pa.Table:
+        """Return the rows of a read-only query (of record columns) as an Arrow table, in bulk."""
 
     @abc.abstractmethod
     def _data_token(self) -> object:
