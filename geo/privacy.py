@@ -79,9 +79,6 @@ class RolePolicy:
             )
 
 
-_NO_CELLS = pd.DataFrame()
-
-
 @dataclass
 class PublishedView:
     """What a viewer may see: protected values, and what was held back."""
@@ -171,8 +168,8 @@ def publish(
         raise FilterError(f"contributions are broken down by {contributions.by}, not by {by}")
     policy.check_layers(contributions.layers())
     rows = _Rows.of(contributions)
-    view = PublishedView(cells=_NO_CELLS, role=policy.name, res=res)  # its cells come last
     out: list[_Published] = []
+    rolled_up = suppressed_groups = suppressed_records = 0
 
     public = rows.public
     if public.any():
@@ -200,23 +197,29 @@ def publish(
             rep = pending[first[ok]]
             out.append(_Published(rep, cell[rep], level, value, n[ok], label))
             if step > 0:
-                view.rolled_up_groups += int(ok.sum())
+                rolled_up += int(ok.sum())
         pending = pending[~ok[gid]]
         if not rows.has_cell or step == policy.max_rollup or level <= COARSEST_RES:
             break
         level -= 1
         cell[pending] = parent_cells(cell[pending], level)
     if pending.size:
-        view.suppressed_groups = _group_ids(rows.keys[pending], cell[pending])[2]
-        view.suppressed_records = int(rows.n[pending].sum())
+        suppressed_groups = _group_ids(rows.keys[pending], cell[pending])[2]
+        suppressed_records = int(rows.n[pending].sum())
     if policy.min_shown and out:
         for i, part in enumerate(out):
             shown = (part.value >= policy.min_shown) | (part.protection == EXACT_PUBLIC)
-            view.suppressed_groups += int((~shown).sum())
-            view.suppressed_records += int(part.n[~shown].sum())
+            suppressed_groups += int((~shown).sum())
+            suppressed_records += int(part.n[~shown].sum())
             out[i] = part.subset(shown)
-    view.cells = rows.frame(out)
-    return view
+    return PublishedView(
+        cells=rows.frame(out),
+        role=policy.name,
+        res=res,
+        suppressed_groups=suppressed_groups,
+        suppressed_records=suppressed_records,
+        rolled_up_groups=rolled_up,
+    )
 
 
 @dataclass

@@ -2,10 +2,11 @@
 
 A view is asked again on every filter change, and a database spends most of a small query's
 time before and after the work (planning, a result frame). :class:`ResidentCube` keeps the few
-columns a cube query reads, coded small and sorted by night, and answers
-:meth:`ResidentCube.contributions` with a binary search on the dates, one table lookup per
-other condition and one count per group. Its answers are the same as the store's SQL
-(``ingest/stores/_queries.py``); a property test holds the two together.
+columns a cube query reads, coded small and sorted by layer and sharing level, night and time of
+night, and answers :meth:`ResidentCube.contributions` with binary searches for the runs of rows
+a view selects, a table lookup for the conditions left, and one count per group. Its answers
+are the same as the store's SQL (``ingest/stores/_queries.py``); a property test holds the two
+together.
 
 It holds no coordinates: sealed records have none. People are numbered in the order first seen,
 which is all the privacy gate needs to count them; the pseudonyms are kept only to number the
@@ -203,12 +204,6 @@ class ResidentCube:
     def __len__(self) -> int:
         return int(self.when.size)
 
-    @property
-    def nbytes(self) -> int:
-        """Bytes held by the arrays."""
-        arrays = (self.when, self.month, self.slot, self.kind, self.person, self.cell)
-        return sum(a.nbytes for a in arrays) + self.record_key.nbytes + self.cells.nbytes
-
     # --- answering ---------------------------------------------------------------------------
 
     def contributions(
@@ -333,8 +328,7 @@ class ResidentCube:
             rows = np.concatenate([rows, tail])
             keep = np.concatenate([keep, slot_ok[self.slot[tail]]])
         if f.categories is not None:
-            wanted = set(f.categories)
-            category_ok = np.array([v in wanted for v in voc.category], dtype=bool)
+            category_ok = _chosen(voc.category, f.categories)
             keep &= category_ok[self.kind[rows] % max(len(voc.category), 1)]
         within_ok = self._cells_within(f)
         if within_ok is not None:
@@ -343,13 +337,9 @@ class ResidentCube:
 
     def _kinds_allowed(self, f: CubeFilter) -> npt.NDArray[np.bool_]:
         voc = self.vocabulary
-        layer = np.array([v in f.layers for v in LAYERS], dtype=bool)
-        sharing = np.array([v in f.sharing for v in voc.sharing], dtype=bool)
-        if f.categories is None:
-            category = np.ones(len(voc.category), dtype=bool)
-        else:
-            wanted = set(f.categories)
-            category = np.array([v in wanted for v in voc.category], dtype=bool)
+        layer = _chosen(LAYERS, f.layers)
+        sharing = _chosen(voc.sharing, f.sharing)
+        category = _chosen(voc.category, f.categories)
         table: npt.NDArray[np.bool_] = (
             layer[:, None, None] & sharing[None, :, None] & category[None, None, :]
         ).ravel()
@@ -463,6 +453,14 @@ class ResidentCube:
         )
 
 
+def _chosen(values: tuple[str, ...], chosen: tuple[str, ...] | None) -> npt.NDArray[np.bool_]:
+    """Return, for each of ``values``, whether a filter chose it (None chooses all)."""
+    if chosen is None:
+        return np.ones(len(values), dtype=bool)
+    wanted = set(chosen)
+    return np.array([v in wanted for v in values], dtype=bool)
+
+
 def _month_of(days: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
     """Return the first day of each day's month, in days since 1970."""
     month = days.astype("datetime64[D]").astype("datetime64[M]").astype("datetime64[D]")
@@ -474,8 +472,7 @@ def _strata(
     layers: tuple[str, ...], sharing: tuple[str, ...], sharings: tuple[str, ...]
 ) -> npt.NDArray[np.int64]:
     """Return the strata (layer and sharing level, shifted into place) a filter keeps."""
-    layer_ok = np.array([v in layers for v in LAYERS], dtype=bool)
-    sharing_ok = np.array([v in sharing for v in sharings], dtype=bool)
+    layer_ok, sharing_ok = _chosen(LAYERS, layers), _chosen(sharings, sharing)
     strata = np.flatnonzero((layer_ok[:, None] & sharing_ok[None, :]).ravel())
     out = strata.astype(np.int64) << _STRATUM_SHIFT
     out.setflags(write=False)
