@@ -43,9 +43,8 @@ def published_view(
     view_res = policy.finest_res if res is None else res
     policy.check_res(view_res)
     allowed = restrict(f, policy)
-    contributions = store.cube(allowed, res=res, by=by, sun_at=sun_at)
+    contributions, unknown = store.view_counts(allowed, res=res, by=by, sun_at=sun_at)
     view = publish(contributions, policy, res=view_res, by=by)
-    unknown = store.unknown_time_count(allowed)
     if unknown:
         view.notes.append(
             f"{unknown:,} records with no known time of night (police.uk publishes the month "

@@ -164,22 +164,51 @@ class Store(abc.ABC):
         The resident cube (:mod:`geo.resident`) holds the records' cube columns in memory, so a
         filter change costs a millisecond, not a query. It is loaded on first use, extended with
         each batch committed since (it notices them by :meth:`_data_token`), and not kept for
-        stores of more than ``resident_rows`` records, nor for the ``after_sunset`` dimension:
-        those are answered by the store's SQL.
+        stores of more than ``resident_rows`` records, nor used for the ``after_sunset``
+        dimension: those are answered by the store's SQL.
         """
-        if all(d in RESIDENT_DIMENSIONS for d in by):
-            resident = self._resident_cube()
-            if resident is not None:
-                answer = resident.contributions(f, res=res, by=by)
-                if answer is not None:
-                    return answer
-        return Contributions.from_frame(self.contributions(f, res=res, by=by, sun_at=sun_at), by=by)
+        return self._cube(self._resident_cube(), f, res=res, by=by, sun_at=sun_at)
+
+    def view_counts(
+        self,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...] = (),
+        sun_at: tuple[float, float] | None = None,
+    ) -> tuple[Contributions, int]:
+        """Return :meth:`cube` and :meth:`unknown_time_count` of ``f`` from one look at the data.
+
+        A view needs both; the resident cube is checked for new batches once for the two (on
+        PostGIS that check is a query).
+        """
+        resident = self._resident_cube()
+        cube = self._cube(resident, f, res=res, by=by, sun_at=sun_at)
+        return cube, self._unknown_time_count(resident, f)
 
     def unknown_time_count(self, f: CubeFilter) -> int:
         """Return how many records ``f`` leaves out only because their time of night is unknown."""
+        resident = self._resident_cube() if f.needs_time_of_night else None
+        return self._unknown_time_count(resident, f)
+
+    def _cube(
+        self,
+        resident: ResidentCube | None,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...],
+        sun_at: tuple[float, float] | None,
+    ) -> Contributions:
+        if resident is not None and all(d in RESIDENT_DIMENSIONS for d in by):
+            answer = resident.contributions(f, res=res, by=by)
+            if answer is not None:
+                return answer
+        return Contributions.from_frame(self.contributions(f, res=res, by=by, sun_at=sun_at), by=by)
+
+    def _unknown_time_count(self, resident: ResidentCube | None, f: CubeFilter) -> int:
         if not f.needs_time_of_night:
             return 0
-        resident = self._resident_cube()
         if resident is not None:
             return resident.unknown_time_count(f)
         sql, params = _queries.unknown_time(f, storage_res=self.storage_res)
@@ -205,10 +234,7 @@ class Store(abc.ABC):
         if cube is None:
             cube = ResidentCube.empty(storage_res=self.storage_res)
         if new:
-            ids = ", ".join(str(i) for i in new)
-            columns = ", ".join(RESIDENT_COLUMNS)
-            table = self._arrow(f"SELECT {columns} FROM records WHERE batch_id IN ({ids})")
-            cube = cube.extend(table)
+            cube = cube.extend(self._arrow(RESIDENT_COLUMNS, new))
         self._resident, self._resident_token = cube, token
         self._resident_batches.update(new)
         return cube
@@ -216,8 +242,8 @@ class Store(abc.ABC):
     # --- engine hooks ----------------------------------------------------------------------
 
     @abc.abstractmethod
-    def _arrow(self, sql: str) -> pa.Table:
-        """Return the rows of a read-only query (of record columns) as an Arrow table, in bulk."""
+    def _arrow(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
+        """Return ``columns`` of the records of ``batches`` as an Arrow table, in bulk."""
 
     @abc.abstractmethod
     def _data_token(self) -> object:

@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from geo.errors import StoreError
 from ingest.stores._base import Store, Writer
+from ingest.stores._queries import batch_records
 from ingest.stores._schema import RECORD_COLUMNS
 
 _COLUMNS = ", ".join(RECORD_COLUMNS)
@@ -49,9 +50,9 @@ class DuckDBStore(Store):
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
         return self._con.execute(sql, list(params)).df()
 
-    def _arrow(self, sql: str) -> pa.Table:
+    def _arrow(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
         try:
-            return self._con.sql(sql).to_arrow_table()
+            return self._con.sql(batch_records(columns, batches)).to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"embedded store query failed: {exc}") from exc
 

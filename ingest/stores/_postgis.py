@@ -22,6 +22,7 @@ from geo.errors import StoreError
 from geo.hexes import cell_centres
 from ingest.stores._base import Store, Writer
 from ingest.stores._pgcopy import SIGNATURE, TRAILER, copy_chunks
+from ingest.stores._queries import batch_records
 from ingest.stores._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS
 
 _ARROW_TYPES = {name: kind for name, kind, _ in RECORD_FIELDS}
@@ -115,10 +116,11 @@ class PostGISStore(Store):
         frame.columns = pd.Index(names)  # by position: a name may come twice (a.x, b.x)
         return frame
 
-    def _arrow(self, sql: str) -> pa.Table:
+    def _arrow(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
         # COPY streams the rows as CSV, which Arrow parses in bulk: a row at a time through
         # Python would take minutes for a force's records
-        names = [c.strip() for c in sql.split("SELECT", 1)[1].split("FROM", 1)[0].split(",")]
+        sql = batch_records(columns, batches)
+        names = list(columns)
         options = pa_csv.ConvertOptions(
             column_types={n: _ARROW_TYPES[n] for n in names},
             strings_can_be_null=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
@@ -103,6 +104,12 @@ def unknown_time(f: CubeFilter, *, storage_res: int) -> tuple[str, list[Any]]:
     relaxed = replace(f, hours=None, weekdays=None)
     clause, params = where(relaxed, storage_res=storage_res)
     return f"SELECT count(*) AS n FROM records WHERE {clause} AND local_minute IS NULL", params
+
+
+def batch_records(columns: Sequence[str], batches: Sequence[int]) -> str:
+    """Return the query for ``columns`` of the records of ``batches`` (ids: whole numbers)."""
+    ids = ", ".join(str(int(b)) for b in batches)
+    return f"SELECT {', '.join(columns)} FROM records WHERE batch_id IN ({ids})"
 
 
 def _marks(values: tuple[Any, ...]) -> str:
