@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.ingest_bench import _context, synthetic_files
 from ingest.pipeline import ingest_file
-from ingest.settings import PROJECT_ROOT
+from ingest.settings import PROJECT_ROOT, Settings
 from ingest.stores import open_store
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -42,6 +42,8 @@ def run(rows: int) -> dict[str, Any]:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
+    from dashboard.state import _shared_store
+
     with tempfile.TemporaryDirectory() as tmp:
         url = str(Path(tmp) / "bench.duckdb")
         ctx = _context()
@@ -58,6 +60,13 @@ def run(rows: int) -> dict[str, Any]:
         start = time.perf_counter()
         at.run()
         cold = time.perf_counter() - start
+        # The server loads the records into memory in the background, answering from the SQL
+        # meanwhile: the filter changes are timed once it has (the steady state).
+        settings = Settings.from_env(store=url)
+        shared = _shared_store(settings.store, settings.storage_res, settings.resident_rows)
+        if not shared.store.wait_for_resident(timeout=600):
+            raise RuntimeError("the dashboard's store did not load its records into memory")
+        resident = time.perf_counter() - start
         reruns = []
         for begin, end in RANGES * 2:
             slider = at.select_slider(key="hours").set_value((begin, end))
@@ -77,6 +86,7 @@ def run(rows: int) -> dict[str, Any]:
     result = {
         "records": records,
         "cold_first_render_ms": round(cold * 1000),
+        "in_memory_after_ms": round(resident * 1000),
         "filter_change_median_ms": round(new * 1000, 1),
         "filter_change_max_ms": round(max(reruns[: len(RANGES)]) * 1000, 1),
         "repeat_filter_median_ms": round(repeat * 1000, 1),
@@ -86,7 +96,8 @@ def run(rows: int) -> dict[str, Any]:
     print(
         f"{records:,} records: filter change rerun {new * 1000:.0f} ms median "
         f"({max(reruns[: len(RANGES)]) * 1000:.0f} max), repeated filter {repeat * 1000:.0f} ms, "
-        f"cold first render {cold * 1000:.0f} ms; map payload {payload / 1024:.0f} KiB "
+        f"cold first render {cold * 1000:.0f} ms (views from memory after "
+        f"{resident * 1000:.0f} ms); map payload {payload / 1024:.0f} KiB "
         f"for {hexes} hexagons"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)

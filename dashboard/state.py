@@ -54,7 +54,13 @@ class _SharedStore:
 
     def __init__(self, url: str, storage_res: int, resident_rows: int) -> None:
         self.url = url
-        self.store = open_store(url, storage_res=storage_res, resident_rows=resident_rows)
+        # Views are answered from memory once the records are loaded, on a thread of its own
+        # (seconds for a force's records); until then, and while it takes in new files, from
+        # the store's SQL: no session waits for the load, or holds the others up behind it.
+        self.store = open_store(
+            url, storage_res=storage_res, resident_rows=resident_rows, resident_background=True
+        )
+        self.store.warm()
         self.lock = threading.Lock()
 
 

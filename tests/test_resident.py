@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -230,6 +231,102 @@ def test_views_from_memory_follow_every_file_committed(
         pd.testing.assert_frame_equal(got, want)
 
 
+class _HeldLoad:
+    """Holds the resident cube's load (on its own thread) until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        extend = ResidentCube.extend
+
+        def held(cube: ResidentCube, table: pa.Table) -> ResidentCube:
+            self.started.set()
+            assert self.release.wait(30), "the test never released the load"
+            return extend(cube, table)
+
+        monkeypatch.setattr(ResidentCube, "extend", held)
+
+
+@pytest.mark.parametrize("pair", ENGINES, indirect=True)
+def test_a_server_answers_from_its_sql_while_the_cube_loads_in_the_background(
+    pair: tuple[str, str], ctx: SealContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, other = pair
+    with open_store(url, storage_res=10) as writer:
+        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        expected = _views(writer)
+    held = _HeldLoad(monkeypatch)
+    with open_store(
+        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
+    ) as store:
+        store.warm()
+        assert held.started.wait(30)
+        got = _views(store)  # answered although the load is held
+        assert not store.wait_for_resident(timeout=0)
+        for a, b in zip(got, expected, strict=True):
+            pd.testing.assert_frame_equal(a, b)
+        held.release.set()
+        assert store.wait_for_resident(timeout=30)
+        cube = store._resident.cube
+        assert cube is not None
+        assert len(cube) == 30
+        # A file committed later: its views are right at once, then from memory again.
+        held.release.clear()
+        held.started.clear()
+        if other:
+            with open_store(other, storage_res=10) as writer:
+                ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        else:
+            ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        during = _views(store)
+        assert held.started.wait(30)
+        held.release.set()
+        assert store.wait_for_resident(timeout=30)
+        cube = store._resident.cube
+        assert cube is not None
+        assert len(cube) == 70
+        after = _views(store)
+    with open_store(url, storage_res=10) as sql_only:
+        want = _views(sql_only)
+    assert want[0]["value"].sum() > expected[0]["value"].sum()
+    for a, b, c in zip(during, after, want, strict=True):
+        pd.testing.assert_frame_equal(a, c)
+        pd.testing.assert_frame_equal(b, c)
+
+
+def test_a_failed_background_load_leaves_the_views_to_the_sql(
+    tmp_path: Path,
+    ctx: SealContext,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = str(tmp_path / "s.duckdb")
+    with open_store(url, storage_res=10) as writer:
+        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        expected = _views(writer)
+
+    def broken(cube: ResidentCube, table: pa.Table) -> ResidentCube:
+        raise MemoryError("no room for the cube")
+
+    monkeypatch.setattr(ResidentCube, "extend", broken)
+    with open_store(
+        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
+    ) as store:
+        store.warm()
+        assert not store.wait_for_resident(timeout=30)
+        assert "loading the resident cube" in caplog.text
+        assert "no room for the cube" in caplog.text
+        for a, b in zip(_views(store), expected, strict=True):
+            pd.testing.assert_frame_equal(a, b)
+        assert store.wait_for_resident(timeout=30) is False
+        failures = [r for r in caplog.records if "loading the resident cube" in r.getMessage()]
+        assert len(failures) == 1  # not again for every view
+        monkeypatch.undo()
+        ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        _views(store)  # new data: the load is tried again
+        assert store.wait_for_resident(timeout=30)
+
+
 def test_a_store_bigger_than_the_setting_answers_from_its_sql(
     tmp_path: Path, ctx: SealContext
 ) -> None:
@@ -246,11 +343,12 @@ def test_a_store_bigger_than_the_setting_answers_from_its_sql(
     with open_store(url, storage_res=10, resident_rows=50) as store:
         ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
         views(store)
-        assert store._resident is not None
-        assert len(store._resident) == 30
+        cube = store._resident.cube
+        assert cube is not None
+        assert len(cube) == 30
         ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
         got = views(store)
-        assert store._resident is None  # 70 records: over the limit, the memory freed
+        assert store._resident.cube is None  # 70 records: over the limit, the memory freed
     with open_store(url, storage_res=10, resident_rows=0) as sql_only:
         want = views(sql_only)
     assert got[0]["value"].sum() > 0

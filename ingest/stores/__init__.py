@@ -14,6 +14,7 @@ def open_store(
     storage_res: int,
     read_only: bool = False,
     resident_rows: int = 0,
+    resident_background: bool = False,
 ) -> Store:
     """Open (creating and migrating if needed) the store at ``url``.
 
@@ -21,14 +22,25 @@ def open_store(
     embedded engine. Views of stores up to ``resident_rows`` records are answered from memory
     (see :meth:`Store.cube`): worth it for a server answering many views, such as the
     dashboard's (``Settings.resident_rows``); 0 (the default) always asks the store's SQL.
+    With ``resident_background``, the records are loaded into memory on a thread of their own
+    while the SQL answers (a server's views never wait for the load); see :meth:`Store.warm`.
     """
     if url.startswith(("postgresql://", "postgres://")):
         from ingest.stores._postgis import PostGISStore
 
-        return PostGISStore(url, storage_res=storage_res, resident_rows=resident_rows)
+        return PostGISStore(
+            url,
+            storage_res=storage_res,
+            resident_rows=resident_rows,
+            resident_background=resident_background,
+        )
     from ingest.stores._duckdb import DuckDBStore
 
     path = url.removeprefix("duckdb://")
     return DuckDBStore(
-        path, storage_res=storage_res, read_only=read_only, resident_rows=resident_rows
+        path,
+        storage_res=storage_res,
+        read_only=read_only,
+        resident_rows=resident_rows,
+        resident_background=resident_background,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import abc
+import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from geo.resident import DIMENSIONS as RESIDENT_DIMENSIONS
 from geo.resident import ResidentCube
 from ingest.stores import _queries
 from ingest.stores._schema import ARROW_SCHEMA, RECORD_FIELDS
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,18 +67,31 @@ class _Counting(Writer):
         return new
 
 
+@dataclass(frozen=True)
+class _Resident:
+    """The resident cube and what it is current for; replaced whole, never changed."""
+
+    token: object = None  # the data token it is current for (None: never loaded)
+    cube: ResidentCube | None = None  # None: not loaded, or the store is over the limit
+    batches: frozenset[int] = frozenset()  # the batches whose records it holds
+
+
 class Store(abc.ABC):
     """A store of sealed records: the embedded (DuckDB) or the PostGIS engine."""
 
     engine: str
     url: str
 
-    def __init__(self, *, storage_res: int, resident_rows: int = 0) -> None:
+    def __init__(
+        self, *, storage_res: int, resident_rows: int = 0, resident_background: bool = False
+    ) -> None:
         self.storage_res = storage_res
         self.resident_rows = resident_rows
-        self._resident: ResidentCube | None = None
-        self._resident_token: object = None  # the data token the resident cube is current for
-        self._resident_batches: set[int] = set()  # the batches whose records it holds
+        self.resident_background = resident_background
+        self._resident = _Resident()
+        self._loader: threading.Thread | None = None  # loading the cube in the background
+        self._loader_lock = threading.Lock()
+        self._failed_token: object = None  # the data a background load last failed on
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -218,26 +235,92 @@ class Store(abc.ABC):
         """Return the columns of the records table, as stored."""
         return list(self.query("SELECT * FROM records LIMIT 0").columns)
 
+    def warm(self) -> None:
+        """Bring the resident cube up to date now, rather than at the first view.
+
+        In the background if the store was opened so (the views meanwhile ask the SQL); a
+        server calls this when it starts, so that its first views are answered from memory.
+        """
+        if self.resident_rows <= 0:
+            return
+        if self.resident_background:
+            self._load_in_background(self._data_token())
+        else:
+            self._resident_cube()
+
+    def wait_for_resident(self, timeout: float | None = None) -> bool:
+        """Wait until a background load of the resident cube has finished (or ``timeout``).
+
+        Returns whether the cube is then current with the store (False as well when the store
+        is over ``resident_rows``: its views come from the SQL).
+        """
+        loader = self._loader
+        if loader is not None:
+            loader.join(timeout)
+            if loader.is_alive():
+                return False
+        resident = self._resident
+        return resident.cube is not None and resident.token == self._data_token()
+
     def _resident_cube(self) -> ResidentCube | None:
-        """Return the resident cube, current with the store; None if the store is too big."""
+        """Return the resident cube if it is current with the store, else None (ask the SQL).
+
+        An out-of-date cube is brought up to date here, or (``resident_background``) on a
+        thread with a connection of its own while the store's SQL answers: loading a force's
+        records takes seconds, and the views of a shared server should not wait for it.
+        """
         if self.resident_rows <= 0:
             return None
         token = self._data_token()
-        if token == self._resident_token:
-            return self._resident
-        accepted = {int(i): int(n) for i, n in self._execute("SELECT id, accepted FROM batches")}
-        if sum(accepted.values()) > self.resident_rows:  # the SQL answers: free the memory
-            self._resident, self._resident_batches, self._resident_token = None, set(), token
+        resident = self._resident
+        if token == resident.token:
+            return resident.cube
+        if self.resident_background:
+            if token != self._failed_token:  # not again for the same data: new data, or warm()
+                self._load_in_background(token)
             return None
-        new = sorted(set(accepted) - self._resident_batches)
-        cube = self._resident
-        if cube is None:
-            cube = ResidentCube.empty(storage_res=self.storage_res)
+        self._resident = self._caught_up(self, resident)
+        return self._resident.cube
+
+    def _caught_up(self, reader: Store, resident: _Resident) -> _Resident:
+        """Return ``resident`` extended with the batches committed since, read by ``reader``."""
+        # The token first: a batch committed after it is taken in now and again later (no
+        # batch is taken twice), whereas the other order could miss one for good.
+        token = reader._data_token()
+        accepted = {int(i): int(n) for i, n in reader._execute("SELECT id, accepted FROM batches")}
+        if sum(accepted.values()) > self.resident_rows:  # the SQL answers: free the memory
+            return _Resident(token)
+        new = sorted(set(accepted) - resident.batches)
+        cube = resident.cube or ResidentCube.empty(storage_res=self.storage_res)
         if new:
-            cube = cube.extend(self._arrow(RESIDENT_COLUMNS, new))
-        self._resident, self._resident_token = cube, token
-        self._resident_batches.update(new)
-        return cube
+            cube = cube.extend(reader._arrow(RESIDENT_COLUMNS, new))
+        return _Resident(token, cube, resident.batches | frozenset(new))
+
+    def _load_in_background(self, token: object) -> None:
+        with self._loader_lock:
+            if self._loader is not None and self._loader.is_alive():
+                return  # it takes in whatever was committed before it read the batches
+            self._loader = threading.Thread(
+                target=self._load, args=(token,), name="streetsafe-resident", daemon=True
+            )
+            self._loader.start()
+
+    def _load(self, token: object) -> None:
+        # The only writer of self._resident while the store loads in the background.
+        try:
+            with self._fork() as reader:
+                self._resident = self._caught_up(reader, self._resident)
+        except Exception:  # the views go on from the SQL; tried again when data is added
+            self._failed_token = token
+            _log.exception("loading the resident cube of %s failed", self.url)
+
+    def close(self) -> None:
+        """Release the connection (once a background load of the cube has finished)."""
+        with self._loader_lock:
+            loader = self._loader
+        if loader is not None:
+            loader.join()
+        self._close()
 
     # --- engine hooks ----------------------------------------------------------------------
 
@@ -248,6 +331,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def _data_token(self) -> object:
         """Return a value that changes whenever a batch of records is committed (cheaply)."""
+
+    @abc.abstractmethod
+    def _fork(self) -> Store:
+        """Return a store over the same data on a connection of its own, for another thread."""
 
     @abc.abstractmethod
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame: ...
@@ -268,8 +355,7 @@ class Store(abc.ABC):
     def _writer(self, batch_id: int) -> Writer: ...
 
     @abc.abstractmethod
-    def close(self) -> None:
-        """Release the connection."""
+    def _close(self) -> None: ...
 
     def __enter__(self) -> Store:
         return self

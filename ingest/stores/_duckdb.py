@@ -34,8 +34,13 @@ class DuckDBStore(Store):
         storage_res: int,
         read_only: bool = False,
         resident_rows: int = 0,
+        resident_background: bool = False,
     ) -> None:
-        super().__init__(storage_res=storage_res, resident_rows=resident_rows)
+        super().__init__(
+            storage_res=storage_res,
+            resident_rows=resident_rows,
+            resident_background=resident_background,
+        )
         self.url = path
         self._file = f"memory:{id(self)}" if path == ":memory:" else os.path.realpath(path)
         if not read_only and path != ":memory:":
@@ -58,6 +63,13 @@ class DuckDBStore(Store):
 
     def _data_token(self) -> object:
         return _COMMITS.get(self._file, 0)
+
+    def _fork(self) -> DuckDBStore:
+        # a cursor is a connection of its own to the same database (also for ":memory:")
+        twin = object.__new__(DuckDBStore)
+        Store.__init__(twin, storage_res=self.storage_res)
+        twin.url, twin._file, twin._con = self.url, self._file, self._con.cursor()
+        return twin
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
@@ -82,7 +94,7 @@ class DuckDBStore(Store):
     def _writer(self, batch_id: int) -> Writer:
         return _DuckDBWriter(self._con, batch_id)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._con.close()
 
 

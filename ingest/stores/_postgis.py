@@ -85,9 +85,21 @@ class PostGISStore(Store):
 
     engine = "postgis"
 
-    def __init__(self, url: str, *, storage_res: int, resident_rows: int = 0) -> None:
-        super().__init__(storage_res=storage_res, resident_rows=resident_rows)
+    def __init__(
+        self,
+        url: str,
+        *,
+        storage_res: int,
+        resident_rows: int = 0,
+        resident_background: bool = False,
+    ) -> None:
+        super().__init__(
+            storage_res=storage_res,
+            resident_rows=resident_rows,
+            resident_background=resident_background,
+        )
         self.url = _redacted(url)  # the base class puts self.url in messages: no password
+        self._conninfo = url  # for another connection (see _fork)
         # partitions written in this transaction, their night index not summarised yet
         self._unsummarised: set[str] = set()
         self._con = _connect(url)
@@ -141,6 +153,9 @@ class PostGISStore(Store):
         # batches are only ever added, each in the transaction of its records
         return self._execute("SELECT count(*) FROM batches")[0][0]
 
+    def _fork(self) -> PostGISStore:
+        return PostGISStore(self._conninfo, storage_res=self.storage_res)
+
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             with self._con.cursor() as cur:
@@ -193,7 +208,7 @@ class PostGISStore(Store):
     def _writer(self, batch_id: int) -> Writer:
         return _PostGISWriter(self, batch_id)
 
-    def close(self) -> None:
+    def _close(self) -> None:
         self._con.close()
 
 
