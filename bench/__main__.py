@@ -5,7 +5,9 @@
 For each size and engine a fresh process (so its peak memory is its own) generates the same
 synthetic records, measures the pure binning limit, ingests them through the real path, and
 times the published view against the geopandas and PostGIS baselines; then the dashboard's
-rerun and payload are measured at 1M records. Prints one table and writes
+rerun and payload are measured at 1M records. ``floor/binning`` is the embedded ingest's floor
+(bench/ingest_floor.py): the CSV parse, file hash, binning and store insert alone, the least any
+ingest of the same rows could take on this machine. Prints one table and writes
 bench/results/summary.json. Figures are ratios or pairs from the same run: absolute times move
 with the machine's load.
 """
@@ -69,7 +71,8 @@ def main() -> None:
 def _print(rows: list[dict[str, Any]], dashboard: dict[str, Any]) -> None:
     head = (
         f"{'engine':9} {'records':>11} {'ingest rows/s':>14} {'naive':>9} {'x':>6} "
-        f"{'binning/s':>11} {'ingest/binning':>15} {'view ms':>8} {'sjoin ms':>9} "
+        f"{'binning/s':>11} {'ingest/binning':>15} {'floor/binning':>14} {'view ms':>8} "
+        f"{'sjoin ms':>9} "
         f"{'x':>6} {'hexgrid ms':>11} {'sql view ms':>12} {'1st view ms':>12} {'ckpt s':>7} "
         f"{'peak MiB':>9}"
     )
@@ -80,6 +83,7 @@ def _print(rows: list[dict[str, Any]], dashboard: dict[str, Any]) -> None:
             f"{r['engine']:9} {r['records']:>11,} {r['ingest_rows_per_s']:>14,} "
             f"{r['naive_rows_per_s']:>9,} {r['ingest_rows_per_s'] / r['naive_rows_per_s']:>6.0f} "
             f"{r['binning_rows_per_s']:>11,} {r['ingest_vs_binning']:>14.1f}x "
+            f"{_ratio(r.get('floor_vs_binning')):>14} "
             f"{r['published_view_ms']:>8.1f} {r['geopandas_sjoin_ms']:>9.1f} "
             f"{r['geopandas_sjoin_ms'] / r['published_view_ms']:>6.1f} "
             f"{grid if grid is None else round(grid, 1)!s:>11} "
@@ -91,6 +95,10 @@ def _print(rows: list[dict[str, Any]], dashboard: dict[str, Any]) -> None:
         f"{dashboard['filter_change_median_ms']} ms median, payload "
         f"{dashboard['map_payload_bytes'] / 1024:.0f} KiB, peak {dashboard['peak_mib']:,} MiB"
     )
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}x"
 
 
 if __name__ == "__main__":

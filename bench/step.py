@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.ingest_bench import KINDS, _context, _engine_url, bench_naive, ingest_all
+from bench.ingest_floor import ingest_floor, stored_files
 from geo.hexes import cells_from_points
 from ingest.demo import generate_demo
 from ingest.pipeline import IngestJob
@@ -31,6 +32,7 @@ from ingest.settings import DEFAULT_RESIDENT_ROWS
 from ingest.stores import open_store
 
 CHUNK = 1_000_000
+FLOOR_ROWS = 2_000_000  # the ingest floor holds the stored rows in memory: not at 10M
 
 
 def generate(folder: Path, size: int) -> None:
@@ -92,6 +94,12 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
             if engine == "postgis":
                 store._execute("ANALYZE records")
             views = compare(store)
+            floor: dict[str, Any] = {}
+            if engine == "embedded" and records <= FLOOR_ROWS:
+                paths = [folder / f"{kind}.csv" for kind in KINDS]
+                floor = {
+                    f"floor_{k}": v for k, v in ingest_floor(paths, stored_files(store)).items()
+                }
         naive_dir = Path(tmp) / "naive"
         naive_dir.mkdir()
         sample = (folder / "asb.csv").read_bytes()[: 400 * baseline_rows]
@@ -108,6 +116,7 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
         "binning_rows_per_s": round(binning),
         "ingest_vs_binning": round(binning / rate, 2),
         "checkpoint_seconds": round(checkpoint, 2),
+        **floor,
         **{k: round(v, 1) for k, v in views.items()},
         "peak_ingest_mib": peak_ingest,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,

@@ -1,0 +1,156 @@
+"""The ingest floor: what the libraries cost for these rows before streetsafe does anything.
+
+Any ingest of the files, however written, parses the CSV, hashes each file for the audit trail,
+bins the points, and has the store insert and commit the sealed rows. Those four calls are
+measured here alone, in the same run as the real ingest, as CPU seconds; the embedded store's
+insert runs on one connection, one file at a time, so it cannot be shared across cores (as in the
+harness's rate, the checkpoint when the store closes is left out; those at a commit count). The
+floor is then the least wall time any pipeline of these calls could take on this machine:
+
+    max(sum of the four / cores, the store's inserts and commits)
+
+and ``floor / binning`` is the ratio to the pure binning limit that even a pipeline doing no
+validation, no time zones, no pseudonyms and no identities would show. What the real ingest
+adds on top is everything else it does.
+
+    python -m bench.ingest_floor FOLDER STORE   # FOLDER: the CSV files; STORE: their store
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import resource
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from geo.hexes import cells_from_points
+from ingest.csvfile import BLOCK_SIZE
+from ingest.stores import RECORD_COLUMNS, Store, open_store
+from ingest.stores._schema import RECORD_FIELDS
+
+_HASH_CHUNK = 1 << 20
+
+
+def _cpu_seconds(work: Callable[[], object]) -> float:
+    """Return the CPU time (every thread of this process) that ``work`` takes."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    work()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _parse(paths: Sequence[Path]) -> None:
+    for path in paths:
+        with path.open("rb") as fh:
+            columns = fh.readline().decode("utf-8-sig").strip().split(",")
+            fh.seek(0)
+            names = [f"c{i}" for i in range(len(columns))]
+            reader = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(
+                    block_size=BLOCK_SIZE, column_names=names, skip_rows=1
+                ),
+                parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+                ),
+            )
+            for _ in reader:
+                pass
+
+
+def _hash(paths: Sequence[Path]) -> None:
+    for path in paths:
+        digest = hashlib.sha256()
+        with path.open("rb") as fh:
+            while chunk := fh.read(_HASH_CHUNK):
+                digest.update(chunk)
+        digest.hexdigest()
+
+
+def _store(files: Sequence[pa.Table]) -> float:
+    """Insert each file's sealed rows into a fresh DuckDB file, a transaction each; return CPU.
+
+    Timed as the ingest rate is: every commit (and the checkpoints DuckDB makes at a commit
+    once its log is big enough), not the last checkpoint when the store closes.
+    """
+    columns = ", ".join(f"{name} {sql}" for name, _, sql in RECORD_FIELDS)
+    with tempfile.TemporaryDirectory() as tmp:
+        con = duckdb.connect(str(Path(tmp) / "floor.duckdb"))
+        try:
+            con.execute(f"CREATE TABLE records ({columns}, batch_id INTEGER NOT NULL)")
+
+            def insert() -> None:
+                for i, table in enumerate(files):
+                    con.execute("BEGIN TRANSACTION")
+                    con.register("staged", table)
+                    con.execute("INSERT INTO records SELECT *, ? FROM staged", [i])
+                    con.unregister("staged")
+                    con.execute("COMMIT")
+
+            return _cpu_seconds(insert)
+        finally:
+            con.close()
+
+
+def ingest_floor(
+    paths: Sequence[Path], files: Sequence[pa.Table], *, cores: int | None = None
+) -> dict[str, Any]:
+    """Measure the floor for ``paths`` (CSV files) whose sealed rows are ``files`` (per file).
+
+    ``files`` are the rows the real ingest stored, one table per file, as the store's insert
+    is timed on them. The points binned are random ones in Southampton, as many as the rows
+    (binning takes the same time wherever they are).
+    """
+    rows = sum(len(t) for t in files)
+    rng = np.random.default_rng(1)
+    lat = rng.uniform(50.88, 50.96, rows)
+    lon = rng.uniform(-1.47, -1.35, rows)
+    cores = cores or len(os.sched_getaffinity(0))
+    seconds = {
+        "parse": _cpu_seconds(lambda: _parse(paths)),
+        "hash": _cpu_seconds(lambda: _hash(paths)),
+        "binning": _cpu_seconds(lambda: cells_from_points(lat, lon, 10)),
+        "store": _store(files),
+    }
+    floor = max(sum(seconds.values()) / cores, seconds["store"])
+    binning = seconds["binning"]  # 0 for a few rows: below the clock's tick
+    return {
+        "rows": rows,
+        "cores": cores,
+        **{f"{name}_cpu_s": round(value, 3) for name, value in seconds.items()},
+        "seconds": round(floor, 3),
+        "vs_binning": round(floor / binning, 2) if binning > 0 else None,
+    }
+
+
+def stored_files(store: Store) -> list[pa.Table]:
+    """Return the records of ``store``, one table per ingested file, as they were stored."""
+    batches = [int(row[0]) for row in store._execute("SELECT id FROM batches ORDER BY id")]
+    return [store._arrow(RECORD_COLUMNS, [batch]) for batch in batches]
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("store")
+    args = parser.parse_args()
+    paths = sorted(args.folder.glob("*.csv"))
+    with open_store(args.store, storage_res=10, read_only=True) as store:
+        files = stored_files(store)
+    print(json.dumps(ingest_floor(paths, files), indent=2))
+
+
+if __name__ == "__main__":
+    main()

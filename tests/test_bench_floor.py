@@ -1,0 +1,38 @@
+"""The ingest floor times the library calls on the rows the real ingest stored, file by file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bench.ingest_floor import ingest_floor, stored_files
+from ingest.context import SealContext
+from ingest.pipeline import ingest_file
+from ingest.stores import RECORD_COLUMNS, Store
+
+
+def _file(path: Path, day: str, n: int, agency: str) -> Path:
+    rows = ["occurred_at,latitude,longitude,category,agency,sharing"]
+    rows += [f"{day} 23:{i % 60:02d},50.9112,-1.3931,noise,{agency}{i},partners" for i in range(n)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_the_floor_is_measured_on_each_stored_file(
+    store: Store, ctx: SealContext, tmp_path: Path
+) -> None:
+    paths = [_file(tmp_path / "a.csv", "2025-11-07", 300, "A")]
+    paths.append(_file(tmp_path / "b.csv", "2025-11-08", 200, "B"))
+    for path in paths:
+        ingest_file(store, "asb", io.BytesIO(path.read_bytes()), ctx=ctx, source=path.name)
+    files = stored_files(store)
+    assert [len(t) for t in files] == [300, 200]
+    assert all(t.column_names == list(RECORD_COLUMNS) for t in files)
+
+    floor = ingest_floor(paths, files, cores=2)
+    parts = [floor[f"{name}_cpu_s"] for name in ("parse", "hash", "binning", "store")]
+    assert floor["rows"] == 500
+    assert floor["store_cpu_s"] > 0  # a DuckDB file was written and checkpointed
+    assert floor["seconds"] == pytest.approx(max(sum(parts) / 2, floor["store_cpu_s"]), abs=2e-3)
