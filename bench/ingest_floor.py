@@ -36,7 +36,7 @@ import pyarrow.csv as pacsv
 from geo.hexes import cells_from_points
 from ingest.csvfile import BLOCK_SIZE
 from ingest.stores import RECORD_COLUMNS, Store, open_store
-from ingest.stores._schema import RECORD_FIELDS
+from ingest.stores._schema import ARROW_SCHEMA, RECORD_FIELDS
 
 _HASH_CHUNK = 1 << 20
 
@@ -135,9 +135,9 @@ def ingest_floor(
 
 
 def stored_files(store: Store) -> list[pa.Table]:
-    """Return the records of ``store``, one table per ingested file, as they were stored."""
+    """Return the records of ``store``, one table per ingested file, as the ingest loads them."""
     batches = [int(row[0]) for row in store._execute("SELECT id FROM batches ORDER BY id")]
-    return [store._arrow(RECORD_COLUMNS, [batch]) for batch in batches]
+    return [store._arrow(RECORD_COLUMNS, [batch]).cast(ARROW_SCHEMA) for batch in batches]
 
 
 def main() -> None:
