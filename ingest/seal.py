@@ -536,21 +536,28 @@ def _locate(
     )
     by_place = ~has_lat & ~has_lon & (place != "").to_numpy() & ~skip
     if by_place.any():
-        found = map_distinct(place[by_place], ctx.gazetteer.lookup)
-        known = found.notna().to_numpy()
+        # each distinct place looked up once, its point then given to every row naming it
         pos = np.flatnonzero(by_place)
-        hits = pos[known]
-        lat[hits] = [p[0] for p in found[known]]
-        lon[hits] = [p[1] for p in found[known]]
+        codes, names = pd.factorize(place[by_place])
+        points = [ctx.gazetteer.lookup(name) for name in names]
+        known = np.array([point is not None for point in points])[codes]
+        for out, axis in ((lat, 0), (lon, 1)):
+            degrees = np.array([np.nan if p is None else p[axis] for p in points])
+            out[pos[known]] = degrees[codes[known]]
         unknown = np.zeros(len(idx), dtype=bool)
         unknown[pos[~known]] = True
-        hint = map_distinct(
-            place.where(unknown, ""),
-            lambda v: _hint("place", v, ctx.gazetteer.suggest(v)) if v else "",
-        )
-        probs.add(
-            unknown, index=idx, column="place", values=place, reason="unknown place", message=hint
-        )
+        if unknown.any():
+            hint = map_distinct(
+                place[unknown], lambda v: _hint("place", v, ctx.gazetteer.suggest(v))
+            )
+            probs.add(
+                unknown,
+                index=idx,
+                column="place",
+                values=place,
+                reason="unknown place",
+                message=hint.reindex(idx, fill_value=""),
+            )
     nowhere = ~has_lat & ~has_lon & (place == "").to_numpy() & ~skip
     probs.add(
         nowhere,
