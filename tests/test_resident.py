@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from time import monotonic
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,8 @@ from ingest.pipeline import ingest_file
 from ingest.policies import load_policies
 from ingest.settings import DEFAULT_RESIDENT_ROWS, Settings
 from ingest.stores import BatchInfo, Store, open_store
+from ingest.stores import _base as stores_base
+from ingest.stores._base import RETRY_LOAD_AFTER_S
 from ingest.stores._schema import ARROW_SCHEMA
 from ingest.views import area_view, published_view
 from tests.pg_cluster import PgCluster
@@ -294,6 +297,55 @@ def test_a_server_answers_from_its_sql_while_the_cube_loads_in_the_background(
         pd.testing.assert_frame_equal(b, c)
 
 
+@pytest.mark.parametrize("pair", ENGINES, indirect=True)
+def test_a_file_committed_while_the_cube_loads_is_taken_in_by_the_next_load(
+    pair: tuple[str, str], ctx: SealContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, other = pair
+    with open_store(url, storage_res=10) as writer:
+        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+    held = _HeldLoad(monkeypatch)
+    with open_store(
+        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
+    ) as store:
+        store.warm()
+        assert held.started.wait(30)  # the load has listed the batches: only a.csv
+        if other:
+            with open_store(other, storage_res=10) as writer:
+                ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        else:
+            ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        during = _views(store)
+        held.release.set()
+        assert store.wait_for_resident(timeout=30)  # the first load ends behind; a second follows
+        cube = store._resident.cube
+        assert cube is not None
+        assert len(cube) == 70
+        after = _views(store)
+    with open_store(url, storage_res=10) as sql_only:
+        want = _views(sql_only)
+    for a, b, c in zip(during, after, want, strict=True):
+        pd.testing.assert_frame_equal(a, c)
+        pd.testing.assert_frame_equal(b, c)
+
+
+def test_a_store_over_the_limit_loads_nothing_in_the_background(
+    tmp_path: Path, ctx: SealContext
+) -> None:
+    url = str(tmp_path / "s.duckdb")
+    with open_store(url, storage_res=10) as writer:
+        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        expected = _views(writer)
+    with open_store(url, storage_res=10, resident_rows=20, resident_background=True) as store:
+        store.warm()
+        assert store.wait_for_resident(timeout=30) is False
+        assert store._resident.cube is None
+        for a, b in zip(_views(store), expected, strict=True):
+            pd.testing.assert_frame_equal(a, b)
+        assert store._loader is not None
+        assert not store._loader.is_alive()  # the views started no other load
+
+
 def test_a_failed_background_load_leaves_the_views_to_the_sql(
     tmp_path: Path,
     ctx: SealContext,
@@ -304,6 +356,8 @@ def test_a_failed_background_load_leaves_the_views_to_the_sql(
     with open_store(url, storage_res=10) as writer:
         ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
         expected = _views(writer)
+
+    extend = ResidentCube.extend
 
     def broken(cube: ResidentCube, table: pa.Table) -> ResidentCube:
         raise MemoryError("no room for the cube")
@@ -319,12 +373,22 @@ def test_a_failed_background_load_leaves_the_views_to_the_sql(
         for a, b in zip(_views(store), expected, strict=True):
             pd.testing.assert_frame_equal(a, b)
         assert store.wait_for_resident(timeout=30) is False
-        failures = [r for r in caplog.records if "loading the resident cube" in r.getMessage()]
-        assert len(failures) == 1  # not again for every view
-        monkeypatch.undo()
+
+        def failures() -> int:
+            return sum("loading the resident cube" in r.getMessage() for r in caplog.records)
+
+        assert failures() == 1  # not again for every view
         ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
         _views(store)  # new data: the load is tried again
-        assert store.wait_for_resident(timeout=30)
+        assert store.wait_for_resident(timeout=30) is False
+        assert failures() == 2
+        monkeypatch.setattr(ResidentCube, "extend", extend)  # the cause passes...
+        later = monotonic() + RETRY_LOAD_AFTER_S + 1
+        monkeypatch.setattr(stores_base, "monotonic", lambda: later)
+        assert store.wait_for_resident(timeout=30)  # ...and a while later it is tried again
+        cube = store._resident.cube
+        assert cube is not None
+        assert len(cube) == 70
 
 
 def test_a_store_bigger_than_the_setting_answers_from_its_sql(

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from time import monotonic
+from typing import Any, Self
 
 import pandas as pd
 import pyarrow as pa
@@ -24,6 +25,8 @@ from ingest.stores import _queries
 from ingest.stores._schema import ARROW_SCHEMA, RECORD_FIELDS
 
 _log = logging.getLogger(__name__)
+
+RETRY_LOAD_AFTER_S = 60.0  # a failed background load of the resident cube, for the same data
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,9 @@ class Store(abc.ABC):
         self._resident = _Resident()
         self._loader: threading.Thread | None = None  # loading the cube in the background
         self._loader_lock = threading.Lock()
-        self._failed_token: object = None  # the data a background load last failed on
+        self._closed = False
+        # the data a background load last failed on, and until when not to try it again
+        self._failed: tuple[object, float] | None = None
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -243,24 +248,31 @@ class Store(abc.ABC):
         """
         if self.resident_rows <= 0:
             return
-        if self.resident_background:
-            self._load_in_background(self._data_token())
-        else:
+        if not self.resident_background:
             self._resident_cube()
+            return
+        token = self._data_token()
+        if token != self._resident.token:
+            self._load_in_background(token)
 
     def wait_for_resident(self, timeout: float | None = None) -> bool:
-        """Wait until a background load of the resident cube has finished (or ``timeout``).
+        """Bring the resident cube up to date and wait for it, at most ``timeout`` seconds.
 
-        Returns whether the cube is then current with the store (False as well when the store
-        is over ``resident_rows``: its views come from the SQL).
+        Returns whether the cube is then current with the store: False when the time ran out,
+        the load failed, or the store's views come from its SQL (over ``resident_rows``).
         """
-        loader = self._loader
-        if loader is not None:
-            loader.join(timeout)
+        deadline = None if timeout is None else monotonic() + timeout
+        waited: threading.Thread | None = None
+        while True:
+            if self._resident_cube() is not None:  # (in the background: starts a load if due)
+                return True
+            loader = self._loader
+            if loader is None or loader is waited:
+                return False  # no load under way: it failed, or the SQL answers this store
+            loader.join(None if deadline is None else max(0.0, deadline - monotonic()))
             if loader.is_alive():
                 return False
-        resident = self._resident
-        return resident.cube is not None and resident.token == self._data_token()
+            waited = loader  # finished; data committed meanwhile wants another
 
     def _resident_cube(self) -> ResidentCube | None:
         """Return the resident cube if it is current with the store, else None (ask the SQL).
@@ -276,7 +288,8 @@ class Store(abc.ABC):
         if token == resident.token:
             return resident.cube
         if self.resident_background:
-            if token != self._failed_token:  # not again for the same data: new data, or warm()
+            failed = self._failed
+            if failed is None or failed[0] != token or monotonic() > failed[1]:
                 self._load_in_background(token)
             return None
         self._resident = self._caught_up(self, resident)
@@ -298,25 +311,48 @@ class Store(abc.ABC):
 
     def _load_in_background(self, token: object) -> None:
         with self._loader_lock:
-            if self._loader is not None and self._loader.is_alive():
-                return  # it takes in whatever was committed before it read the batches
+            if self._closed or (self._loader is not None and self._loader.is_alive()):
+                return  # a load under way takes in what was committed before it began
+            try:
+                reader = self._fork()  # made here, on the thread that owns the connection
+            except Exception:
+                self._load_failed(token)
+                return
             self._loader = threading.Thread(
-                target=self._load, args=(token,), name="streetsafe-resident", daemon=True
+                target=self._load, args=(reader, token), name="streetsafe-resident", daemon=True
             )
             self._loader.start()
 
-    def _load(self, token: object) -> None:
+    def _load(self, reader: Store, token: object) -> None:
         # The only writer of self._resident while the store loads in the background.
         try:
-            with self._fork() as reader:
+            with reader:
                 self._resident = self._caught_up(reader, self._resident)
-        except Exception:  # the views go on from the SQL; tried again when data is added
-            self._failed_token = token
-            _log.exception("loading the resident cube of %s failed", self.url)
+        except Exception:  # the views go on from the SQL
+            self._load_failed(token)
+
+    def _load_failed(self, token: object) -> None:
+        # tried again when data is added, or after a while (the cause may have passed)
+        self._failed = (token, monotonic() + RETRY_LOAD_AFTER_S)
+        _log.exception("loading the resident cube of %s failed", self.url)
+
+    def _twin(self, **connection: Any) -> Self:
+        """Return a store of this engine over ``connection`` (attributes), without set-up.
+
+        For :meth:`_fork`: another connection to a store this process has opened already (so
+        migrated and checked), used by one thread for reading.
+        """
+        twin = object.__new__(type(self))
+        Store.__init__(twin, storage_res=self.storage_res)
+        twin.url = self.url
+        for name, value in connection.items():
+            setattr(twin, name, value)
+        return twin
 
     def close(self) -> None:
-        """Release the connection (once a background load of the cube has finished)."""
+        """Release the connection (once a background load of the cube has stopped)."""
         with self._loader_lock:
+            self._closed = True
             loader = self._loader
         if loader is not None:
             loader.join()

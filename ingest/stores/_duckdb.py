@@ -66,10 +66,7 @@ class DuckDBStore(Store):
 
     def _fork(self) -> DuckDBStore:
         # a cursor is a connection of its own to the same database (also for ":memory:")
-        twin = object.__new__(DuckDBStore)
-        Store.__init__(twin, storage_res=self.storage_res)
-        twin.url, twin._file, twin._con = self.url, self._file, self._con.cursor()
-        return twin
+        return self._twin(_file=self._file, _con=self._con.cursor())
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:

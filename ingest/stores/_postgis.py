@@ -154,7 +154,9 @@ class PostGISStore(Store):
         return self._execute("SELECT count(*) FROM batches")[0][0]
 
     def _fork(self) -> PostGISStore:
-        return PostGISStore(self._conninfo, storage_res=self.storage_res)
+        return self._twin(
+            _conninfo=self._conninfo, _unsummarised=set(), _con=_connect(self._conninfo)
+        )
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
