@@ -63,6 +63,11 @@ def binning_rows_per_s(n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
     """Ingest ``size`` synthetic records into a fresh ``engine`` store and time everything."""
     from bench.view_baselines import compare
@@ -78,9 +83,9 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
             _engine_url(engine, Path(tmp)) as url,
             open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
         ):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), _cpu_seconds()
             ingest_all(store, [IngestJob(kind, str(folder / f"{kind}.csv")) for kind in KINDS], ctx)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
             peak_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
             # Each file's commit is durable (DuckDB's write-ahead log, PostgreSQL's WAL). DuckDB
             # then folds the log into its file at the next checkpoint (at the latest when the
@@ -115,6 +120,7 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
         "naive_rows_per_s": round(n / naive_seconds),
         "binning_rows_per_s": round(binning),
         "ingest_vs_binning": round(binning / rate, 2),
+        "ingest_cpu_s": round(cpu, 2),  # every thread's: the floor's calls and streetsafe's own
         "checkpoint_seconds": round(checkpoint, 2),
         **floor,
         **{k: round(v, 1) for k, v in views.items()},
