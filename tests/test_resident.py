@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from time import monotonic
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from ingest.policies import load_policies
 from ingest.settings import DEFAULT_RESIDENT_ROWS, Settings
 from ingest.stores import BatchInfo, Store, open_store
 from ingest.stores import _base as stores_base
+from ingest.stores import _postgis as postgis_store
 from ingest.stores._base import RETRY_LOAD_AFTER_S
 from ingest.stores._schema import ARROW_SCHEMA
 from ingest.views import area_view, published_view
@@ -228,6 +230,10 @@ def test_views_from_memory_follow_every_file_committed(
             ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
         after = _views(store)
         assert after[0]["value"].sum() > before[0]["value"].sum()
+        # a file already stored: its batch adds no records (nothing for the cube to read)
+        ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="again.csv")
+        for got, had in zip(_views(store), after, strict=True):
+            pd.testing.assert_frame_equal(got, had)
     with open_store(url, storage_res=10, resident_rows=0) as sql_only:
         expected = _views(sql_only)
     for got, want in zip(after, expected, strict=True):
@@ -422,6 +428,46 @@ def test_a_store_bigger_than_the_setting_answers_from_its_sql(
 
 def _wards() -> Areas:
     return load_areas(Settings.from_env().wards)
+
+
+@pytest.mark.postgis
+def test_a_postgis_writer_adding_a_month_does_not_wait_for_a_cube_load(
+    pg_server: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A new month's partition locks the records table whole: the load must not hold it.
+    reading, release = threading.Event(), threading.Event()
+    readinto = postgis_store._Chunks.readinto
+
+    def held(chunks: postgis_store._Chunks, buffer: Any) -> int:
+        reading.set()  # a COPY of the load is open
+        assert release.wait(30), "the test never released the load"
+        return readinto(chunks, buffer)
+
+    with pg_server.fresh_database() as url:
+        # enough records that the server is still sending (its locks held) when the load stops
+        _store_with(_records(5, 300_000), url=url).close()
+        monkeypatch.setattr(postgis_store._Chunks, "readinto", held)
+        with open_store(
+            url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
+        ) as store:
+            store.warm()
+            assert reading.wait(30)
+            june = _records(6, 40)  # in a month the store has no partition for yet
+            for name, day in (("night", date(2026, 6, 5)), ("month", date(2026, 6, 1))):
+                column = pa.array([day] * len(june), pa.date32())
+                june = june.set_column(june.schema.get_field_index(name), name, column)
+            try:
+                with open_store(url, storage_res=10) as writer:
+                    writer._execute("SET lock_timeout = '3s'")  # else a conflict waits forever
+                    info = BatchInfo(layer="incident", source="june.csv", file_sha256="0" * 64)
+                    with writer.writing(info, key_fingerprint="test") as adding:
+                        adding.add(june)
+            finally:
+                release.set()
+            assert store.wait_for_resident(timeout=60)
+            cube = store._resident.cube
+            assert cube is not None
+            assert len(cube) == 300_040
 
 
 @pytest.mark.postgis

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -51,6 +52,11 @@ _CLAIM = (
 # a binary COPY tuple of two BIGINTs: field count, then length and value of each
 _CLAIMED = np.dtype(
     [("n", ">i2"), ("hi_len", ">i4"), ("hi", ">i8"), ("lo_len", ">i4"), ("lo", ">i8")]
+)
+# the month partitions of records, by names that reach them (quoted, schema-qualified if needed)
+_PARTITIONS = (
+    "SELECT inhrelid::regclass::text FROM pg_inherits "
+    "WHERE inhparent = 'records'::regclass ORDER BY 1"
 )
 _PARTITION = (
     "CREATE TABLE IF NOT EXISTS {name} PARTITION OF records "
@@ -129,10 +135,17 @@ class PostGISStore(Store):
         return frame
 
     def _arrow(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
+        # A COPY per month partition, each a statement of its own: it locks that partition
+        # alone, for seconds, so a writer adding a month (which locks the parent table) does
+        # not wait for a whole force's records to be read, nor hold other readers up behind it.
+        partitions = [str(row[0]) for row in self._execute(_PARTITIONS)]
+        names = list(columns)
+        tables = [self._copy_out(batch_records(names, batches, table=p), names) for p in partitions]
+        return pa.concat_tables(tables) if tables else _empty(names)
+
+    def _copy_out(self, sql: str, names: list[str]) -> pa.Table:
         # COPY streams the rows as CSV, which Arrow parses in bulk: a row at a time through
         # Python would take minutes for a force's records
-        sql = batch_records(columns, batches)
-        names = list(columns)
         options = pa_csv.ConvertOptions(
             column_types={n: _ARROW_TYPES[n] for n in names},
             strings_can_be_null=True,
@@ -140,8 +153,12 @@ class PostGISStore(Store):
         )
         try:
             with self._con.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as cp:
+                rows = iter(cp)
+                first = next(rows, None)
+                if first is None:  # no rows (Arrow reads no columns from an empty file)
+                    return _empty(names)
                 reader = pa_csv.open_csv(
-                    _Chunks(iter(cp)),
+                    _Chunks(itertools.chain([first], rows)),
                     read_options=pa_csv.ReadOptions(column_names=names),
                     convert_options=options,
                 )
@@ -309,6 +326,10 @@ class _PostGISWriter(Writer):
             [claimed["hi"].astype(np.int64), claimed["lo"].astype(np.int64)]
         )
         return staged.filter(pa.array(rows.isin(wanted) & ~rows.duplicated()))
+
+
+def _empty(names: list[str]) -> pa.Table:
+    return pa.schema([(n, _ARROW_TYPES[n]) for n in names]).empty_table()
 
 
 class _Chunks(io.RawIOBase):

@@ -106,10 +106,13 @@ def unknown_time(f: CubeFilter, *, storage_res: int) -> tuple[str, list[Any]]:
     return f"SELECT count(*) AS n FROM records WHERE {clause} AND local_minute IS NULL", params
 
 
-def batch_records(columns: Sequence[str], batches: Sequence[int]) -> str:
-    """Return the query for ``columns`` of the records of ``batches`` (ids: whole numbers)."""
+def batch_records(columns: Sequence[str], batches: Sequence[int], table: str = "records") -> str:
+    """Return the query for ``columns`` of the records of ``batches`` (ids: whole numbers).
+
+    ``table`` is the records table or (PostGIS) one of its partitions, by its catalogue name.
+    """
     ids = ", ".join(str(int(b)) for b in batches)
-    return f"SELECT {', '.join(columns)} FROM records WHERE batch_id IN ({ids})"
+    return f"SELECT {', '.join(columns)} FROM {table} WHERE batch_id IN ({ids})"
 
 
 def _marks(values: tuple[Any, ...]) -> str:
