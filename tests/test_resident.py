@@ -205,6 +205,28 @@ def _asb(day: str, n: int, agency: str) -> io.BytesIO:
     return io.BytesIO("\n".join(rows).encode())
 
 
+def _add_second_file(store: Store, other: str, ctx: SealContext) -> None:
+    """Commit b.csv: through another connection (PostGIS: any writer), or else the store's own
+    (the embedded file has one writing process)."""
+    if other:
+        with open_store(other, storage_res=10) as writer:
+            ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+    else:
+        ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+
+
+def _loading_in_background(url: str) -> Store:
+    return open_store(
+        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
+    )
+
+
+def _resident_records(store: Store) -> int | None:
+    """Return how many records the store's resident cube holds (None: no cube)."""
+    cube = store._resident.cube
+    return None if cube is None else len(cube)
+
+
 def _views(store: Store) -> list[pd.DataFrame]:
     policy = load_policies()["community_safety"]
     f = CubeFilter(layers=("asb",), hours=HourRange(22 * 60, 4 * 60))
@@ -223,11 +245,7 @@ def test_views_from_memory_follow_every_file_committed(
         ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
         before = _views(store)
         assert before[0]["value"].sum() > 0
-        if other:  # another process's commit (PostGIS: any writer)
-            with open_store(other, storage_res=10) as writer:
-                ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
-        else:  # this process's own (the embedded file has one writer)
-            ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        _add_second_file(store, other, ctx)
         after = _views(store)
         assert after[0]["value"].sum() > before[0]["value"].sum()
         # a file already stored: its batch adds no records (nothing for the cube to read)
@@ -265,9 +283,7 @@ def test_a_server_answers_from_its_sql_while_the_cube_loads_in_the_background(
         ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
         expected = _views(writer)
     held = _HeldLoad(monkeypatch)
-    with open_store(
-        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
-    ) as store:
+    with _loading_in_background(url) as store:
         store.warm()
         assert held.started.wait(30)
         got = _views(store)  # answered although the load is held
@@ -276,24 +292,16 @@ def test_a_server_answers_from_its_sql_while_the_cube_loads_in_the_background(
             pd.testing.assert_frame_equal(a, b)
         held.release.set()
         assert store.wait_for_resident(timeout=30)
-        cube = store._resident.cube
-        assert cube is not None
-        assert len(cube) == 30
+        assert _resident_records(store) == 30
         # A file committed later: its views are right at once, then from memory again.
         held.release.clear()
         held.started.clear()
-        if other:
-            with open_store(other, storage_res=10) as writer:
-                ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
-        else:
-            ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        _add_second_file(store, other, ctx)
         during = _views(store)
         assert held.started.wait(30)
         held.release.set()
         assert store.wait_for_resident(timeout=30)
-        cube = store._resident.cube
-        assert cube is not None
-        assert len(cube) == 70
+        assert _resident_records(store) == 70
         after = _views(store)
     with open_store(url, storage_res=10) as sql_only:
         want = _views(sql_only)
@@ -311,22 +319,14 @@ def test_a_file_committed_while_the_cube_loads_is_taken_in_by_the_next_load(
     with open_store(url, storage_res=10) as writer:
         ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
     held = _HeldLoad(monkeypatch)
-    with open_store(
-        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
-    ) as store:
+    with _loading_in_background(url) as store:
         store.warm()
         assert held.started.wait(30)  # the load has listed the batches: only a.csv
-        if other:
-            with open_store(other, storage_res=10) as writer:
-                ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
-        else:
-            ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        _add_second_file(store, other, ctx)
         during = _views(store)
         held.release.set()
         assert store.wait_for_resident(timeout=30)  # the first load ends behind; a second follows
-        cube = store._resident.cube
-        assert cube is not None
-        assert len(cube) == 70
+        assert _resident_records(store) == 70
         after = _views(store)
     with open_store(url, storage_res=10) as sql_only:
         want = _views(sql_only)
@@ -345,7 +345,7 @@ def test_a_store_over_the_limit_loads_nothing_in_the_background(
     with open_store(url, storage_res=10, resident_rows=20, resident_background=True) as store:
         store.warm()
         assert store.wait_for_resident(timeout=30) is False
-        assert store._resident.cube is None
+        assert _resident_records(store) is None
         for a, b in zip(_views(store), expected, strict=True):
             pd.testing.assert_frame_equal(a, b)
         assert store._loader is not None
@@ -369,9 +369,7 @@ def test_a_failed_background_load_leaves_the_views_to_the_sql(
         raise MemoryError("no room for the cube")
 
     monkeypatch.setattr(ResidentCube, "extend", broken)
-    with open_store(
-        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
-    ) as store:
+    with _loading_in_background(url) as store:
         store.warm()
         assert not store.wait_for_resident(timeout=30)
         assert "loading the resident cube" in caplog.text
@@ -392,9 +390,7 @@ def test_a_failed_background_load_leaves_the_views_to_the_sql(
         later = monotonic() + RETRY_LOAD_AFTER_S + 1
         monkeypatch.setattr(stores_base, "monotonic", lambda: later)
         assert store.wait_for_resident(timeout=30)  # ...and a while later it is tried again
-        cube = store._resident.cube
-        assert cube is not None
-        assert len(cube) == 70
+        assert _resident_records(store) == 70
 
 
 def test_a_store_bigger_than_the_setting_answers_from_its_sql(
@@ -413,12 +409,10 @@ def test_a_store_bigger_than_the_setting_answers_from_its_sql(
     with open_store(url, storage_res=10, resident_rows=50) as store:
         ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
         views(store)
-        cube = store._resident.cube
-        assert cube is not None
-        assert len(cube) == 30
+        assert _resident_records(store) == 30
         ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
         got = views(store)
-        assert store._resident.cube is None  # 70 records: over the limit, the memory freed
+        assert _resident_records(store) is None  # 70 records: over the limit, the memory freed
     with open_store(url, storage_res=10, resident_rows=0) as sql_only:
         want = views(sql_only)
     assert got[0]["value"].sum() > 0
@@ -465,9 +459,7 @@ def test_a_postgis_writer_adding_a_month_does_not_wait_for_a_cube_load(
             finally:
                 release.set()
             assert store.wait_for_resident(timeout=60)
-            cube = store._resident.cube
-            assert cube is not None
-            assert len(cube) == 300_040
+            assert _resident_records(store) == 300_040
 
 
 @pytest.mark.postgis
