@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bench.ingest_bench import KINDS, _context, _engine_url, bench_naive, ingest_all
-from bench.ingest_floor import ingest_floor, stored_files
+from bench.ingest_floor import cpu_seconds, ingest_floor, stored_files
 from geo.hexes import cells_from_points
 from ingest.demo import generate_demo
 from ingest.pipeline import IngestJob
@@ -63,11 +63,6 @@ def binning_rows_per_s(n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
     """Ingest ``size`` synthetic records into a fresh ``engine`` store and time everything."""
     from bench.view_baselines import compare
@@ -83,9 +78,10 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
             _engine_url(engine, Path(tmp)) as url,
             open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
         ):
-            start, cpu = time.perf_counter(), _cpu_seconds()
-            ingest_all(store, [IngestJob(kind, str(folder / f"{kind}.csv")) for kind in KINDS], ctx)
-            seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+            jobs = [IngestJob(kind, str(folder / f"{kind}.csv")) for kind in KINDS]
+            start = time.perf_counter()
+            cpu = cpu_seconds(lambda: ingest_all(store, jobs, ctx))
+            seconds = time.perf_counter() - start
             peak_ingest = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
             # Each file's commit is durable (DuckDB's write-ahead log, PostgreSQL's WAL). DuckDB
             # then folds the log into its file at the next checkpoint (at the latest when the
