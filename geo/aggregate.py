@@ -10,6 +10,7 @@ column is still there. Nothing in this module talks to a database.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -107,12 +108,17 @@ class Coded:
         if self.ordered:
             codes = self.codes[rows]
             return np.where(codes < 0, size, codes).astype(np.int64)
-        values = list(self.values)  # a few distinct values: Python sorts them fastest
-        order = np.array(sorted(range(size), key=values.__getitem__), dtype=np.int64)
-        rank = np.empty(size + 1, dtype=np.int64)
-        rank[order] = np.arange(size)
-        rank[-1] = size  # code -1: after every value
+        rank = np.append(value_ranks(self.values), size)  # code -1: after every value
         return rank[self.codes[rows]]
+
+
+def value_ranks(values: Iterable[Any]) -> npt.NDArray[np.int64]:
+    """Return each value's rank in sorted order (a few distinct values: Python sorts them)."""
+    listed = list(values)
+    order = sorted(range(len(listed)), key=listed.__getitem__)
+    rank = np.empty(len(listed), dtype=np.int64)
+    rank[order] = np.arange(len(listed))
+    return rank
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from geo.aggregate import LAYERS, Coded, Contributions, CubeFilter
+from geo.aggregate import LAYERS, Coded, Contributions, CubeFilter, value_ranks
 from geo.errors import FilterError, StoreError
 from geo.hexes import descendant_range, parent_cells
 from geo.nights import MINUTES_PER_DAY, HourRange
@@ -395,11 +395,8 @@ class ResidentCube:
 
     def _category_rank(self) -> npt.NDArray[np.int64]:
         """Return each category code's rank among the categories in sorted order."""
-        categories = self.vocabulary.category
-        order = sorted(range(len(categories)), key=categories.__getitem__)
-        rank = np.zeros(max(len(order), 1), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        return rank
+        rank = value_ranks(self.vocabulary.category)
+        return rank if rank.size else np.zeros(1, dtype=np.int64)  # (no records: code 0)
 
     def _map_key(self, res: int | None) -> npt.NDArray[np.int32]:
         """Return per row the group key of a view with no dimensions, but for the person."""
