@@ -23,8 +23,8 @@ from typing import Any
 
 from bench.ingest_bench import _context, synthetic_files
 from ingest.pipeline import ingest_file
-from ingest.settings import PROJECT_ROOT, Settings
-from ingest.stores import open_store
+from store import open_store
+from streetsafe.settings import PROJECT_ROOT, Settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 RANGES = [

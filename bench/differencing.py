@@ -21,10 +21,10 @@ from geo.aggregate import CubeFilter
 from geo.attacks import AttackResult, difference_attack, parent_child_attack
 from geo.nights import parse_hour_range
 from geo.privacy import RolePolicy
-from ingest.policies import load_policies
-from ingest.settings import PROJECT_ROOT
-from ingest.stores import Store, open_store
-from ingest.views import published_view
+from store import Store, open_store
+from streetsafe.policies import load_policies
+from streetsafe.settings import PROJECT_ROOT
+from streetsafe.views import published_view
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 
@@ -152,7 +152,7 @@ def _demo_store(tmp: Path) -> str:
     url = str(tmp / "demo.duckdb")
     env = {**os.environ, "STREETSAFE_PSEUDONYM_KEY": "ab" * 32}
     subprocess.run(
-        [sys.executable, "-m", "dashboard.cli", "demo", "--store", url, "--end", "2026-10-31"],
+        [sys.executable, "-m", "streetsafe.cli", "demo", "--store", url, "--end", "2026-10-31"],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,

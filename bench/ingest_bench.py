@@ -27,12 +27,12 @@ from typing import Any
 import h3
 
 from geo.errors import StreetsafeError
-from ingest.context import seal_context
-from ingest.demo import generate_demo
 from ingest.pipeline import IngestJob, ingest_files
 from ingest.seal import SealContext
-from ingest.settings import PROJECT_ROOT, Settings
-from ingest.stores import Store, open_store
+from store import Store, open_store
+from streetsafe.demo import generate_demo
+from streetsafe.deployment import seal_context
+from streetsafe.settings import PROJECT_ROOT, Settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 KINDS = ("incidents", "outreach", "asb")
@@ -97,7 +97,7 @@ def bench_naive(store: Store, data: bytes, rows: int) -> tuple[int, float]:
     )
     store._begin()
     if store.engine == "postgis":  # the naive loader needs its months' partitions too
-        from ingest.stores._postgis import partition_statements
+        from store._postgis import partition_statements
 
         months = {date.fromisoformat(r["occurred_at"][:7] + "-01") for r in sample}
         for statement in partition_statements(sorted(months)):

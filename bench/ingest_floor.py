@@ -36,9 +36,9 @@ import pyarrow.csv as pacsv
 
 from geo.hexes import cells_from_points
 from ingest.csvfile import BLOCK_SIZE
-from ingest.stores import RECORD_COLUMNS, Store, open_store
-from ingest.stores._duckdb import DuckDBStore
-from ingest.stores._schema import ARROW_SCHEMA
+from store import RECORD_COLUMNS, Store, open_store
+from store._duckdb import DuckDBStore
+from store._schema import ARROW_SCHEMA
 
 _HASH_CHUNK = 1 << 20
 

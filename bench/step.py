@@ -26,10 +26,10 @@ import numpy as np
 from bench.ingest_bench import KINDS, _context, _engine_url, bench_naive, ingest_all
 from bench.ingest_floor import cpu_seconds, ingest_floor, stored_files
 from geo.hexes import cells_from_points
-from ingest.demo import generate_demo
 from ingest.pipeline import IngestJob
-from ingest.settings import DEFAULT_RESIDENT_ROWS
-from ingest.stores import open_store
+from store import open_store
+from streetsafe.demo import generate_demo
+from streetsafe.settings import DEFAULT_RESIDENT_ROWS
 
 CHUNK = 1_000_000
 FLOOR_ROWS = 2_000_000  # the ingest floor holds the stored rows in memory: not at 10M

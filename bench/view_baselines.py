@@ -27,10 +27,10 @@ import shapely
 from bench.view_bench import typical_filters
 from geo.aggregate import CubeFilter
 from geo.hexes import cell_centres, cells_to_str, parent_sql
-from ingest.policies import load_policies
-from ingest.stores import Store
-from ingest.stores._queries import where
-from ingest.views import published_view, restrict
+from store import Store
+from store._queries import where
+from streetsafe.policies import load_policies
+from streetsafe.views import published_view, restrict
 
 
 def _hexagons(store: Store, res: int) -> gpd.GeoDataFrame:

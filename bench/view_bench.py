@@ -3,7 +3,7 @@
     python -m bench.view_bench [--sizes 100000,1000000] [--engines embedded,postgis]
 
 Each size is a store loaded with synthetic demo records. A "filter change" is one call of
-:func:`ingest.views.published_view` (store query + privacy gate) with a new filter: the typical
+:func:`streetsafe.views.published_view` (store query + privacy gate) with a new filter: the typical
 night view (22-04, Friday and Saturday nights, the last 3 months, resolution 8) and a few of its
 neighbours, so no answer is a repeat. Medians are printed; the baseline in the same run is the
 whole-store scan of the same filter with the rows pulled into pandas and grouped there.
@@ -28,11 +28,11 @@ from geo.hexes import parent_cells
 from geo.nights import parse_hour_range
 from geo.privacy import publish
 from ingest.pipeline import ingest_file
-from ingest.policies import load_policies
-from ingest.settings import DEFAULT_RESIDENT_ROWS, PROJECT_ROOT
-from ingest.stores import Store, open_store
-from ingest.stores._queries import where
-from ingest.views import published_view, restrict
+from store import Store, open_store
+from store._queries import where
+from streetsafe.policies import load_policies
+from streetsafe.settings import DEFAULT_RESIDENT_ROWS, PROJECT_ROOT
+from streetsafe.views import published_view, restrict
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
 

@@ -6,12 +6,12 @@ from datetime import date
 
 import streamlit as st
 
-from dashboard.filters import ViewRequest, parse_request
-from dashboard.messages import user_message
 from dashboard.state import deployment
 from geo.errors import StreetsafeError
 from geo.nights import WEEKDAYS
 from ingest.kinds import KIND_BY_LAYER
+from streetsafe.filters import ViewRequest, parse_request
+from streetsafe.messages import user_message
 
 NIGHT_HOURS = [f"{h:02d}:00" for h in (*range(18, 24), *range(7))]  # 18:00 … 06:00
 DEFAULT_HOURS = ("22:00", "04:00")

@@ -17,19 +17,19 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from dashboard.filters import ViewRequest
 from geo.area import MapView, StudyArea, fit_view
 from geo.export import view_table
 from geo.privacy import PublishedView, RolePolicy
 from geo.sun import AFTER_SUNSET
 from geo.wards import Areas
-from ingest import boundaries
-from ingest.context import load_study_area, seal_context
-from ingest.policies import load_policies
 from ingest.seal import SealContext
-from ingest.settings import Settings
-from ingest.stores import Store, open_store
-from ingest.views import area_view, published_view
+from store import Store, open_store
+from streetsafe import boundaries
+from streetsafe.deployment import load_study_area, seal_context
+from streetsafe.filters import ViewRequest
+from streetsafe.policies import load_policies
+from streetsafe.settings import Settings
+from streetsafe.views import area_view, published_view
 
 ROLE_KEY = "role"
 

@@ -28,7 +28,7 @@ from ingest.files import atomic_text
 from ingest.identity import Identities
 from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
 from ingest.seal import SealContext, Sealed, seal
-from ingest.stores import BatchInfo, Store, to_arrow
+from store import BatchInfo, Store, to_arrow
 
 REASON_WRONG_FIELDS = "wrong number of fields"
 _SEAL_THREADS = 2  # batches sealed at once

@@ -38,7 +38,7 @@ from ingest.kinds import (
 )
 from ingest.pseudonyms import Pseudonymiser
 
-# The columns of a sealed record, in store order (see ingest/stores/_schema.py).
+# The columns of a sealed record, in store order (see store/_schema.py).
 SEALED_COLUMNS = (
     "key_hi",
     "key_lo",

@@ -70,9 +70,9 @@ def hermetic_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(args: list[str], *, env: Mapping[str, str], cwd: Path) -> str:
-    """Run ``python -m dashboard.cli ARGS``; return its output or fail with it."""
+    """Run ``python -m streetsafe.cli ARGS``; return its output or fail with it."""
     done = subprocess.run(
-        [sys.executable, "-m", "dashboard.cli", *args],
+        [sys.executable, "-m", "streetsafe.cli", *args],
         env=dict(env),
         cwd=cwd,
         capture_output=True,
@@ -109,7 +109,7 @@ def dashboard_server(
     cmd = [
         sys.executable,
         "-m",
-        "dashboard.cli",
+        "streetsafe.cli",
         "dashboard",
         "--store",
         str(store),

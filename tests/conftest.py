@@ -8,14 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from ingest.context import seal_context
 from ingest.seal import SealContext
-from ingest.settings import PROJECT_ROOT, Settings
-from ingest.stores import Store, open_store
+from store import Store, open_store
+from streetsafe.deployment import seal_context
+from streetsafe.settings import Settings
 from tests.pg_cluster import PgCluster, pg_cluster
 
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-POLICEUK_HAMPSHIRE = SHARED_DATA / "2022-02-hampshire-street.csv"
+FIXTURES = Path(__file__).parent / "fixtures"
+# Every 12th row of police.uk's Hampshire file for February 2022 (see fixtures/README.md): rows
+# inside Southampton, on the Isle of Wight and across the rest of the force area.
+POLICEUK_HAMPSHIRE = FIXTURES / "2022-02-hampshire-street-cut.csv"
+POLICEUK_HAMPSHIRE_ROWS = 1238
+# Counted independently of streetsafe: rows whose LSOA name is a Southampton LSOA. About 5% of
+# police.uk's points lie in another LSOA polygon than their code says, so the study-area test
+# may differ by a few.
+POLICEUK_HAMPSHIRE_SOUTHAMPTON = 258
 TEST_KEY = "0f" * 32
 # Fixed "now" for tests so that future-time checks do not drift.
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from geo.area import POINT_INVALID, POINT_OK, POINT_OUTSIDE, POINT_SWAPPED, fit_view
-from ingest.context import load_study_area
-from ingest.settings import DATA_DIR, Settings
+from streetsafe.deployment import load_study_area
+from streetsafe.settings import DATA_DIR, Settings
 
 BOUNDARY = DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl"
 

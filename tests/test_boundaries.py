@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from geo.errors import ConfigError
-from ingest.boundaries import areas_geojson, load_areas
-from ingest.settings import Settings
+from streetsafe.boundaries import areas_geojson, load_areas
+from streetsafe.settings import Settings
 
 SQUARE = {
     "type": "Polygon",

@@ -15,18 +15,18 @@ import streamlit as st
 from shapely.geometry import mapping, shape
 from streamlit.testing.v1 import AppTest
 
-from dashboard.filters import parse_request
 from dashboard.upload import ingest_upload
 from geo.area import fit_view
 from geo.errors import SchemaError
 from geo.hexes import cells_from_points, cells_to_str
-from ingest.context import load_study_area
-from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
-from ingest.policies import load_policies
-from ingest.settings import DATA_DIR, PROJECT_ROOT, Settings
-from ingest.stores import open_store
-from ingest.views import published_view
+from store import open_store
+from streetsafe.demo import generate_demo
+from streetsafe.deployment import load_study_area
+from streetsafe.filters import parse_request
+from streetsafe.policies import load_policies
+from streetsafe.settings import DATA_DIR, PROJECT_ROOT, Settings
+from streetsafe.views import published_view
 from tests.conftest import TEST_KEY
 
 APP = str(PROJECT_ROOT / "dashboard" / "app.py")
@@ -49,7 +49,7 @@ HEADERS = {
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    from ingest.context import seal_context
+    from streetsafe.deployment import seal_context
 
     url = str(tmp_path_factory.mktemp("dash") / "demo.duckdb")
     ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))

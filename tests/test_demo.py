@@ -1,4 +1,4 @@
-"""Tests of ingest.demo: the synthetic Southampton dataset."""
+"""Tests of streetsafe.demo: the synthetic Southampton dataset."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from shapely.geometry import shape
 from geo.errors import ConfigError
 from geo.nights import localize
 from ingest.csvfile import open_table
-from ingest.demo import HOTSPOTS, SYNTHETIC_NOTICE, DemoFiles, generate_demo
 from ingest.kinds import KINDS, SEVERITIES, SHARING_LEVELS
+from streetsafe.demo import HOTSPOTS, SYNTHETIC_NOTICE, DemoFiles, generate_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 END = datetime.date(2026, 1, 31)
@@ -251,5 +251,5 @@ def test_fewer_women_and_months() -> None:
 
 def test_notice_and_no_streamlit() -> None:
     assert "synthetic" in SYNTHETIC_NOTICE.lower()
-    code = "import sys, ingest.demo; assert 'streamlit' not in sys.modules"
+    code = "import sys, streetsafe.demo; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

@@ -8,11 +8,11 @@ from datetime import date
 import pytest
 
 from bench.differencing import attacks
-from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
-from ingest.policies import load_policies
 from ingest.seal import SealContext
-from ingest.stores import Store
+from store import Store
+from streetsafe.demo import generate_demo
+from streetsafe.policies import load_policies
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from geo.errors import FilterError
 from geo.nights import localize, night_fields, parse_hour_range, parse_weekdays
 from ingest.pipeline import ingest_file
 from ingest.seal import SealContext
-from ingest.stores import Store
+from store import Store
 
 
 def _fields(*utc: str) -> pd.DataFrame:

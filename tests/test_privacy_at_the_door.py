@@ -16,8 +16,8 @@ from geo.errors import ConfigError, StoreError
 from ingest.pipeline import ingest_file
 from ingest.pseudonyms import Pseudonymiser, load_key
 from ingest.seal import SealContext
-from ingest.settings import Settings
-from ingest.stores import Store, open_store
+from store import Store, open_store
+from streetsafe.settings import Settings
 
 ROWS = (
     "record_id,occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing,notes,name\n"

@@ -17,11 +17,11 @@ from geo.aggregate import CubeFilter
 from geo.errors import PolicyError
 from geo.hexes import cells_from_points, parent_cells
 from geo.privacy import PERTURBATION_TABLE, RolePolicy, perturb, publish
-from ingest.context import seal_context
-from ingest.policies import load_policies
-from ingest.settings import Settings
-from ingest.stores import open_store
-from ingest.views import published_view
+from store import open_store
+from streetsafe.deployment import seal_context
+from streetsafe.policies import load_policies
+from streetsafe.settings import Settings
+from streetsafe.views import published_view
 
 RES = 9
 

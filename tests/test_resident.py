@@ -20,19 +20,19 @@ from hypothesis import strategies as st
 from geo.aggregate import LAYERS, Contributions, CubeFilter
 from geo.hexes import cells_from_points, parent_cells
 from geo.nights import HourRange
-from geo.resident import DIMENSIONS, ResidentCube
 from geo.wards import Areas
-from ingest.boundaries import load_areas
-from ingest.context import SealContext
 from ingest.pipeline import ingest_file
-from ingest.policies import load_policies
-from ingest.settings import DEFAULT_RESIDENT_ROWS, Settings
-from ingest.stores import BatchInfo, Store, open_store
-from ingest.stores import _base as stores_base
-from ingest.stores import _postgis as postgis_store
-from ingest.stores._base import RETRY_LOAD_AFTER_S
-from ingest.stores._schema import ARROW_SCHEMA
-from ingest.views import area_view, published_view
+from store import BatchInfo, Store, open_store
+from store import _base as stores_base
+from store import _postgis as postgis_store
+from store._base import RETRY_LOAD_AFTER_S
+from store._schema import ARROW_SCHEMA
+from store.cube import DIMENSIONS, ResidentCube
+from streetsafe.boundaries import load_areas
+from streetsafe.deployment import SealContext
+from streetsafe.policies import load_policies
+from streetsafe.settings import DEFAULT_RESIDENT_ROWS, Settings
+from streetsafe.views import area_view, published_view
 from tests.pg_cluster import PgCluster
 
 SHARING = ("outreach_only", "partners", "public")

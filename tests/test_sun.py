@@ -16,7 +16,7 @@ from geo.errors import FilterError
 from geo.sun import AFTER_SUNSET, hours_after_sunset, hours_after_sunset_sql, sunset_minutes
 from ingest.pipeline import ingest_file
 from ingest.seal import SealContext
-from ingest.stores import Store
+from store import Store
 
 LONDON = (51.5074, -0.1278)
 SOUTHAMPTON = (50.9097, -1.4044)
@@ -95,7 +95,7 @@ def test_counts_by_hours_after_sunset_follow_the_season(
 
 
 def test_hours_after_sunset_need_the_place() -> None:
-    from ingest.stores._queries import contributions
+    from store._queries import contributions
 
     with pytest.raises(FilterError, match=r"'after_sunset' \(with the place sunset is reckoned"):
         contributions(CubeFilter(), res=None, storage_res=10, by=(AFTER_SUNSET,))

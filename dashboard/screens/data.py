@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.messages import user_message
 from dashboard.state import require_page
 from dashboard.upload import ingest_upload
 from geo.errors import StreetsafeError
 from ingest.kinds import KINDS
 from ingest.pipeline import IngestSummary
-from ingest.settings import DATA_DIR
+from streetsafe.messages import user_message
+from streetsafe.settings import DATA_DIR
 
 require_page("data")
 st.header("Add data")

@@ -5,7 +5,7 @@ time before and after the work (planning, a result frame). :class:`ResidentCube`
 columns a cube query reads, coded small and sorted by layer and sharing level, night and time of
 night, and answers :meth:`ResidentCube.contributions` with binary searches for the runs of rows
 a view selects, a table lookup for the conditions left, and one count per group. Its answers
-are the same as the store's SQL (``ingest/stores/_queries.py``); a property test holds the two
+are the same as the store's SQL (``store/_queries.py``); a property test holds the two
 together.
 
 It holds no coordinates: sealed records have none. People are numbered in the order first seen,

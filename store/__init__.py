@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ingest.stores._base import BatchInfo, Store, Writer, to_arrow
-from ingest.stores._schema import RECORD_COLUMNS
+from store._base import BatchInfo, Store, Writer, to_arrow
+from store._schema import RECORD_COLUMNS
 
 __all__ = ["RECORD_COLUMNS", "BatchInfo", "Store", "Writer", "open_store", "to_arrow"]
 
@@ -26,7 +26,7 @@ def open_store(
     while the SQL answers (a server's views never wait for the load); see :meth:`Store.warm`.
     """
     if url.startswith(("postgresql://", "postgres://")):
-        from ingest.stores._postgis import PostGISStore
+        from store._postgis import PostGISStore
 
         return PostGISStore(
             url,
@@ -34,7 +34,7 @@ def open_store(
             resident_rows=resident_rows,
             resident_background=resident_background,
         )
-    from ingest.stores._duckdb import DuckDBStore
+    from store._duckdb import DuckDBStore
 
     path = url.removeprefix("duckdb://")
     return DuckDBStore(

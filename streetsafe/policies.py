@@ -9,7 +9,7 @@ from typing import Any
 from geo.aggregate import LAYERS
 from geo.errors import ConfigError
 from geo.privacy import RolePolicy
-from ingest.settings import DATA_DIR
+from streetsafe.settings import DATA_DIR
 
 DEFAULT_POLICY_FILE = DATA_DIR / "policies.toml"
 _SHARING = ("outreach_only", "partners", "public")

@@ -21,10 +21,10 @@ from pyarrow import csv as pa_csv
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres
-from ingest.stores._base import Store, Writer
-from ingest.stores._pgcopy import SIGNATURE, TRAILER, copy_chunks
-from ingest.stores._queries import batch_records
-from ingest.stores._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS
+from store._base import Store, Writer
+from store._pgcopy import SIGNATURE, TRAILER, copy_chunks
+from store._queries import batch_records
+from store._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS
 
 _ARROW_TYPES = {name: kind for name, kind, _ in RECORD_FIELDS}
 # Numbers first, then text: the COPY encoder packs adjacent NULL-free numbers into one piece.

@@ -66,7 +66,7 @@ from ingest.kinds import ASB_REPORTS, INCIDENTS, OUTREACH_CONTACTS, OUTREACH_ONL
 
 SYNTHETIC_NOTICE = (
     "Synthetic demonstration data: every record, place, time and person reference was made up "
-    "by a random model (streetsafe's ingest.demo). Nothing describes a real person or event."
+    "by a random model (streetsafe's streetsafe.demo). Nothing describes a real person or event."
 )
 
 _DATA_DIR = Path(__file__).resolve().parent.parent / "data"

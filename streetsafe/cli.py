@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from datetime import date, timedelta
 from enum import StrEnum
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,8 +23,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
-from dashboard.messages import user_message
 from geo.errors import StreetsafeError
+from streetsafe.messages import user_message
 
 app = typer.Typer(
     help="streetsafe: a night-time street-safety map with privacy protection built in.",
@@ -66,7 +67,7 @@ def _failures() -> Iterator[None]:
 
 
 def _settings(store: str | None) -> Any:
-    from ingest.settings import Settings
+    from streetsafe.settings import Settings
 
     return Settings.from_env(store=store)
 
@@ -87,9 +88,9 @@ def ingest(
     store: StoreOption = None,
 ) -> None:
     """Ingest report files; each file lands whole or not at all."""
-    from ingest.context import seal_context
     from ingest.pipeline import IngestJob, IngestSummary, ingest_files, write_rejects
-    from ingest.stores import open_store
+    from store import open_store
+    from streetsafe.deployment import seal_context
 
     failed = False
     summaries: list[IngestSummary] = []
@@ -238,11 +239,11 @@ def demo(
     ] = None,
 ) -> None:
     """Generate synthetic Southampton demo data and load it, with the public police.uk file."""
-    from ingest.context import seal_context
-    from ingest.demo import generate_demo
     from ingest.pipeline import IngestJob, ingest_files
-    from ingest.settings import DATA_DIR
-    from ingest.stores import open_store
+    from store import open_store
+    from streetsafe.demo import generate_demo
+    from streetsafe.deployment import seal_context
+    from streetsafe.settings import DATA_DIR
 
     with _failures():
         settings = _settings(store)
@@ -307,7 +308,7 @@ def dashboard(
         _check_deployment(settings)
     if headless is None:
         headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    app_path = Path(__file__).with_name("app.py")
+    app_path = Path(str(resources.files("dashboard") / "app.py"))
     env = {**os.environ, "STREETSAFE_STORE": settings.store}
     cmd = [
         sys.executable,
@@ -332,9 +333,9 @@ def dashboard(
 
 def _check_deployment(settings: Any) -> None:
     """Read the deployment's files now: a bad one is one message here, not a page of traceback."""
-    from ingest.boundaries import load_areas
-    from ingest.context import load_study_area
-    from ingest.policies import load_policies
+    from streetsafe.boundaries import load_areas
+    from streetsafe.deployment import load_study_area
+    from streetsafe.policies import load_policies
 
     load_study_area(settings.study_area)
     load_areas(settings.wards)
@@ -386,12 +387,12 @@ def map_export(
     store: StoreOption = None,
 ) -> None:
     """Export exactly the published view the dashboard shows for these filters."""
-    from dashboard.filters import parse_request
     from geo.errors import FilterError, PolicyError
     from geo.export import view_geojson, view_table
-    from ingest.policies import load_policies
-    from ingest.stores import open_store
-    from ingest.views import published_view
+    from store import open_store
+    from streetsafe.filters import parse_request
+    from streetsafe.policies import load_policies
+    from streetsafe.views import published_view
 
     with _failures():
         settings = _settings(store)

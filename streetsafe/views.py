@@ -15,7 +15,7 @@ import pandas as pd
 from geo.aggregate import Coded, Contributions, CubeFilter
 from geo.privacy import PublishedView, RolePolicy, publish
 from geo.wards import Areas
-from ingest.stores import Store
+from store import Store
 
 
 def restrict(f: CubeFilter, policy: RolePolicy) -> CubeFilter:

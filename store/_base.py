@@ -18,11 +18,11 @@ import pyarrow as pa
 
 from geo.aggregate import Contributions, CubeFilter
 from geo.errors import FilterError, StoreError
-from geo.resident import COLUMNS as RESIDENT_COLUMNS
-from geo.resident import DIMENSIONS as RESIDENT_DIMENSIONS
-from geo.resident import ResidentCube
-from ingest.stores import _queries
-from ingest.stores._schema import ARROW_SCHEMA, RECORD_FIELDS
+from store import _queries
+from store._schema import ARROW_SCHEMA, RECORD_FIELDS
+from store.cube import COLUMNS as RESIDENT_COLUMNS
+from store.cube import DIMENSIONS as RESIDENT_DIMENSIONS
+from store.cube import ResidentCube
 
 _log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ class Store(abc.ABC):
     ) -> Contributions:
         """Return :meth:`contributions` as arrays, from the resident cube where it can answer.
 
-        The resident cube (:mod:`geo.resident`) holds the records' cube columns in memory, so a
+        The resident cube (:mod:`store.cube`) holds the records' cube columns in memory, so a
         filter change costs a millisecond, not a query. It is loaded on first use, extended with
         each batch committed since (it notices them by :meth:`_data_token`), and not kept for
         stores of more than ``resident_rows`` records, nor used for the ``after_sunset``
@@ -458,7 +458,7 @@ _RES_MISMATCH = (
 
 
 def _migrations(dialect: str) -> list[tuple[int, str]]:
-    folder = resources.files("ingest.stores") / "migrations" / dialect
+    folder = resources.files("store") / "migrations" / dialect
     columns = ",\n    ".join(f"{name} {sql}" for name, _, sql in RECORD_FIELDS)
     out = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):

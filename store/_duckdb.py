@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import StoreError
-from ingest.stores._base import Store, Writer
-from ingest.stores._queries import batch_records
-from ingest.stores._schema import RECORD_COLUMNS
+from store._base import Store, Writer
+from store._queries import batch_records
+from store._schema import RECORD_COLUMNS
 
 _COLUMNS = ", ".join(RECORD_COLUMNS)
 # Commits through this process, per database file. DuckDB lets one process at a time write a

@@ -13,7 +13,7 @@ from geo.errors import ConfigError
 from ingest.gazetteer import Gazetteer
 from ingest.pseudonyms import Pseudonymiser, load_key
 from ingest.seal import SealContext
-from ingest.settings import Settings
+from streetsafe.settings import Settings
 
 
 def load_study_area(path: Path) -> StudyArea:
