@@ -65,7 +65,7 @@ def run(rows: int) -> dict[str, Any]:
         settings = Settings.from_env(store=url)
         shared = _shared_store(settings.store, settings.storage_res, settings.resident_rows)
         with shared.lock:  # the sessions' connection: borrowed as they borrow it
-            loaded = shared.store.wait_for_resident(timeout=600)
+            loaded = shared.views.wait_until_current(timeout=600)
         if not loaded:
             raise RuntimeError("the dashboard's store did not load its records into memory")
         resident = time.perf_counter() - start

@@ -66,7 +66,7 @@ def _pairs(store: Store, policy: RolePolicy) -> dict[str, list[tuple[CubeFilter,
                     f,
                     replace(
                         f,
-                        date_from=f.date_from + timedelta(days=1),  # type: ignore[operator]
+                        date_from=hi - timedelta(days=length - 1),
                         date_to=hi + timedelta(days=1),
                     ),
                 )

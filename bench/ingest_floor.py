@@ -148,8 +148,10 @@ def ingest_floor(
 
 def stored_files(store: Store) -> list[pa.Table]:
     """Return the records of ``store``, one table per ingested file, as the ingest loads them."""
-    batches = [int(row[0]) for row in store._execute("SELECT id FROM batches ORDER BY id")]
-    return [store._arrow(RECORD_COLUMNS, [batch]).cast(ARROW_SCHEMA) for batch in batches]
+    return [
+        store.records(RECORD_COLUMNS, [batch]).cast(ARROW_SCHEMA)
+        for batch in sorted(store.batches())
+    ]
 
 
 def main() -> None:

@@ -29,7 +29,6 @@ from geo.hexes import cells_from_points
 from ingest.pipeline import IngestJob
 from store import open_store
 from streetsafe.demo import generate_demo
-from streetsafe.settings import DEFAULT_RESIDENT_ROWS
 
 CHUNK = 1_000_000
 FLOOR_ROWS = 2_000_000  # the ingest floor holds the stored rows in memory: not at 10M
@@ -76,7 +75,7 @@ def measure(size: int, engine: str, baseline_rows: int) -> dict[str, Any]:
         )
         with (
             _engine_url(engine, Path(tmp)) as url,
-            open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
+            open_store(url, storage_res=10) as store,
         ):
             jobs = [IngestJob(kind, str(folder / f"{kind}.csv")) for kind in KINDS]
             start = time.perf_counter()

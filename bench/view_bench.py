@@ -28,7 +28,7 @@ from geo.hexes import parent_cells
 from geo.nights import parse_hour_range
 from geo.privacy import publish
 from ingest.pipeline import ingest_file
-from store import Store, open_store
+from store import ResidentViews, Store, open_store
 from store._queries import where
 from streetsafe.policies import load_policies
 from streetsafe.settings import DEFAULT_RESIDENT_ROWS, PROJECT_ROOT
@@ -79,7 +79,8 @@ def run(sizes: list[int], engines: list[str], repeats: int = 3) -> dict[str, Any
             with (
                 tempfile.TemporaryDirectory() as tmp,
                 _engine_url(engine, Path(tmp)) as url,
-                open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
+                open_store(url, storage_res=10) as store,
+                ResidentViews(store, max_rows=DEFAULT_RESIDENT_ROWS) as resident,
             ):
                 for kind, data in files.items():
                     ingest_file(store, kind, io.BytesIO(data), ctx=ctx, source=kind)
@@ -91,7 +92,7 @@ def run(sizes: list[int], engines: list[str], repeats: int = 3) -> dict[str, Any
                 for _ in range(repeats):
                     for f in typical_filters(last):
                         t = time.perf_counter()
-                        published_view(store, policy, f, res=8)
+                        published_view(resident, policy, f, res=8)
                         fast.append(time.perf_counter() - t)
                         t = time.perf_counter()
                         publish(naive_view(store, restrict(f, policy), 8), policy, res=8)

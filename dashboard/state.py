@@ -23,7 +23,7 @@ from geo.privacy import PublishedView, RolePolicy
 from geo.sun import AFTER_SUNSET
 from geo.wards import Areas
 from ingest.seal import SealContext
-from store import Store, open_store
+from store import CountSource, ResidentViews, Store, open_store
 from streetsafe import boundaries
 from streetsafe.deployment import load_study_area, seal_context
 from streetsafe.filters import ViewRequest
@@ -49,34 +49,46 @@ def deployment() -> Deployment:
     return Deployment(settings, load_policies(settings.policy))
 
 
-class _SharedStore:
-    """One store connection per server, used by one session at a time."""
+class _Shared:
+    """One store connection per server, used by one session at a time, and its views.
+
+    Views are answered from memory once the records are loaded, on a thread of its own
+    (seconds for a force's records); until then, and while it takes in new files, from the
+    store's SQL: no session waits for the load, or holds the others up behind it.
+    """
 
     def __init__(self, url: str, storage_res: int, resident_rows: int) -> None:
-        self.url = url
-        # Views are answered from memory once the records are loaded, on a thread of its own
-        # (seconds for a force's records); until then, and while it takes in new files, from
-        # the store's SQL: no session waits for the load, or holds the others up behind it.
-        self.store = open_store(
-            url, storage_res=storage_res, resident_rows=resident_rows, resident_background=True
-        )
-        self.store.warm()
+        self.store = open_store(url, storage_res=storage_res)
+        self.views = ResidentViews(self.store, max_rows=resident_rows, background=True)
+        self.views.warm()
         self.lock = threading.Lock()
 
 
 @st.cache_resource
-def _shared_store(url: str, storage_res: int, resident_rows: int) -> _SharedStore:
-    return _SharedStore(url, storage_res, resident_rows)
+def _shared_store(url: str, storage_res: int, resident_rows: int) -> _Shared:
+    return _Shared(url, storage_res, resident_rows)
+
+
+@contextmanager
+def _shared() -> Iterator[_Shared]:
+    settings = deployment().settings
+    shared = _shared_store(settings.store, settings.storage_res, settings.resident_rows)
+    with shared.lock:
+        yield shared
 
 
 @contextmanager
 def store() -> Iterator[Store]:
-    """Borrow the store (pages never keep it: they receive published views)."""
-    dep = deployment()
-    settings = dep.settings
-    shared = _shared_store(settings.store, settings.storage_res, settings.resident_rows)
-    with shared.lock:
+    """Borrow the store, to write to it (pages never keep it: they receive published views)."""
+    with _shared() as shared:
         yield shared.store
+
+
+@contextmanager
+def counts() -> Iterator[CountSource]:
+    """Borrow the store's counts (from memory where they are loaded), for the one door."""
+    with _shared() as shared:
+        yield shared.views
 
 
 def current_role() -> str:
@@ -95,8 +107,7 @@ def data_version() -> tuple[int, int]:
     Read from the small audit table, not by counting records, so it costs nothing per rerun.
     """
     with store() as st_:
-        frame = st_.query("SELECT count(*) AS b, coalesce(sum(accepted), 0) AS r FROM batches")
-    return int(frame["b"].iloc[0]), int(frame["r"].iloc[0])
+        return st_.data_version()
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -118,9 +129,9 @@ def cached_view(
 
         f = replace(f, within=within)
     sun_at = study_area_centre() if AFTER_SUNSET in by else None
-    with store() as st_:
+    with counts() as source:
         return published_view(
-            st_,
+            source,
             dep.policies[request.role],
             f,
             res=request.res if with_cells else None,
@@ -163,8 +174,8 @@ def cached_area_view(
     """Return the published view of ``request`` per ward (cached like :func:`cached_view`)."""
     del url, version
     dep = deployment()
-    with store() as st_:
-        return area_view(st_, dep.policies[request.role], request.cube_filter(), areas(), by=by)
+    with counts() as source:
+        return area_view(source, dep.policies[request.role], request.cube_filter(), areas(), by=by)
 
 
 def synthetic_loaded() -> bool:

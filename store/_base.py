@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import abc
-import logging
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
-from time import monotonic
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import pandas as pd
 import pyarrow as pa
@@ -19,14 +16,7 @@ import pyarrow as pa
 from geo.aggregate import Contributions, CubeFilter
 from geo.errors import FilterError, StoreError
 from store import _queries
-from store._schema import ARROW_SCHEMA, RECORD_FIELDS
-from store.cube import COLUMNS as RESIDENT_COLUMNS
-from store.cube import DIMENSIONS as RESIDENT_DIMENSIONS
-from store.cube import ResidentCube
-
-_log = logging.getLogger(__name__)
-
-RETRY_LOAD_AFTER_S = 60.0  # a failed background load of the resident cube, for the same data
+from store._schema import ARROW_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -70,33 +60,47 @@ class _Counting(Writer):
         return new
 
 
-@dataclass(frozen=True)
-class _Resident:
-    """The resident cube and what it is current for; replaced whole, never changed."""
+class CountSource(Protocol):
+    """Where views get their counts: a :class:`Store`, or its :class:`~store.ResidentViews`."""
 
-    token: object = None  # the data token it is current for (None: never loaded)
-    cube: ResidentCube | None = None  # None: not loaded, or the store is over the limit
-    batches: frozenset[int] = frozenset()  # the batches whose records it holds
+    storage_res: int
+
+    def cube(
+        self,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...] = (),
+        sun_at: tuple[float, float] | None = None,
+    ) -> Contributions:
+        """Return the count cube of ``f`` at ``res`` (see :meth:`Store.contributions`)."""
+        ...
+
+    def view_counts(
+        self,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...] = (),
+        sun_at: tuple[float, float] | None = None,
+    ) -> tuple[Contributions, int]:
+        """Return the count cube of ``f`` and how many records it leaves out for want of a time."""
+        ...
 
 
 class Store(abc.ABC):
-    """A store of sealed records: the embedded (DuckDB) or the PostGIS engine."""
+    """A store of sealed records: the embedded (DuckDB) or the PostGIS engine.
+
+    A database interface and nothing more: it writes a file's records in one transaction and
+    answers the count cube by its SQL. Answering from memory is :class:`store.resident.
+    ResidentViews`' job, for a server that asks many views.
+    """
 
     engine: str
     url: str
 
-    def __init__(
-        self, *, storage_res: int, resident_rows: int = 0, resident_background: bool = False
-    ) -> None:
+    def __init__(self, *, storage_res: int) -> None:
         self.storage_res = storage_res
-        self.resident_rows = resident_rows
-        self.resident_background = resident_background
-        self._resident = _Resident()
-        self._loader: threading.Thread | None = None  # loading the cube in the background
-        self._loader_lock = threading.Lock()
-        self._closed = False
-        # the data a background load last failed on, and until when not to try it again
-        self._failed: tuple[object, float] | None = None
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -135,6 +139,19 @@ class Store(abc.ABC):
         """Return whether any synthetic (demo) batch was loaded."""
         frame = self.query("SELECT count(*) AS n FROM batches WHERE synthetic")
         return bool(frame["n"].iloc[0])
+
+    def data_version(self) -> tuple[int, int]:
+        """Return (files ingested, records they added): it changes whenever data is added.
+
+        Read from the small table of ingested files, not by counting records: cheap enough to
+        ask on every page view, so that cached views refresh when a file lands.
+        """
+        rows = self._execute("SELECT count(*), coalesce(sum(accepted), 0) FROM batches")
+        return int(rows[0][0]), int(rows[0][1])
+
+    def batches(self) -> dict[int, int]:
+        """Return every ingested file's batch id and the number of records it added."""
+        return {int(i): int(n) for i, n in self._execute("SELECT id, accepted FROM batches")}
 
     def contributions(
         self,
@@ -181,15 +198,15 @@ class Store(abc.ABC):
         by: tuple[str, ...] = (),
         sun_at: tuple[float, float] | None = None,
     ) -> Contributions:
-        """Return :meth:`contributions` as arrays, from the resident cube where it can answer.
+        """Return :meth:`contributions` as arrays, the form the privacy gate works on."""
+        return Contributions.from_frame(self.contributions(f, res=res, by=by, sun_at=sun_at), by=by)
 
-        The resident cube (:mod:`store.cube`) holds the records' cube columns in memory, so a
-        filter change costs a millisecond, not a query. It is loaded on first use, extended with
-        each batch committed since (it notices them by :meth:`_data_token`), and not kept for
-        stores of more than ``resident_rows`` records, nor used for the ``after_sunset``
-        dimension: those are answered by the store's SQL.
-        """
-        return self._cube(self._resident_cube(), f, res=res, by=by, sun_at=sun_at)
+    def unknown_time_count(self, f: CubeFilter) -> int:
+        """Return how many records ``f`` leaves out only because their time of night is unknown."""
+        if not f.needs_time_of_night:
+            return 0
+        sql, params = _queries.unknown_time(f, storage_res=self.storage_res)
+        return int(self.query(sql, params)["n"].iloc[0])
 
     def view_counts(
         self,
@@ -199,178 +216,40 @@ class Store(abc.ABC):
         by: tuple[str, ...] = (),
         sun_at: tuple[float, float] | None = None,
     ) -> tuple[Contributions, int]:
-        """Return :meth:`cube` and :meth:`unknown_time_count` of ``f`` from one look at the data.
-
-        A view needs both; the resident cube is checked for new batches once for the two (on
-        PostGIS that check is a query).
-        """
-        resident = self._resident_cube()
-        cube = self._cube(resident, f, res=res, by=by, sun_at=sun_at)
-        return cube, self._unknown_time_count(resident, f)
-
-    def unknown_time_count(self, f: CubeFilter) -> int:
-        """Return how many records ``f`` leaves out only because their time of night is unknown."""
-        resident = self._resident_cube() if f.needs_time_of_night else None
-        return self._unknown_time_count(resident, f)
-
-    def _cube(
-        self,
-        resident: ResidentCube | None,
-        f: CubeFilter,
-        *,
-        res: int | None,
-        by: tuple[str, ...],
-        sun_at: tuple[float, float] | None,
-    ) -> Contributions:
-        if resident is not None and all(d in RESIDENT_DIMENSIONS for d in by):
-            answer = resident.contributions(f, res=res, by=by)
-            if answer is not None:
-                return answer
-        return Contributions.from_frame(self.contributions(f, res=res, by=by, sun_at=sun_at), by=by)
-
-    def _unknown_time_count(self, resident: ResidentCube | None, f: CubeFilter) -> int:
-        if not f.needs_time_of_night:
-            return 0
-        if resident is not None:
-            return resident.unknown_time_count(f)
-        sql, params = _queries.unknown_time(f, storage_res=self.storage_res)
-        return int(self.query(sql, params)["n"].iloc[0])
+        """Return :meth:`cube` and :meth:`unknown_time_count` of ``f``: what a view needs."""
+        return self.cube(f, res=res, by=by, sun_at=sun_at), self.unknown_time_count(f)
 
     def record_columns(self) -> list[str]:
         """Return the columns of the records table, as stored."""
         return list(self.query("SELECT * FROM records LIMIT 0").columns)
 
-    def warm(self) -> None:
-        """Bring the resident cube up to date now, rather than at the first view.
-
-        In the background if the store was opened so (the views meanwhile ask the SQL); a
-        server calls this when it starts, so that its first views are answered from memory.
-        """
-        if self.resident_rows <= 0:
-            return
-        if not self.resident_background:
-            self._resident_cube()
-            return
-        token = self._data_token()
-        if token != self._resident.token:
-            self._load_in_background(token)
-
-    def wait_for_resident(self, timeout: float | None = None) -> bool:
-        """Bring the resident cube up to date and wait for it, at most ``timeout`` seconds.
-
-        Returns whether the cube is then current with the store: False when the time ran out,
-        the load failed, or the store's views come from its SQL (over ``resident_rows``).
-        """
-        deadline = None if timeout is None else monotonic() + timeout
-        waited: threading.Thread | None = None
-        while True:
-            if self._resident_cube() is not None:  # (in the background: starts a load if due)
-                return True
-            loader = self._loader
-            if loader is None or loader is waited:
-                return False  # no load under way: it failed, or the SQL answers this store
-            loader.join(None if deadline is None else max(0.0, deadline - monotonic()))
-            if loader.is_alive():
-                return False
-            waited = loader  # finished; data committed meanwhile wants another
-
-    def _resident_cube(self) -> ResidentCube | None:
-        """Return the resident cube if it is current with the store, else None (ask the SQL).
-
-        An out-of-date cube is brought up to date here, or (``resident_background``) on a
-        thread with a connection of its own while the store's SQL answers: loading a force's
-        records takes seconds, and the views of a shared server should not wait for it.
-        """
-        if self.resident_rows <= 0:
-            return None
-        token = self._data_token()
-        resident = self._resident
-        if token == resident.token:
-            return resident.cube
-        if self.resident_background:
-            failed = self._failed
-            if failed is None or failed[0] != token or monotonic() > failed[1]:
-                self._load_in_background(token)
-            return None
-        self._resident = self._caught_up(self, resident)
-        return self._resident.cube
-
-    def _caught_up(self, reader: Store, resident: _Resident) -> _Resident:
-        """Return ``resident`` extended with the batches committed since, read by ``reader``."""
-        # The token first: a batch committed after it is taken in now and again later (no
-        # batch is taken twice), whereas the other order could miss one for good.
-        token = reader._data_token()
-        accepted = {int(i): int(n) for i, n in reader._execute("SELECT id, accepted FROM batches")}
-        if sum(accepted.values()) > self.resident_rows:  # the SQL answers: free the memory
-            return _Resident(token)
-        new = sorted(set(accepted) - resident.batches)
-        cube = resident.cube or ResidentCube.empty(storage_res=self.storage_res)
-        if new:
-            cube = cube.extend(reader._arrow(RESIDENT_COLUMNS, new))
-        return _Resident(token, cube, resident.batches | frozenset(new))
-
-    def _load_in_background(self, token: object) -> None:
-        with self._loader_lock:
-            if self._closed or (self._loader is not None and self._loader.is_alive()):
-                return  # a load under way takes in what was committed before it began
-            try:
-                reader = self._fork()  # made here, on the thread that owns the connection
-            except Exception:
-                self._load_failed(token)
-                return
-            self._loader = threading.Thread(
-                target=self._load, args=(reader, token), name="streetsafe-resident", daemon=True
-            )
-            self._loader.start()
-
-    def _load(self, reader: Store, token: object) -> None:
-        # The only writer of self._resident while the store loads in the background.
-        try:
-            with reader:
-                self._resident = self._caught_up(reader, self._resident)
-        except Exception:  # the views go on from the SQL
-            self._load_failed(token)
-
-    def _load_failed(self, token: object) -> None:
-        # tried again when data is added, or after a while (the cause may have passed)
-        self._failed = (token, monotonic() + RETRY_LOAD_AFTER_S)
-        _log.exception("loading the resident cube of %s failed", self.url)
-
-    def _twin(self, **connection: Any) -> Self:
-        """Return a store of this engine over ``connection`` (attributes), without set-up.
-
-        For :meth:`_fork`: another connection to a store this process has opened already (so
-        migrated and checked), used by one thread for reading.
-        """
-        twin = object.__new__(type(self))
-        Store.__init__(twin, storage_res=self.storage_res)
-        twin.url = self.url
-        for name, value in connection.items():
-            setattr(twin, name, value)
-        return twin
-
-    def close(self) -> None:
-        """Release the connection (once a background load of the cube has stopped)."""
-        with self._loader_lock:
-            self._closed = True
-            loader = self._loader
-        if loader is not None:
-            loader.join()
-        self._close()
-
-    # --- engine hooks ----------------------------------------------------------------------
-
     @abc.abstractmethod
-    def _arrow(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
+    def records(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
         """Return ``columns`` of the records of ``batches`` as an Arrow table, in bulk."""
 
     @abc.abstractmethod
-    def _data_token(self) -> object:
+    def data_token(self) -> object:
         """Return a value that changes whenever a batch of records is committed (cheaply)."""
 
     @abc.abstractmethod
-    def _fork(self) -> Store:
-        """Return a store over the same data on a connection of its own, for another thread."""
+    def reader(self) -> Store:
+        """Return a store over the same data on a connection of its own, for another thread.
+
+        Call it on the thread that uses this store; the new store needs no set-up (this one
+        was migrated and checked) and is closed by whoever asked for it.
+        """
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- engine hooks ----------------------------------------------------------------------
 
     @abc.abstractmethod
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame: ...
@@ -392,12 +271,6 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _close(self) -> None: ...
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- shared helpers --------------------------------------------------------------------
 
@@ -458,13 +331,16 @@ _RES_MISMATCH = (
 
 
 def _migrations(dialect: str) -> list[tuple[int, str]]:
+    """Return the dialect's migrations, in order: (version, SQL text as released).
+
+    A released migration is frozen text: a store made with it must be migrated the same way by
+    every later version, so nothing is filled in from today's code.
+    """
     folder = resources.files("store") / "migrations" / dialect
-    columns = ",\n    ".join(f"{name} {sql}" for name, _, sql in RECORD_FIELDS)
     out = []
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".sql"):
-            version = int(entry.name.split("_", 1)[0])
-            out.append((version, entry.read_text().replace("{record_columns}", columns)))
+            out.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
     return out
 
 

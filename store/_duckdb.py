@@ -33,15 +33,21 @@ class DuckDBStore(Store):
         *,
         storage_res: int,
         read_only: bool = False,
-        resident_rows: int = 0,
-        resident_background: bool = False,
+        sharing: DuckDBStore | None = None,
     ) -> None:
-        super().__init__(
-            storage_res=storage_res,
-            resident_rows=resident_rows,
-            resident_background=resident_background,
-        )
+        """Open (creating and migrating if needed) the DuckDB file at ``path``.
+
+        With ``sharing``, the store is that store's database through a connection of its own
+        (a cursor, for another thread): already migrated, nothing is set up.
+        """
+        super().__init__(storage_res=storage_res)
         self.url = path
+        self._file: str
+        self._con: duckdb.DuckDBPyConnection
+        if sharing is not None:
+            self._file = sharing._file
+            self._con = sharing._con.cursor()
+            return
         self._file = f"memory:{id(self)}" if path == ":memory:" else os.path.realpath(path)
         if not read_only and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -55,18 +61,18 @@ class DuckDBStore(Store):
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
         return self._con.execute(sql, list(params)).df()
 
-    def _arrow(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
+    def records(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
         try:
             return self._con.sql(batch_records(columns, batches)).to_arrow_table()
         except duckdb.Error as exc:
             raise StoreError(f"embedded store query failed: {exc}") from exc
 
-    def _data_token(self) -> object:
+    def data_token(self) -> object:
         return _COMMITS.get(self._file, 0)
 
-    def _fork(self) -> DuckDBStore:
+    def reader(self) -> DuckDBStore:
         # a cursor is a connection of its own to the same database (also for ":memory:")
-        return self._twin(_file=self._file, _con=self._con.cursor())
+        return DuckDBStore(self.url, storage_res=self.storage_res, sharing=self)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:

@@ -96,19 +96,18 @@ class PostGISStore(Store):
         url: str,
         *,
         storage_res: int,
-        resident_rows: int = 0,
-        resident_background: bool = False,
+        migrate: bool = True,
     ) -> None:
-        super().__init__(
-            storage_res=storage_res,
-            resident_rows=resident_rows,
-            resident_background=resident_background,
-        )
+        """Connect to the PostGIS database at ``url``, migrating it first unless ``migrate`` is
+        False (another connection of a store this process has opened: see :meth:`reader`)."""
+        super().__init__(storage_res=storage_res)
         self.url = _redacted(url)  # the base class puts self.url in messages: no password
-        self._conninfo = url  # for another connection (see _fork)
+        self._conninfo = url  # for another connection (see reader)
         # partitions written in this transaction, their night index not summarised yet
         self._unsummarised: set[str] = set()
         self._con = _connect(url)
+        if not migrate:
+            return
         try:
             self._execute("SELECT pg_advisory_lock(?)", (_MIGRATION_LOCK,))
             try:
@@ -134,7 +133,7 @@ class PostGISStore(Store):
         frame.columns = pd.Index(names)  # by position: a name may come twice (a.x, b.x)
         return frame
 
-    def _arrow(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
+    def records(self, columns: Sequence[str], batches: Sequence[int]) -> pa.Table:
         # A COPY per month partition, each a statement of its own: it locks that partition
         # alone, for seconds, so a writer adding a month (which locks the parent table) does
         # not wait for a whole force's records to be read, nor hold other readers up behind it.
@@ -166,14 +165,12 @@ class PostGISStore(Store):
         except psycopg.Error as exc:
             raise StoreError(f"PostGIS store {self.url}: query failed: {exc}") from exc
 
-    def _data_token(self) -> object:
+    def data_token(self) -> object:
         # batches are only ever added, each in the transaction of its records
         return self._execute("SELECT count(*) FROM batches")[0][0]
 
-    def _fork(self) -> PostGISStore:
-        return self._twin(
-            _conninfo=self._conninfo, _unsummarised=set(), _con=_connect(self._conninfo)
-        )
+    def reader(self) -> PostGISStore:
+        return PostGISStore(self._conninfo, storage_res=self.storage_res, migrate=False)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:

@@ -15,7 +15,7 @@ import pandas as pd
 from geo.aggregate import Coded, Contributions, CubeFilter
 from geo.privacy import PublishedView, RolePolicy, publish
 from geo.wards import Areas
-from store import Store
+from store import CountSource
 
 
 def restrict(f: CubeFilter, policy: RolePolicy) -> CubeFilter:
@@ -26,7 +26,7 @@ def restrict(f: CubeFilter, policy: RolePolicy) -> CubeFilter:
 
 
 def published_view(
-    store: Store,
+    store: CountSource,
     policy: RolePolicy,
     f: CubeFilter,
     *,
@@ -54,7 +54,7 @@ def published_view(
 
 
 def area_view(
-    store: Store,
+    store: CountSource,
     policy: RolePolicy,
     f: CubeFilter,
     areas: Areas,

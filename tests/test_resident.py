@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from time import monotonic
@@ -22,12 +23,12 @@ from geo.hexes import cells_from_points, parent_cells
 from geo.nights import HourRange
 from geo.wards import Areas
 from ingest.pipeline import ingest_file
-from store import BatchInfo, Store, open_store
-from store import _base as stores_base
+from store import BatchInfo, CountSource, ResidentViews, Store, open_store
 from store import _postgis as postgis_store
-from store._base import RETRY_LOAD_AFTER_S
+from store import resident as resident_module
 from store._schema import ARROW_SCHEMA
 from store.cube import DIMENSIONS, ResidentCube
+from store.resident import RETRY_LOAD_AFTER_S
 from streetsafe.boundaries import load_areas
 from streetsafe.deployment import SealContext
 from streetsafe.policies import load_policies
@@ -82,8 +83,8 @@ def _records(seed: int, n: int) -> pa.Table:
     )
 
 
-def _store_with(table: pa.Table, url: str = ":memory:", resident_rows: int = 0) -> Store:
-    store = open_store(url, storage_res=10, resident_rows=resident_rows)
+def _store_with(table: pa.Table, url: str = ":memory:") -> Store:
+    store = open_store(url, storage_res=10)
     info = BatchInfo(layer="incident", source="random.csv", file_sha256="0" * 64)
     with store.writing(info, key_fingerprint="test") as writer:
         writer.add(table)
@@ -215,19 +216,25 @@ def _add_second_file(store: Store, other: str, ctx: SealContext) -> None:
         ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
 
 
-def _loading_in_background(url: str) -> Store:
-    return open_store(
-        url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
-    )
+@contextmanager
+def _resident(
+    url: str, *, max_rows: int = DEFAULT_RESIDENT_ROWS, background: bool = False
+) -> Iterator[tuple[Store, ResidentViews]]:
+    """Open the store at ``url`` and its resident views (as the dashboard does)."""
+    with (
+        open_store(url, storage_res=10) as store,
+        ResidentViews(store, max_rows=max_rows, background=background) as views,
+    ):
+        yield store, views
 
 
-def _resident_records(store: Store) -> int | None:
-    """Return how many records the store's resident cube holds (None: no cube)."""
-    cube = store._resident.cube
+def _resident_records(views: ResidentViews) -> int | None:
+    """Return how many records the resident cube holds (None: no cube)."""
+    cube = views.loaded
     return None if cube is None else len(cube)
 
 
-def _views(store: Store) -> list[pd.DataFrame]:
+def _views(store: CountSource) -> list[pd.DataFrame]:
     policy = load_policies()["community_safety"]
     f = CubeFilter(layers=("asb",), hours=HourRange(22 * 60, 4 * 60))
     return [
@@ -241,18 +248,20 @@ def test_views_from_memory_follow_every_file_committed(
     pair: tuple[str, str], ctx: SealContext
 ) -> None:
     url, other = pair
-    with open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store:
+    with _resident(url) as (store, views):
         ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
-        before = _views(store)
+        before = _views(views)
         assert before[0]["value"].sum() > 0
+        assert _resident_records(views) == 30
         _add_second_file(store, other, ctx)
-        after = _views(store)
+        after = _views(views)
         assert after[0]["value"].sum() > before[0]["value"].sum()
+        assert _resident_records(views) == 70
         # a file already stored: its batch adds no records (nothing for the cube to read)
         ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="again.csv")
-        for got, had in zip(_views(store), after, strict=True):
+        for got, had in zip(_views(views), after, strict=True):
             pd.testing.assert_frame_equal(got, had)
-    with open_store(url, storage_res=10, resident_rows=0) as sql_only:
+    with open_store(url, storage_res=10) as sql_only:
         expected = _views(sql_only)
     for got, want in zip(after, expected, strict=True):
         pd.testing.assert_frame_equal(got, want)
@@ -283,26 +292,26 @@ def test_a_server_answers_from_its_sql_while_the_cube_loads_in_the_background(
         ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
         expected = _views(writer)
     held = _HeldLoad(monkeypatch)
-    with _loading_in_background(url) as store:
-        store.warm()
+    with _resident(url, background=True) as (store, views):
+        views.warm()
         assert held.started.wait(30)
-        got = _views(store)  # answered although the load is held
-        assert not store.wait_for_resident(timeout=0)
+        got = _views(views)  # answered although the load is held
+        assert not views.wait_until_current(timeout=0)
         for a, b in zip(got, expected, strict=True):
             pd.testing.assert_frame_equal(a, b)
         held.release.set()
-        assert store.wait_for_resident(timeout=30)
-        assert _resident_records(store) == 30
+        assert views.wait_until_current(timeout=30)
+        assert _resident_records(views) == 30
         # A file committed later: its views are right at once, then from memory again.
         held.release.clear()
         held.started.clear()
         _add_second_file(store, other, ctx)
-        during = _views(store)
+        during = _views(views)
         assert held.started.wait(30)
         held.release.set()
-        assert store.wait_for_resident(timeout=30)
-        assert _resident_records(store) == 70
-        after = _views(store)
+        assert views.wait_until_current(timeout=30)
+        assert _resident_records(views) == 70
+        after = _views(views)
     with open_store(url, storage_res=10) as sql_only:
         want = _views(sql_only)
     assert want[0]["value"].sum() > expected[0]["value"].sum()
@@ -319,15 +328,15 @@ def test_a_file_committed_while_the_cube_loads_is_taken_in_by_the_next_load(
     with open_store(url, storage_res=10) as writer:
         ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
     held = _HeldLoad(monkeypatch)
-    with _loading_in_background(url) as store:
-        store.warm()
+    with _resident(url, background=True) as (store, views):
+        views.warm()
         assert held.started.wait(30)  # the load has listed the batches: only a.csv
         _add_second_file(store, other, ctx)
-        during = _views(store)
+        during = _views(views)
         held.release.set()
-        assert store.wait_for_resident(timeout=30)  # the first load ends behind; a second follows
-        assert _resident_records(store) == 70
-        after = _views(store)
+        assert views.wait_until_current(timeout=30)  # the first load ends behind; a second follows
+        assert _resident_records(views) == 70
+        after = _views(views)
     with open_store(url, storage_res=10) as sql_only:
         want = _views(sql_only)
     for a, b, c in zip(during, after, want, strict=True):
@@ -342,14 +351,14 @@ def test_a_store_over_the_limit_loads_nothing_in_the_background(
     with open_store(url, storage_res=10) as writer:
         ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
         expected = _views(writer)
-    with open_store(url, storage_res=10, resident_rows=20, resident_background=True) as store:
-        store.warm()
-        assert store.wait_for_resident(timeout=30) is False
-        assert _resident_records(store) is None
-        for a, b in zip(_views(store), expected, strict=True):
+    with _resident(url, max_rows=20, background=True) as (_, views):
+        views.warm()
+        assert views.wait_until_current(timeout=30) is False
+        assert _resident_records(views) is None
+        for a, b in zip(_views(views), expected, strict=True):
             pd.testing.assert_frame_equal(a, b)
-        assert store._loader is not None
-        assert not store._loader.is_alive()  # the views started no other load
+        assert views._loader is not None
+        assert not views._loader.is_alive()  # the views started no other load
 
 
 def test_a_failed_background_load_leaves_the_views_to_the_sql(
@@ -369,28 +378,28 @@ def test_a_failed_background_load_leaves_the_views_to_the_sql(
         raise MemoryError("no room for the cube")
 
     monkeypatch.setattr(ResidentCube, "extend", broken)
-    with _loading_in_background(url) as store:
-        store.warm()
-        assert not store.wait_for_resident(timeout=30)
+    with _resident(url, background=True) as (store, views):
+        views.warm()
+        assert not views.wait_until_current(timeout=30)
         assert "loading the resident cube" in caplog.text
         assert "no room for the cube" in caplog.text
-        for a, b in zip(_views(store), expected, strict=True):
+        for a, b in zip(_views(views), expected, strict=True):
             pd.testing.assert_frame_equal(a, b)
-        assert store.wait_for_resident(timeout=30) is False
+        assert views.wait_until_current(timeout=30) is False
 
         def failures() -> int:
             return sum("loading the resident cube" in r.getMessage() for r in caplog.records)
 
         assert failures() == 1  # not again for every view
         ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
-        _views(store)  # new data: the load is tried again
-        assert store.wait_for_resident(timeout=30) is False
+        _views(views)  # new data: the load is tried again
+        assert views.wait_until_current(timeout=30) is False
         assert failures() == 2
         monkeypatch.setattr(ResidentCube, "extend", extend)  # the cause passes...
         later = monotonic() + RETRY_LOAD_AFTER_S + 1
-        monkeypatch.setattr(stores_base, "monotonic", lambda: later)
-        assert store.wait_for_resident(timeout=30)  # ...and a while later it is tried again
-        assert _resident_records(store) == 70
+        monkeypatch.setattr(resident_module, "monotonic", lambda: later)
+        assert views.wait_until_current(timeout=30)  # ...and a while later it is tried again
+        assert _resident_records(views) == 70
 
 
 def test_a_store_bigger_than_the_setting_answers_from_its_sql(
@@ -400,20 +409,20 @@ def test_a_store_bigger_than_the_setting_answers_from_its_sql(
     policy = load_policies()["community_safety"]
     f = CubeFilter(layers=("asb",))
 
-    def views(store: Store) -> list[pd.DataFrame]:
+    def views(source: CountSource) -> list[pd.DataFrame]:
         return [
-            published_view(store, policy, f, res=8).cells,
-            area_view(store, policy, f, _wards(), by=("month",)).cells,
+            published_view(source, policy, f, res=8).cells,
+            area_view(source, policy, f, _wards(), by=("month",)).cells,
         ]
 
-    with open_store(url, storage_res=10, resident_rows=50) as store:
+    with _resident(url, max_rows=50) as (store, resident):
         ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
-        views(store)
-        assert _resident_records(store) == 30
+        views(resident)
+        assert _resident_records(resident) == 30
         ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
-        got = views(store)
-        assert _resident_records(store) is None  # 70 records: over the limit, the memory freed
-    with open_store(url, storage_res=10, resident_rows=0) as sql_only:
+        got = views(resident)
+        assert _resident_records(resident) is None  # 70 records: over the limit, memory freed
+    with open_store(url, storage_res=10) as sql_only:
         want = views(sql_only)
     assert got[0]["value"].sum() > 0
     for a, b in zip(got, want, strict=True):
@@ -441,10 +450,8 @@ def test_a_postgis_writer_adding_a_month_does_not_wait_for_a_cube_load(
         # enough records that the server is still sending (its locks held) when the load stops
         _store_with(_records(5, 300_000), url=url).close()
         monkeypatch.setattr(postgis_store._Chunks, "readinto", held)
-        with open_store(
-            url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS, resident_background=True
-        ) as store:
-            store.warm()
+        with _resident(url, background=True) as (_, views):
+            views.warm()
             assert reading.wait(30)
             june = _records(6, 40)  # in a month the store has no partition for yet
             for name, day in (("night", date(2026, 6, 5)), ("month", date(2026, 6, 1))):
@@ -458,8 +465,8 @@ def test_a_postgis_writer_adding_a_month_does_not_wait_for_a_cube_load(
                         adding.add(june)
             finally:
                 release.set()
-            assert store.wait_for_resident(timeout=60)
-            assert _resident_records(store) == 300_040
+            assert views.wait_until_current(timeout=60)
+            assert _resident_records(views) == 300_040
 
 
 @pytest.mark.postgis
@@ -475,11 +482,8 @@ def test_postgis_hands_its_records_over_whole(pg_server: PgCluster) -> None:
     )
     with pg_server.fresh_database() as url:
         _store_with(table, url=url).close()
-        with (
-            open_store(url, storage_res=10, resident_rows=DEFAULT_RESIDENT_ROWS) as store,
-            open_store(url, storage_res=10) as sql_only,
-        ):
-            cube = store._resident_cube()
+        with _resident(url) as (_, views), open_store(url, storage_res=10) as sql_only:
+            cube = views.current()
             assert cube is not None
             assert len(cube) == 500
             for f, res, by in queries:
@@ -488,4 +492,4 @@ def test_postgis_hands_its_records_over_whole(pg_server: PgCluster) -> None:
                 mine = _as_frame(answer, cube.vocabulary.people)
                 sql = sql_only.contributions(f, res=res, by=by)[list(mine.columns)]
                 pd.testing.assert_frame_equal(_canonical(mine), _canonical(sql), check_dtype=False)
-                assert store.unknown_time_count(f) == sql_only.unknown_time_count(f)
+                assert views.unknown_time_count(f) == sql_only.unknown_time_count(f)

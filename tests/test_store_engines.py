@@ -12,7 +12,7 @@ import pytest
 from geo.hexes import parent_sql
 from ingest.pipeline import ingest_file
 from ingest.seal import SealContext
-from store import Store, open_store
+from store import RECORD_COLUMNS, Store, open_store
 from streetsafe.demo import generate_demo
 from streetsafe.settings import Settings
 from tests.conftest import POLICEUK_HAMPSHIRE, POLICEUK_HAMPSHIRE_SOUTHAMPTON, PgCluster
@@ -80,6 +80,12 @@ def test_a_failing_file_leaves_the_store_as_it_was(
 def test_store_has_no_coordinate_or_reference_columns(engine_store: Store) -> None:
     columns = {c.lower() for c in engine_store.record_columns()}
     assert not columns & {"latitude", "longitude", "lat", "lon", "person_ref", "record_id"}
+
+
+def test_the_released_migrations_make_the_records_the_writers_send(engine_store: Store) -> None:
+    # Migrations are frozen text: a new column needs a new migration, or the writers' records
+    # no longer fit the table (and this fails).
+    assert engine_store.record_columns() == [*RECORD_COLUMNS, "batch_id"]
 
 
 @pytest.mark.postgis

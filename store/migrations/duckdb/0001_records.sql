@@ -10,6 +10,21 @@ CREATE TABLE batches (
     synthetic BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE TABLE records (
-    {record_columns},
+    key_hi BIGINT NOT NULL,
+    key_lo BIGINT NOT NULL,
+    layer TEXT NOT NULL,
+    category TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    sharing TEXT NOT NULL,
+    severity SMALLINT,
+    person BIGINT,
+    occurred_utc TIMESTAMP,
+    night DATE,
+    local_minute SMALLINT,
+    weekday SMALLINT,
+    month DATE NOT NULL,
+    time_flag TEXT,
+    cell BIGINT NOT NULL,
+    record_key SMALLINT NOT NULL,
     batch_id INTEGER NOT NULL
 );

@@ -20,7 +20,22 @@ CREATE TABLE record_keys (
 -- months can be detached or dropped whole under a retention policy. No foreign key to batches:
 -- the per-row check cost more than the whole COPY; batch and records share one transaction.
 CREATE TABLE records (
-    {record_columns},
+    key_hi BIGINT NOT NULL,
+    key_lo BIGINT NOT NULL,
+    layer TEXT NOT NULL,
+    category TEXT NOT NULL,
+    agency TEXT NOT NULL,
+    sharing TEXT NOT NULL,
+    severity SMALLINT,
+    person BIGINT,
+    occurred_utc TIMESTAMP,
+    night DATE,
+    local_minute SMALLINT,
+    weekday SMALLINT,
+    month DATE NOT NULL,
+    time_flag TEXT,
+    cell BIGINT NOT NULL,
+    record_key SMALLINT NOT NULL,
     batch_id INTEGER NOT NULL
 ) PARTITION BY RANGE (month);
 CREATE INDEX records_cell ON records (cell);
