@@ -22,9 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from streetsafe.settings import PROJECT_ROOT
-
-RESULTS = PROJECT_ROOT / "bench" / "results"
+from bench import RESULTS, ROOT
 
 
 def _step(*args: str) -> dict[str, Any]:
@@ -32,7 +30,7 @@ def _step(*args: str) -> dict[str, Any]:
         subprocess.run(
             [sys.executable, "-m", "bench.step", *args, "--out", out.name],
             check=True,
-            cwd=PROJECT_ROOT,
+            cwd=ROOT,
         )
         return dict(json.loads(Path(out.name).read_text()))
 

@@ -21,12 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import RESULTS, ROOT
 from bench.ingest_bench import _context, synthetic_files
 from ingest.pipeline import ingest_file
 from store import open_store
-from streetsafe.settings import PROJECT_ROOT, Settings
+from streetsafe.settings import Settings
 
-RESULTS = PROJECT_ROOT / "bench" / "results"
 RANGES = [
     ("21:00", "03:00"),
     ("22:00", "04:00"),
@@ -55,7 +55,7 @@ def run(rows: int) -> dict[str, Any]:
         os.environ.setdefault("STREETSAFE_PSEUDONYM_KEY", "ab" * 32)
         st.cache_resource.clear()
         st.cache_data.clear()
-        at = AppTest.from_file(str(PROJECT_ROOT / "dashboard" / "app.py"), default_timeout=300)
+        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=300)
         at.session_state["role"] = "outreach"
         start = time.perf_counter()
         at.run()

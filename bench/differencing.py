@@ -17,16 +17,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import RESULTS
 from geo.aggregate import CubeFilter
 from geo.attacks import AttackResult, difference_attack, parent_child_attack
 from geo.nights import parse_hour_range
 from geo.privacy import RolePolicy
 from store import Store, open_store
 from streetsafe.policies import load_policies
-from streetsafe.settings import PROJECT_ROOT
 from streetsafe.views import published_view
-
-RESULTS = PROJECT_ROOT / "bench" / "results"
 
 
 def _exact(policy: RolePolicy) -> RolePolicy:

@@ -26,15 +26,15 @@ from typing import Any
 
 import h3
 
+from bench import RESULTS, ROOT
 from geo.errors import StreetsafeError
 from ingest.pipeline import IngestJob, ingest_files
 from ingest.seal import SealContext
 from store import Store, open_store
 from streetsafe.demo import generate_demo
 from streetsafe.deployment import seal_context
-from streetsafe.settings import PROJECT_ROOT, Settings
+from streetsafe.settings import Settings
 
-RESULTS = PROJECT_ROOT / "bench" / "results"
 KINDS = ("incidents", "outreach", "asb")
 
 
@@ -150,7 +150,7 @@ def run(rows: int, baseline_rows: int, engines: list[str]) -> dict[str, Any]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "ingest.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written {out.relative_to(PROJECT_ROOT)}")
+    print(f"written {out.relative_to(ROOT)}")
     return results
 
 

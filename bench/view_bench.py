@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import RESULTS
 from bench.ingest_bench import _context, _engine_url, synthetic_files
 from geo.aggregate import CubeFilter
 from geo.hexes import parent_cells
@@ -31,10 +32,8 @@ from ingest.pipeline import ingest_file
 from store import ResidentViews, Store, open_store
 from store._queries import where
 from streetsafe.policies import load_policies
-from streetsafe.settings import DEFAULT_RESIDENT_ROWS, PROJECT_ROOT
+from streetsafe.settings import DEFAULT_RESIDENT_ROWS
 from streetsafe.views import published_view, restrict
-
-RESULTS = PROJECT_ROOT / "bench" / "results"
 
 
 def typical_filters(last: date) -> list[CubeFilter]:

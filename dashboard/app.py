@@ -6,7 +6,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.state import ROLE_KEY, current_role, deployment, pages_for, synthetic_loaded
+from dashboard.state import (
+    PAGE_TITLES,
+    ROLE_KEY,
+    current_role,
+    deployment,
+    pages_for,
+    synthetic_loaded,
+)
 
 HERE = Path(__file__).parent
 DARK_CSS = """
@@ -45,18 +52,11 @@ if synthetic_loaded():
         icon="🧪",
     )
 
-PAGES = {
-    "night_map": ("Night map", "🗺️"),
-    "trends": ("Trends", "📈"),
-    "local_impact": ("Local impact", "🏘️"),
-    "data": ("Data", "📥"),
-    "about": ("About the data", ":material/info:"),
-}
 pages = [
     st.Page(
         HERE / "screens" / f"{name}.py",
-        title=PAGES[name][0],
-        icon=PAGES[name][1],
+        title=PAGE_TITLES[name][0],
+        icon=PAGE_TITLES[name][1],
         default=name == "night_map",
     )
     for name in pages_for(role)

@@ -18,19 +18,10 @@ DEFAULT_HOURS = ("22:00", "04:00")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-# What each role looks at first; the others are one click away.
-DEFAULT_LAYERS = {
-    "outreach": ("incident", "outreach"),
-    "police_npt": ("incident",),
-    "community_safety": ("asb",),
-}
-
-
 def _from_link(role: str) -> ViewRequest:
     """Return the request the link describes, or the role's defaults if it describes none."""
     qp = st.query_params
-    allowed = deployment().policies[role].layers
-    default = ",".join(x for x in DEFAULT_LAYERS.get(role, ()) if x in allowed) or None
+    default = ",".join(deployment().policies[role].default_layers) or None
     try:
         return parse_request(
             deployment().policies,

@@ -27,7 +27,7 @@ from store import CountSource, ResidentViews, Store, open_store
 from streetsafe import boundaries
 from streetsafe.deployment import load_study_area, seal_context
 from streetsafe.filters import ViewRequest
-from streetsafe.policies import load_policies
+from streetsafe.policies import PAGES, load_policies
 from streetsafe.settings import Settings
 from streetsafe.views import area_view, published_view
 
@@ -214,16 +214,21 @@ def seal_context_for(url: str) -> SealContext:
     return seal_context(deployment().settings)
 
 
+# Each page's menu title and icon, by screen name (dashboard/screens/<name>.py): the pages a role
+# gets are its policy's (streetsafe.policies.PAGES lists them in menu order).
+PAGE_TITLES = {
+    "night_map": ("Night map", "🗺️"),
+    "trends": ("Trends", "📈"),
+    "local_impact": ("Local impact", "🏘️"),
+    "data": ("Data", "📥"),
+    "about": ("About the data", ":material/info:"),
+}
+
+
 def pages_for(role: str) -> tuple[str, ...]:
-    """Return the pages ``role`` may open, by file stem, in menu order."""
-    policy = deployment().policies[role]
-    pages = ["night_map", "trends"]
-    if role == "community_safety":  # the publishable, ward-by-ward view
-        pages.append("local_impact")
-    if policy.can_upload:
-        pages.append("data")
-    pages.append("about")
-    return tuple(pages)
+    """Return the pages ``role`` may open, by screen name, in menu order."""
+    mine = deployment().policies[role].pages
+    return tuple(page for page in PAGES if page in mine)
 
 
 def require_page(name: str) -> str:

@@ -21,11 +21,9 @@ import pandas as pd
 
 from geo.errors import FilterError
 from geo.hexes import check_resolution
+from geo.layers import LAYERS, SHARING_LEVELS
 from geo.nights import HourRange
 
-# Layers as stored (see ingest/kinds.py for their CSV side).
-LAYERS = ("incident", "outreach", "asb", "policeuk")
-PUBLIC_LAYERS = frozenset({"policeuk"})
 COARSEST_RES = 6
 
 
@@ -39,7 +37,7 @@ class CubeFilter:
     weekdays: tuple[int, ...] | None = None
     date_from: date | None = None
     date_to: date | None = None
-    sharing: tuple[str, ...] = ("outreach_only", "partners", "public")
+    sharing: tuple[str, ...] = SHARING_LEVELS
     within: tuple[int, ...] | None = None  # only records inside these H3 cells (any resolution)
 
     def __post_init__(self) -> None:

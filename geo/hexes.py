@@ -21,9 +21,13 @@ CellArray = npt.NDArray[np.int64]
 MIN_RES = 0
 MAX_RES = 15
 
-# H3 index layout: bits 52-55 hold the resolution; from the top, 3 bits a digit per resolution,
-# with unused digits (finer than the cell's resolution) set to 7.
-_RES_SHIFT = 52
+# The H3 index layout (the one statement of it): bits 52-55 hold the resolution, bits 45-51 the
+# base cell, then 3 bits a digit per resolution from the top, unused digits (finer than the
+# cell's resolution) set to 7. Below CELL_BITS a cell's base cell and digits name it among the
+# cells of one resolution, so a key can sit above them in the same int64.
+CELL_BITS = 52
+CELL_MASK = (1 << CELL_BITS) - 1
+_RES_SHIFT = CELL_BITS
 _RES_MASK = 0xF << _RES_SHIFT
 
 

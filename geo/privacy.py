@@ -34,9 +34,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from geo.aggregate import COARSEST_RES, PUBLIC_LAYERS, Contributions
+from geo.aggregate import COARSEST_RES, Contributions
 from geo.errors import FilterError, PolicyError
-from geo.hexes import parent_cells
+from geo.hexes import CELL_BITS, CELL_MASK, parent_cells
+from geo.layers import PUBLIC_LAYERS
 
 # Protection labels, combined with ", " in the ``protection`` column.
 EXACT_PUBLIC = "public data"
@@ -60,6 +61,8 @@ class RolePolicy:
     min_shown: int = 0
     max_rollup: int = 2
     can_upload: bool = False
+    pages: tuple[str, ...] = ()  # the dashboard's pages the role gets, in menu order
+    default_layers: tuple[str, ...] = ()  # what its maps show first (empty: all its layers)
 
     def check_layers(self, layers: tuple[str, ...]) -> None:
         """Raise :class:`PolicyError` if the role may not see one of ``layers``."""
@@ -140,9 +143,7 @@ def round_to(value: npt.ArrayLike, step: int) -> npt.NDArray[np.int64]:
 
 # --- the gate --------------------------------------------------------------------------------
 
-_CELL_BITS = 52  # an H3 cell's mode and resolution sit above this bit
-_CELL_MASK = (1 << _CELL_BITS) - 1
-_KEY_LIMIT = 1 << (63 - _CELL_BITS)  # keys below this fit above a cell in one int64
+_KEY_LIMIT = 1 << (63 - CELL_BITS)  # keys below this fit above a cell in one int64
 _RANK_LIMIT = _KEY_LIMIT // 16  # ranks below this fit above a resolution and a cell
 _DENSE_PAIRS = 1 << 22  # groups x people up to this: distinct people counted in a table
 
@@ -299,7 +300,7 @@ class _Rows:
         for column in keys:
             rank = rank * (len(column.values) + 1) + column.ranks(rep)
         if rank.size and int(rank.max()) < _RANK_LIMIT:  # one sort on one number
-            order = np.argsort(((rank * 16 + resolution) << _CELL_BITS) | (cell & _CELL_MASK))
+            order = np.argsort(((rank * 16 + resolution) << CELL_BITS) | (cell & CELL_MASK))
         else:
             order = np.lexsort((cell, resolution, rank))
         out: dict[str, Any] = {c: self.source.keys[c].decoded(rep[order]) for c in columns}
@@ -350,7 +351,7 @@ def _group_ids(
     if int(keys.max()) < _KEY_LIMIT:
         # One sort on one number: below bit 52 an H3 cell's base cell and digits name it (its
         # unused digits are 7, which a used digit never is), and the key fits above them.
-        combined = (keys << _CELL_BITS) | (cell & _CELL_MASK)
+        combined = (keys << CELL_BITS) | (cell & CELL_MASK)
         order = np.argsort(combined)
         ordered = combined[order]
         starts = np.ones(order.size, dtype=bool)

@@ -9,20 +9,29 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Layers as stored and shown (geo.aggregate.LAYERS, in this order; a test checks); the CLI's
-# KIND names map onto them.
-INCIDENT = "incident"
-OUTREACH = "outreach"
-ASB = "asb"
-POLICEUK = "policeuk"
+from geo.layers import (
+    ASB,
+    DEFAULT_SHARING,
+    INCIDENT,
+    OUTREACH,
+    OUTREACH_ONLY,
+    PARTNERS,
+    POLICEUK,
+    PUBLIC,
+    SHARING_LEVELS,
+)
 
-# Sharing levels: what the person (or the source) agreed to.
-OUTREACH_ONLY = "outreach_only"
-PARTNERS = "partners"
-PUBLIC = "public"  # police.uk rows: published and anonymised at source
-SHARING_LEVELS = (OUTREACH_ONLY, PARTNERS, PUBLIC)
-# Without a stated level, a record is only seen by outreach: when in doubt, protect.
-DEFAULT_SHARING = OUTREACH_ONLY
+__all__ = [  # the layers and sharing levels are geo.layers'; kept here for the readers
+    "ASB",
+    "DEFAULT_SHARING",
+    "INCIDENT",
+    "OUTREACH",
+    "OUTREACH_ONLY",
+    "PARTNERS",
+    "POLICEUK",
+    "PUBLIC",
+    "SHARING_LEVELS",
+]
 
 SEVERITIES = {"low": 1, "medium": 2, "high": 3}
 

@@ -28,9 +28,10 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from geo.aggregate import LAYERS, Coded, Contributions, CubeFilter, value_ranks
+from geo.aggregate import Coded, Contributions, CubeFilter, value_ranks
 from geo.errors import FilterError, StoreError
 from geo.hexes import descendant_range, parent_cells
+from geo.layers import LAYERS
 from geo.nights import MINUTES_PER_DAY, HourRange
 
 # The columns a cube query reads, as the store keeps them.

@@ -243,7 +243,7 @@ def demo(
     from store import open_store
     from streetsafe.demo import generate_demo
     from streetsafe.deployment import seal_context
-    from streetsafe.settings import DATA_DIR
+    from streetsafe.resources import data_dir
 
     with _failures():
         settings = _settings(store)
@@ -255,7 +255,7 @@ def demo(
             for kind in ("incidents", "outreach", "asb")
         ]
         jobs += [
-            IngestJob("policeuk", str(path)) for path in sorted(DATA_DIR.glob("policeuk/*.csv"))
+            IngestJob("policeuk", str(path)) for path in sorted(data_dir("policeuk").glob("*.csv"))
         ]
         with (
             open_store(settings.store, storage_res=settings.storage_res) as st,
@@ -351,7 +351,9 @@ class ExportFormat(StrEnum):
 
 @app.command("map")
 def map_export(
-    role: Annotated[str, typer.Option(help="Whose view: outreach, police_npt, community_safety.")],
+    role: Annotated[
+        str, typer.Option(help="Whose view: a role of the policy file, e.g. outreach.")
+    ],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="geojson (hexagons) or csv.")],
     res: Annotated[
         int | None,

@@ -60,23 +60,24 @@ from shapely.geometry.base import BaseGeometry
 
 from geo.area import StudyArea
 from geo.errors import ConfigError
+from geo.layers import OUTREACH_ONLY, PARTNERS
 from geo.nights import TIMEZONE
 from ingest.gazetteer import Gazetteer
-from ingest.kinds import ASB_REPORTS, INCIDENTS, OUTREACH_CONTACTS, OUTREACH_ONLY, PARTNERS
+from ingest.kinds import ASB_REPORTS, INCIDENTS, OUTREACH_CONTACTS
+from streetsafe.resources import data_file
 
 SYNTHETIC_NOTICE = (
     "Synthetic demonstration data: every record, place, time and person reference was made up "
     "by a random model (streetsafe's streetsafe.demo). Nothing describes a real person or event."
 )
 
-_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-BOUNDARY_FILE = _DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl"
-GAZETTEER_FILE = _DATA_DIR / "gazetteer.csv"
+BOUNDARY_FILE = data_file("boundaries", "southampton_lad20_E06000045.geojsonl")
+GAZETTEER_FILE = data_file("gazetteer.csv")
 
 
 def _template_header(kind: str) -> tuple[str, ...]:
     """Return the column names of data/templates/<kind>.csv: the one statement of the format."""
-    with (_DATA_DIR / "templates" / f"{kind}.csv").open(encoding="utf-8", newline="") as fh:
+    with data_file("templates", f"{kind}.csv").open(encoding="utf-8", newline="") as fh:
         return tuple(next(csv.reader(fh)))
 
 

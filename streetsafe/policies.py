@@ -1,57 +1,118 @@
-"""Load the role policies: the shipped defaults, tightened by a deployment's own file."""
+"""Role policies: the shipped roles, tightened by a deployment's own file.
+
+The shipped file (``data/policies.toml``) defines every role: what it may see, how its counts
+are protected, and which dashboard pages it gets. A role added there appears in the dashboard's
+menu and the CLI with no code change. A deployment's file (``STREETSAFE_POLICY``) names only the
+keys it tightens, role by role; roles and keys it does not name stay as shipped. Anything looser
+than the shipped policy is refused, naming the role and the key.
+"""
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from geo.aggregate import LAYERS
 from geo.errors import ConfigError
+from geo.layers import LAYERS, SHARING_LEVELS
 from geo.privacy import RolePolicy
-from streetsafe.settings import DATA_DIR
+from streetsafe.resources import data_file
 
-DEFAULT_POLICY_FILE = DATA_DIR / "policies.toml"
-_SHARING = ("outreach_only", "partners", "public")
-_FIELDS = {
-    "title": str,
-    "layers": list,
-    "finest_res": int,
-    "k": int,
-    "sharing": list,
-    "perturb": bool,
-    "round_to": int,
-    "min_shown": int,
-    "max_rollup": int,
-    "can_upload": bool,
+# The dashboard's pages, by screen name, in menu order (dashboard/screens/<name>.py).
+PAGES = ("night_map", "trends", "local_impact", "data", "about")
+
+
+def _subset_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
+    def check(values: list[Any]) -> str | None:
+        unknown = [v for v in values if v not in allowed]
+        return f"unknown {unknown[0]!r} (known: {', '.join(allowed)})" if unknown else None
+
+    return check
+
+
+def _between(low: int, high: int) -> Callable[[Any], str | None]:
+    def check(value: int) -> str | None:
+        return None if low <= value <= high else f"must be {low} to {high}, got {value}"
+
+    return check
+
+
+def _at_least(low: int) -> Callable[[Any], str | None]:
+    def check(value: int) -> str | None:
+        return None if value >= low else f"must be at least {low}, got {value}"
+
+    return check
+
+
+def _anything(value: Any) -> str | None:
+    del value
+    return None
+
+
+def _fewer(new: list[Any], base: list[Any]) -> bool:
+    return set(new) <= set(base)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One key of a role's table: its type, what values it takes, and what is tighter."""
+
+    kind: type
+    check: Callable[[Any], str | None]
+    tighter: Callable[[Any, Any], bool]  # (deployment's, shipped) -> not looser
+
+
+_KEYS: dict[str, _Key] = {
+    "title": _Key(str, _anything, lambda new, base: True),
+    "layers": _Key(list, _subset_of(LAYERS), _fewer),
+    "finest_res": _Key(int, _between(6, 12), lambda new, base: new <= base),
+    "k": _Key(int, _at_least(2), lambda new, base: new >= base),
+    "sharing": _Key(list, _subset_of(SHARING_LEVELS), _fewer),
+    "perturb": _Key(bool, _anything, lambda new, base: new or not base),
+    "round_to": _Key(int, _at_least(1), lambda new, base: new >= base and new % base == 0),
+    "min_shown": _Key(int, _at_least(0), lambda new, base: new >= base),
+    # fewer levels of roll-up publish fewer merged hexagons (more is held back)
+    "max_rollup": _Key(int, _between(0, 6), lambda new, base: new <= base),
+    "can_upload": _Key(bool, _anything, lambda new, base: base or not new),
+    "pages": _Key(list, _subset_of(PAGES), _fewer),
+    "default_layers": _Key(list, _subset_of(LAYERS), lambda new, base: True),
+    "enabled": _Key(bool, _anything, lambda new, base: base or not new),
 }
+_TUPLES = {name for name, key in _KEYS.items() if key.kind is list}
+_POLICY_FIELDS = {f.name for f in fields(RolePolicy)}
+
+
+def default_policy_file() -> Path:
+    """Return the shipped policy file."""
+    return data_file("policies.toml")
 
 
 def load_policies(deployment: Path | None = None) -> dict[str, RolePolicy]:
-    """Return the policy of every role: the defaults, tightened by ``deployment`` if given.
+    """Return the policy of every enabled role: the shipped ones, tightened by ``deployment``.
 
-    A deployment may drop roles, layers and sharing levels, raise ``k``, ``round_to``,
-    ``min_shown``, coarsen ``finest_res``, turn perturbation on and upload off; anything looser is
-    refused with a message naming the role and the key.
+    A deployment may drop layers, sharing levels and pages, raise ``k``, ``round_to`` and
+    ``min_shown``, coarsen ``finest_res``, lower ``max_rollup``, turn perturbation on, upload off
+    or a role off (``enabled = false``); anything looser is refused with a message naming the
+    role and the key.
     """
-    defaults = {
-        name: _policy(name, raw, DEFAULT_POLICY_FILE)
-        for name, raw in _read(DEFAULT_POLICY_FILE).items()
-    }
-    if deployment is None:
-        return defaults
-    tightened = {}
-    for name, raw in _read(deployment).items():
-        if name not in defaults:
-            raise ConfigError(
-                f"{deployment}: unknown role [{name}]; roles are {', '.join(defaults)}"
-            )
-        base = defaults[name]
-        merged = {**{f: getattr(base, f) for f in _FIELDS}, **raw}
-        policy = _policy(name, merged, deployment)
-        _check_tighter(policy, base, deployment)
-        tightened[name] = policy
-    return tightened
+    shipped_file = default_policy_file()
+    shipped = {name: _role(name, raw, shipped_file) for name, raw in _read(shipped_file).items()}
+    chosen = dict(shipped)
+    if deployment is not None:
+        for name, raw in _read(deployment).items():
+            if name not in shipped:
+                raise ConfigError(
+                    f"{deployment}: unknown role [{name}]; roles are {', '.join(shipped)}"
+                )
+            merged = _role(name, {**shipped[name], **raw}, deployment)
+            _check_tighter(name, merged, shipped[name], deployment)
+            chosen[name] = merged
+    enabled = {name: raw for name, raw in chosen.items() if raw["enabled"]}
+    if not enabled:
+        raise ConfigError(f"{deployment}: every role is turned off (enabled = false)")
+    return {name: _policy(name, raw) for name, raw in enabled.items()}
 
 
 def _read(path: Path) -> dict[str, dict[str, Any]]:
@@ -68,63 +129,44 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
     return data
 
 
-def _policy(name: str, raw: dict[str, Any], path: Path) -> RolePolicy:
+def _role(name: str, raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
+    """Check one role's table; return it complete (``enabled`` defaults to true)."""
+    raw = {"enabled": True, **raw}
     for key, value in raw.items():
-        expected = _FIELDS.get(key)
-        if expected is None:
-            raise ConfigError(
-                f"{path} [{name}]: unknown key {key!r}; keys are {', '.join(_FIELDS)}"
-            )
-        if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-            raise ConfigError(f"{path} [{name}]: {key} must be {expected.__name__}, got {value!r}")
-    missing = [k for k in _FIELDS if k not in raw]
+        spec = _KEYS.get(key)
+        if spec is None:
+            raise ConfigError(f"{path} [{name}]: unknown key {key!r}; keys are {', '.join(_KEYS)}")
+        if not isinstance(value, spec.kind) or (spec.kind is int and isinstance(value, bool)):
+            raise ConfigError(f"{path} [{name}]: {key} must be {spec.kind.__name__}, got {value!r}")
+        problem = spec.check(value)
+        if problem:
+            raise ConfigError(f"{path} [{name}]: {key}: {problem}")
+    missing = [k for k in _KEYS if k not in raw]
     if missing:
         raise ConfigError(f"{path} [{name}]: missing {', '.join(missing)}")
-    for layer in raw["layers"]:
-        if layer not in LAYERS:
-            raise ConfigError(f"{path} [{name}]: unknown layer {layer!r}")
-    for level in raw["sharing"]:
-        if level not in _SHARING:
-            raise ConfigError(f"{path} [{name}]: unknown sharing level {level!r}")
-    if raw["k"] < 2 or not 6 <= raw["finest_res"] <= 12 or raw["round_to"] < 1:
-        raise ConfigError(f"{path} [{name}]: k must be at least 2, finest_res 6-12, round_to >= 1")
-    if raw["max_rollup"] < 0:
-        raise ConfigError(f"{path} [{name}]: max_rollup must be 0 or more")
-    return RolePolicy(
-        name=name,
-        title=raw["title"],
-        layers=tuple(raw["layers"]),
-        finest_res=raw["finest_res"],
-        k=raw["k"],
-        sharing=tuple(raw["sharing"]),
-        perturb=raw["perturb"],
-        round_to=raw["round_to"],
-        min_shown=raw["min_shown"],
-        max_rollup=raw["max_rollup"],
-        can_upload=raw["can_upload"],
-    )
+    outside = [layer for layer in raw["default_layers"] if layer not in raw["layers"]]
+    if outside:
+        raise ConfigError(
+            f"{path} [{name}]: default_layers: {outside[0]!r} is not one of its layers"
+        )
+    if "data" in raw["pages"] and not raw["can_upload"]:
+        raise ConfigError(f"{path} [{name}]: the data page needs can_upload = true")
+    return raw
 
 
-def _check_tighter(policy: RolePolicy, base: RolePolicy, path: Path) -> None:
-    looser = []
-    if not set(policy.layers) <= set(base.layers):
-        looser.append("layers")
-    if not set(policy.sharing) <= set(base.sharing):
-        looser.append("sharing")
-    if policy.k < base.k:
-        looser.append("k")
-    if policy.finest_res > base.finest_res:
-        looser.append("finest_res")
-    if base.perturb and not policy.perturb:
-        looser.append("perturb")
-    if policy.round_to < base.round_to or policy.round_to % base.round_to:
-        looser.append("round_to")
-    if policy.min_shown < base.min_shown:
-        looser.append("min_shown")
-    if policy.can_upload and not base.can_upload:
-        looser.append("can_upload")
+def _check_tighter(name: str, new: dict[str, Any], base: dict[str, Any], path: Path) -> None:
+    looser = [key for key, spec in _KEYS.items() if not spec.tighter(new[key], base[key])]
     if looser:
         raise ConfigError(
-            f"{path} [{policy.name}]: {', '.join(looser)} would loosen the shipped policy; "
+            f"{path} [{name}]: {', '.join(looser)} would loosen the shipped policy; "
             "a deployment may only tighten it"
         )
+
+
+def _policy(name: str, raw: dict[str, Any]) -> RolePolicy:
+    values: dict[str, Any] = {
+        key: tuple(value) if key in _TUPLES else value
+        for key, value in raw.items()
+        if key in _POLICY_FIELDS
+    }
+    return RolePolicy(name=name, **values)

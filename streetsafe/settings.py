@@ -13,9 +13,8 @@ from pathlib import Path
 
 from geo.errors import ConfigError
 from geo.hexes import check_resolution
+from streetsafe.resources import data_file
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR = PROJECT_ROOT / "data"
 DEFAULT_RESIDENT_ROWS = 20_000_000
 
 
@@ -66,7 +65,7 @@ class Settings:
         },
     )
     study_area: Path = field(
-        default=DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl",
+        default_factory=lambda: data_file("boundaries", "southampton_lad20_E06000045.geojsonl"),
         metadata={
             "env": "STREETSAFE_STUDY_AREA",
             "doc": "Boundary of the study area "
@@ -75,7 +74,7 @@ class Settings:
         },
     )
     wards: Path = field(
-        default=DATA_DIR / "boundaries" / "southampton_wards_WD13_E06000045.geojson",
+        default_factory=lambda: data_file("boundaries", "southampton_wards_WD13_E06000045.geojson"),
         metadata={
             "env": "STREETSAFE_WARDS",
             "doc": "Local areas for the Local impact page and the map's outlines (GeoJSON, "
@@ -83,7 +82,7 @@ class Settings:
         },
     )
     gazetteer: Path = field(
-        default=DATA_DIR / "gazetteer.csv",
+        default_factory=lambda: data_file("gazetteer.csv"),
         metadata={
             "env": "STREETSAFE_GAZETTEER",
             "doc": "Named places (name, latitude, "
@@ -160,8 +159,8 @@ def documented_settings() -> list[tuple[str, str, str]]:
     for f in fields(Settings):
         default = f.default_factory() if callable(f.default_factory) else f.default
         if isinstance(default, Path):
-            try:
-                default = default.relative_to(PROJECT_ROOT)
+            try:  # a shipped file: named as it is in the repository
+                default = Path("data") / default.relative_to(data_file())
             except ValueError:
                 default = str(default).replace(str(Path.home()), "~")
         rows.append((f.metadata["env"], "" if default is None else str(default), f.metadata["doc"]))

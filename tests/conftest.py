@@ -14,6 +14,7 @@ from streetsafe.deployment import seal_context
 from streetsafe.settings import Settings
 from tests.pg_cluster import PgCluster, pg_cluster
 
+ROOT = Path(__file__).resolve().parent.parent  # the repository
 FIXTURES = Path(__file__).parent / "fixtures"
 # Every 12th row of police.uk's Hampshire file for February 2022 (see fixtures/README.md): rows
 # inside Southampton, on the Isle of Wight and across the rest of the force area.

@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from geo.area import POINT_INVALID, POINT_OK, POINT_OUTSIDE, POINT_SWAPPED, fit_view
 from streetsafe.deployment import load_study_area
-from streetsafe.settings import DATA_DIR, Settings
+from streetsafe.resources import data_file
+from streetsafe.settings import Settings
 
-BOUNDARY = DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl"
+BOUNDARY = data_file("boundaries", "southampton_lad20_E06000045.geojsonl")
 
 
 def test_points_are_classified_inside_outside_swapped_or_invalid() -> None:

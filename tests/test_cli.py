@@ -15,11 +15,12 @@ import pytest
 from typer.testing import CliRunner
 
 from streetsafe.cli import app
-from streetsafe.settings import DATA_DIR
+from streetsafe.resources import data_dir
 from tests.conftest import (
     POLICEUK_HAMPSHIRE,
     POLICEUK_HAMPSHIRE_ROWS,
     POLICEUK_HAMPSHIRE_SOUTHAMPTON,
+    ROOT,
     TEST_KEY,
 )
 
@@ -143,8 +144,8 @@ def test_a_killed_ingest_leaves_the_store_and_rejects_as_they_were(
 
 
 def test_templates_are_documented_column_by_column() -> None:
-    readme = (DATA_DIR.parent / "README.md").read_text()
-    for template in (DATA_DIR / "templates").glob("*.csv"):
+    readme = (ROOT / "README.md").read_text()
+    for template in data_dir("templates").glob("*.csv"):
         for column in template.read_text().splitlines()[0].split(","):
             assert f"`{column}`" in readme, (template.name, column)
 

@@ -25,12 +25,13 @@ from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area
 from streetsafe.filters import parse_request
 from streetsafe.policies import load_policies
-from streetsafe.settings import DATA_DIR, PROJECT_ROOT, Settings
+from streetsafe.resources import data_file
+from streetsafe.settings import Settings
 from streetsafe.views import published_view
-from tests.conftest import TEST_KEY
+from tests.conftest import ROOT, TEST_KEY
 
-APP = str(PROJECT_ROOT / "dashboard" / "app.py")
-SCREENS = PROJECT_ROOT / "dashboard" / "screens"
+APP = str(ROOT / "dashboard" / "app.py")
+SCREENS = ROOT / "dashboard" / "screens"
 ROLES = ("outreach", "police_npt", "community_safety")
 PAGES = {
     "outreach": {"night_map", "trends", "data", "about"},
@@ -67,7 +68,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         ingest_file(
             store,
             "policeuk",
-            str(DATA_DIR / "policeuk" / "2022-02-southampton-street.csv"),
+            str(data_file("policeuk", "2022-02-southampton-street.csv")),
             ctx=ctx,
         )
     return url
@@ -224,6 +225,29 @@ def test_a_page_run_outside_the_menu_still_refuses_a_role_that_may_not_see_it(
         assert refused == (page not in PAGES[role]), role
 
 
+def test_a_role_added_to_the_policies_gets_its_menu_with_no_code_change(
+    app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policies = tmp_path / "policies.toml"
+    policies.write_text(
+        data_file("policies.toml").read_text()
+        + '\n[health]\ntitle = "Health outreach"\nlayers = ["outreach", "incident"]\n'
+        'finest_res = 8\nk = 4\nsharing = ["outreach_only", "partners"]\nperturb = true\n'
+        "round_to = 1\nmin_shown = 0\nmax_rollup = 1\ncan_upload = false\n"
+        'pages = ["night_map", "about"]\ndefault_layers = ["outreach"]\n'
+    )
+    monkeypatch.setattr("streetsafe.policies.default_policy_file", lambda: policies)
+    at = app("health", "about")
+    assert "Health outreach" in at.sidebar.selectbox(key="role").options
+    assert any("As **Health outreach** you see" in m.value for m in at.markdown)
+    at = app("health", "night_map")
+    assert "Night map" in [h.value for h in at.header]
+    hex_layers = {layer["id"] for layer in _deck(at)["layers"] if layer["id"].startswith("hex-")}
+    assert hex_layers == {"hex-outreach"}  # its default layer
+    at = app("health", "trends")  # not one of its pages
+    assert "Trends" not in [h.value for h in at.header]
+
+
 @pytest.mark.parametrize("role", ROLES)
 def test_demo_mode_and_synthetic_data_are_announced(app: Any, role: str) -> None:
     at = AppTest.from_file(APP, default_timeout=120)
@@ -264,7 +288,7 @@ def test_upload_a_broken_and_a_good_file(app: Any) -> None:
     assert len(at.selectbox(key="upload-kind").options) == 4
     with pytest.raises(SchemaError, match="missing column"):
         ingest_upload("asb", "broken.csv", b"when,where\n2025-01-01 22:00,Derby Road\n")
-    good = (PROJECT_ROOT / "data" / "templates" / "asb.csv").read_bytes()
+    good = data_file("templates", "asb.csv").read_bytes()
     summary = ingest_upload("asb", "asb.csv", good + b"X9,2025-03-15 23:00,,,Nowhere,noise,Res,\n")
     assert (summary.accepted, summary.rejected) == (3, 1)
     assert "unknown place" in summary.rejects["reject_reasons"].iloc[0]
@@ -356,7 +380,7 @@ def test_another_deployment_opens_on_its_own_area_and_draws_its_own_wards(
         want.zoom
         > fit_view(
             load_study_area(
-                DATA_DIR / "boundaries" / "southampton_lad20_E06000045.geojsonl"
+                data_file("boundaries", "southampton_lad20_E06000045.geojsonl")
             ).geometry.bounds
         ).zoom
     )

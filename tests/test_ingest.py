@@ -19,7 +19,7 @@ from ingest.csvfile import open_table
 from ingest.pipeline import IngestJob, IngestSummary, ingest_file, ingest_files, write_rejects
 from ingest.seal import SealContext
 from store import Store, open_store
-from streetsafe.settings import DATA_DIR
+from streetsafe.resources import data_file
 from tests.conftest import (
     POLICEUK_HAMPSHIRE,
     POLICEUK_HAMPSHIRE_ROWS,
@@ -208,7 +208,7 @@ def test_rejects_file_can_be_fixed_and_ingested_again(
 def test_unreadable_file_gets_one_message_and_leaves_store_untouched(
     store: Store, ctx: SealContext, content: bytes, message: str
 ) -> None:
-    _ingest(store, ctx, "asb", io.BytesIO(Path(DATA_DIR / "templates" / "asb.csv").read_bytes()))
+    _ingest(store, ctx, "asb", io.BytesIO(data_file("templates", "asb.csv").read_bytes()))
     before = store.query(
         "SELECT (SELECT count(*) FROM records) r, (SELECT count(*) FROM batches) b"
     )
@@ -294,7 +294,7 @@ def test_same_record_id_again_is_a_duplicate(store: Store, ctx: SealContext) -> 
 
 def test_templates_ingest_cleanly(store: Store, ctx: SealContext) -> None:
     for kind in ("incidents", "outreach", "asb"):
-        data = io.BytesIO((DATA_DIR / "templates" / f"{kind}.csv").read_bytes())
+        data = io.BytesIO(data_file("templates", f"{kind}.csv").read_bytes())
         summary = _ingest(store, ctx, kind, data)
         assert (summary.accepted, summary.rejected) == (3, 0), kind
 

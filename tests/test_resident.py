@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo.aggregate import LAYERS, Contributions, CubeFilter
+from geo.aggregate import Contributions, CubeFilter
 from geo.hexes import cells_from_points, parent_cells
+from geo.layers import LAYERS
 from geo.nights import HourRange
 from geo.wards import Areas
 from ingest.pipeline import ingest_file

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from geo.errors import ConfigError
-from streetsafe.settings import PROJECT_ROOT, Settings, documented_settings
+from streetsafe.settings import Settings, documented_settings
+from tests.conftest import ROOT
 
 
 def test_every_setting_is_in_the_readme_table() -> None:
-    readme = (PROJECT_ROOT / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     for variable, default, _ in documented_settings():
         row = next((ln for ln in readme.splitlines() if ln.startswith(f"| `{variable}`")), None)
         assert row is not None, f"{variable} is not documented in README.md"
@@ -31,7 +32,7 @@ def test_bad_storage_resolution_is_refused_with_its_name(value: str) -> None:
 
 
 def test_the_report_kinds_and_the_layers_are_one_list() -> None:
-    from geo.aggregate import LAYERS
+    from geo.layers import LAYERS
     from ingest.kinds import ASB, INCIDENT, KIND_BY_LAYER, OUTREACH, POLICEUK
 
     assert (INCIDENT, OUTREACH, ASB, POLICEUK) == LAYERS

@@ -10,7 +10,7 @@ from geo.errors import StreetsafeError
 from ingest.kinds import KINDS
 from ingest.pipeline import IngestSummary
 from streetsafe.messages import user_message
-from streetsafe.settings import DATA_DIR
+from streetsafe.resources import data_file
 
 require_page("data")
 st.header("Add data")
@@ -26,7 +26,7 @@ upload = st.file_uploader("CSV file", type=["csv", "txt"], key="upload-file")
 
 with st.expander("Templates (header and example rows)"):
     for name in ("incidents", "outreach", "asb"):
-        path = DATA_DIR / "templates" / f"{name}.csv"
+        path = data_file("templates", f"{name}.csv")
         st.download_button(
             f"{KINDS[name].title} template",
             path.read_bytes(),
