@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import queue
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeGuard
 
 import numpy as np
 import pandas as pd
@@ -27,13 +26,12 @@ from ingest.csvfile import CsvTable, Progress, open_table
 from ingest.files import atomic_text
 from ingest.identity import Identities
 from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
+from ingest.ordered import map_ordered, read_ahead
 from ingest.seal import SealContext, Sealed, seal
 from store import BatchInfo, Store, to_arrow
 
 REASON_WRONG_FIELDS = "wrong number of fields"
 _SEAL_THREADS = 2  # batches sealed at once
-
-_T = TypeVar("_T")
 
 
 @dataclass
@@ -120,9 +118,9 @@ def ingest_files(
     # own (parsing, hashing the file, binning and the store's insert release the GIL); this
     # thread loads. Closing the later stage first stops its worker before the earlier one's.
     files = _Files()
-    frames = _read_ahead(_file_items(jobs, files))
-    sealed = _read_ahead(_sealed_items(frames, ctx))
-    identified = _read_ahead(_identified_items(sealed, ctx))
+    frames = read_ahead(_file_items(jobs, files), name="streetsafe-read")
+    sealed = read_ahead(_sealed_items(frames, ctx), name="streetsafe-seal")
+    identified = read_ahead(_identified_items(sealed, ctx), name="streetsafe-identify")
     try:
         with (
             contextlib.closing(frames),
@@ -211,6 +209,7 @@ class _Opened:
 @dataclass
 class _Frame:
     n: int
+    kind: Kind
     frame: pd.DataFrame
 
 
@@ -334,7 +333,7 @@ def _file_items(jobs: Iterable[IngestJob], files: _Files) -> Generator[_Item]:
             for frame in opened.table.batches(job.progress):
                 if files.abandoned(n):
                     break
-                yield _Frame(n, frame)
+                yield _Frame(n, opened.kind, frame)
         except Exception as exc:
             yield _Failed(n, exc)
             continue
@@ -364,62 +363,45 @@ def _open(n: int, job: IngestJob) -> tuple[_Opened, Callable[[], None]]:
 
 
 def _sealed_items(items: Iterator[_Item], ctx: SealContext) -> Generator[_Item]:
-    """Validate and seal each file's batches, in order, two batches at a time.
+    """Validate and seal each file's batches, two at a time; hand everything on in order.
 
     Much of sealing (binning, Arrow kernels, numpy) runs without the GIL, so while one batch
-    holds it for pandas work the other gets on. Other items keep their place in the line.
+    holds it for pandas work the other gets on. A file's end hands its last batches on at once:
+    its commit must not wait on reading the next file. After a batch of a file fails, the rest
+    of that file is dropped: the loader gets one :class:`_Failed` for it.
     """
-    with ThreadPoolExecutor(_SEAL_THREADS, thread_name_prefix="streetsafe-seal") as pool:
-        waiting: deque[tuple[int, Future[_Part] | _Item]] = deque()  # (file, part being sealed)
-        in_flight = 0  # batches being sealed
-        failed = -1  # a file whose sealing failed: the rest of it is dropped
-        kind: Kind | None = None
-
-        def next_ready() -> _Item | None:
-            nonlocal in_flight, failed
-            n, waiter = waiting.popleft()
-            if isinstance(waiter, Future):
-                in_flight -= 1
-                try:
-                    waiter = waiter.result()
-                except Exception as exc:
-                    if n == failed:
-                        return None
-                    failed = n
-                    return _Failed(n, exc)
-            return None if n == failed else waiter
-
-        def first_is_ready() -> bool:
-            return bool(waiting) and (
-                in_flight >= _SEAL_THREADS or not isinstance(waiting[0][1], Future)
-            )
-
-        for item in items:
-            if isinstance(item, _Opened):
-                kind = item.kind
-            if isinstance(item, _Frame):
-                assert kind is not None  # a file's batches come after it is opened
-                waiting.append((item.n, pool.submit(_sealed_part, item, kind, ctx)))
-                in_flight += 1
-            else:
-                waiting.append((item.n, item))
-            if isinstance(item, _Closed | _Failed):
-                # The file's end: hand its last batches on now, whatever the next file's pace
-                # (its commit must not wait on reading another file).
-                while waiting:
-                    if (ready := next_ready()) is not None:
-                        yield ready
-            while first_is_ready():
-                if (ready := next_ready()) is not None:
-                    yield ready
-        while waiting:
-            if (ready := next_ready()) is not None:
-                yield ready
+    in_order = map_ordered(
+        partial(_sealed_part, ctx=ctx),
+        items,
+        is_task=_is_frame,
+        flush=_ends_file,
+        workers=_SEAL_THREADS,
+        name="streetsafe-seal",
+    )
+    failed = -1
+    with contextlib.closing(in_order):
+        for item in in_order:
+            if item.n == failed:
+                continue  # the rest of a file whose sealing failed
+            if isinstance(item, _Failed):
+                failed = item.n
+            yield item
 
 
-def _sealed_part(item: _Frame, kind: Kind, ctx: SealContext) -> _Part:
-    sealed = seal(item.frame, kind, ctx)
-    rejects = _reject_rows(item.frame, sealed.problems) if len(sealed.problems) else None
+def _is_frame(item: _Item) -> TypeGuard[_Frame]:
+    return isinstance(item, _Frame)
+
+
+def _ends_file(item: _Item) -> bool:
+    return isinstance(item, _Closed | _Failed)
+
+
+def _sealed_part(item: _Frame, ctx: SealContext) -> _Part | _Failed:
+    try:
+        sealed = seal(item.frame, item.kind, ctx)
+        rejects = _reject_rows(item.frame, sealed.problems) if len(sealed.problems) else None
+    except Exception as exc:  # the loader reports it (or raises it) in the batch's turn
+        return _Failed(item.n, exc)
     return _Part(item.n, len(item.frame), sealed, rejects)
 
 
@@ -450,54 +432,6 @@ def _identify(part: _Part, identities: Identities) -> None:
         unique = identified[~repeated]
     part.records = to_arrow(unique)
     part.sealed_rows = len(identified)
-
-
-def _read_ahead(parts: Generator[_T]) -> Generator[_T]:
-    """Yield the items of ``parts`` in order while a worker thread produces the next one.
-
-    Parsing, sealing and the store's insert each release the GIL for much of their work, so the
-    next batch is prepared while this one is loaded (on the caller's thread and connection,
-    inside its transaction). An exception in the worker is raised here; closing this generator
-    stops the worker (once it has finished the item in hand: a read from a slow pipe is waited
-    for) and closes ``parts``.
-    """
-    # (part, None) for each part, (None, error) if the worker failed, (None, None) at the end.
-    ready: queue.Queue[tuple[_T | None, BaseException | None]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def hand_over(part: _T | None, error: BaseException | None = None) -> bool:
-        while not stop.is_set():
-            try:
-                ready.put((part, error), timeout=0.1)
-                return True
-            except queue.Full:
-                continue  # the caller is still loading the previous part
-        return False
-
-    def work() -> None:
-        with contextlib.closing(parts):
-            try:
-                for part in parts:
-                    if not hand_over(part):
-                        return
-            except BaseException as exc:  # whatever it is, the caller re-raises it
-                hand_over(None, exc)
-                return
-            hand_over(None)
-
-    worker = threading.Thread(target=work, name="streetsafe-seal", daemon=True)
-    worker.start()
-    try:
-        while True:
-            part, error = ready.get()
-            if error is not None:
-                raise error
-            if part is None:
-                return
-            yield part
-    finally:
-        stop.set()
-        worker.join()
 
 
 def _kept(kind: Kind) -> set[str]:

@@ -9,8 +9,8 @@ import pytest
 
 from bench.ingest_floor import ingest_floor, stored_files
 from ingest.pipeline import ingest_file
+from ingest.seal import SealContext
 from store import RECORD_COLUMNS, Store
-from streetsafe.deployment import SealContext
 
 
 def _file(path: Path, day: str, n: int, agency: str) -> Path:

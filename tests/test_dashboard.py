@@ -104,7 +104,7 @@ def _deck(at: AppTest) -> dict[str, Any]:
 
 def _published(url: str, role: str, **filters: str) -> dict[tuple[str, str], int]:
     policies = load_policies()
-    request = parse_request(policies, role=role, **filters)  # type: ignore[arg-type]
+    request = parse_request(policies, role=role, **filters)
     with open_store(url, storage_res=10) as store:
         view = published_view(store, policies[role], request.cube_filter(), res=request.res)
     cells = view.cells

@@ -28,7 +28,7 @@ def test_parent_by_bits_equals_h3(point: tuple[float, float], res: int) -> None:
     cell = int(cells_from_points([point[0]], [point[1]], 10)[0])
     expected = h3.str_to_int(h3.cell_to_parent(h3.int_to_str(cell), res))
     assert int(parent_cells([cell], res)[0]) == expected
-    sql = duckdb.sql(f"SELECT {parent_sql(str(cell) + '::BIGINT', res)}").fetchall()
+    sql = duckdb.execute(f"SELECT {parent_sql(str(cell) + '::BIGINT', res)}").fetchall()
     assert sql == [(expected,)]
 
 

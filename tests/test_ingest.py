@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from geo.errors import SchemaError, StoreError, StreetsafeError
@@ -440,12 +441,12 @@ def test_a_store_failure_mid_file_rolls_back_that_file_and_the_next_lands(
     add = _DuckDBWriter.add
     calls = 0
 
-    def failing_add(self: _DuckDBWriter, records: object) -> int:
+    def failing_add(self: _DuckDBWriter, records: pa.Table) -> int:
         nonlocal calls
         calls += 1
         if calls == 16:  # well into the second file: some of its batches are already added
             raise StoreError("the disk is full")
-        return add(self, records)  # type: ignore[arg-type]
+        return add(self, records)
 
     with open_store(str(tmp_path / "want.duckdb"), storage_res=10) as st:
         for n in (0, 2):
@@ -468,9 +469,9 @@ def test_a_bug_while_sealing_is_raised_and_its_file_left_out(
 ) -> None:
     """An unexpected error is not dressed up as a bad file: it stops the run, threads and all."""
     import ingest.pipeline
+    from ingest.seal import seal
 
     monkeypatch.setattr("ingest.csvfile.BLOCK_SIZE", 2048)
-    seal = ingest.pipeline.seal
     sealed = 0
 
     def buggy_seal(*args: object, **kwargs: object) -> object:
@@ -489,7 +490,7 @@ def test_a_bug_while_sealing_is_raised_and_its_file_left_out(
         with pytest.raises(ZeroDivisionError, match="a bug"):
             results.extend(ingest_files(st, jobs, ctx=ctx))
         sources = st.query("SELECT source FROM batches ORDER BY id")["source"].tolist()
-        assert st.record_count() == sum(r.accepted for r in results)  # type: ignore[union-attr]
+        assert st.record_count() == sum(r.accepted for r in results if isinstance(r, IngestSummary))
     assert sources == ["0.csv"]
     assert len(results) == 1
     assert not [t for t in threading.enumerate() if t.name.startswith("streetsafe")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,7 +121,9 @@ def test_fold_and_gap_are_detected() -> None:
 
 def _placed_one_by_one(naive: pd.Series) -> tuple[list[object], list[bool], list[bool]]:
     """The reference: each wall-clock time placed on its own, as the rule above states it."""
-    utc, fold, gap = [], [], []
+    utc: list[object] = []
+    fold: list[bool] = []
+    gap: list[bool] = []
     for value in naive:
         if pd.isna(value):
             utc.append(pd.NaT)
@@ -133,9 +136,10 @@ def _placed_one_by_one(naive: pd.Series) -> tuple[list[object], list[bool], list
         first = pd.DatetimeIndex([value]).tz_localize(
             "Europe/London", ambiguous=np.array([True]), nonexistent="NaT"
         )[0]
-        utc.append(first.tz_convert("UTC") if not pd.isna(first) else pd.NaT)
-        fold.append(pd.isna(strict) and not pd.isna(first))
-        gap.append(pd.isna(first))
+        missing, placed = bool(pd.isna(first)), bool(pd.isna(strict))
+        utc.append(pd.NaT if missing else first.tz_convert("UTC"))
+        fold.append(placed and not missing)
+        gap.append(missing)
     return utc, fold, gap
 
 
@@ -170,7 +174,7 @@ _CHANGES = [
         max_size=40,
     )
 )
-def test_localize_places_every_time_as_if_placed_alone(times: list[object]) -> None:
+def test_localize_places_every_time_as_if_placed_alone(times: list[Any]) -> None:
     naive = pd.Series(pd.to_datetime(times), dtype="datetime64[ns]")
     local = localize(naive)
     utc, fold, gap = _placed_one_by_one(naive)

@@ -69,17 +69,18 @@ def _contributions(records: pd.DataFrame, res: int) -> pd.DataFrame:
     return grouped.agg(n=("record_key", "size"), keysum=("record_key", "sum"))
 
 
-def _reference(records: pd.DataFrame, *, k: int, res: int, max_rollup: int) -> dict:
+def _reference(
+    records: pd.DataFrame, *, k: int, res: int, max_rollup: int
+) -> dict[tuple[str, int, int], set[int]]:
     """The gate written record by record: {(layer, res, cell): set of record indexes}."""
     published: dict[tuple[str, int, int], set[int]] = {}
     pending = set(records.index)
     for level in range(res, res - max_rollup - 1, -1):
         members: dict[tuple[str, int], set[int]] = defaultdict(set)
         for i in pending:
-            cell = h3.str_to_int(
-                h3.cell_to_parent(h3.int_to_str(int(records.at[i, "cell"])), level)
-            )
-            members[(records.at[i, "layer"], cell)].add(i)
+            row = records.loc[i]
+            cell = h3.str_to_int(h3.cell_to_parent(h3.int_to_str(int(row["cell"])), level))
+            members[(str(row["layer"]), cell)].add(i)
         for (layer, cell), idx in members.items():
             refs = records.loc[list(idx), "person"]
             contributors = refs.dropna().nunique() + int(refs.isna().sum())

@@ -24,6 +24,7 @@ from geo.layers import LAYERS
 from geo.nights import HourRange
 from geo.wards import Areas
 from ingest.pipeline import ingest_file
+from ingest.seal import SealContext
 from store import BatchInfo, CountSource, ResidentViews, Store, open_store
 from store import _postgis as postgis_store
 from store import resident as resident_module
@@ -31,7 +32,6 @@ from store._schema import ARROW_SCHEMA
 from store.cube import DIMENSIONS, ResidentCube
 from store.resident import RETRY_LOAD_AFTER_S
 from streetsafe.boundaries import load_areas
-from streetsafe.deployment import SealContext
 from streetsafe.policies import load_policies
 from streetsafe.settings import DEFAULT_RESIDENT_ROWS, Settings
 from streetsafe.views import area_view, published_view

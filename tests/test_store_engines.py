@@ -15,7 +15,8 @@ from ingest.seal import SealContext
 from store import RECORD_COLUMNS, Store, open_store
 from streetsafe.demo import generate_demo
 from streetsafe.settings import Settings
-from tests.conftest import POLICEUK_HAMPSHIRE, POLICEUK_HAMPSHIRE_SOUTHAMPTON, PgCluster
+from tests.conftest import POLICEUK_HAMPSHIRE, POLICEUK_HAMPSHIRE_SOUTHAMPTON
+from tests.pg_cluster import PgCluster
 from tests.test_ingest import FAULTS, HEADER
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -57,7 +57,7 @@ def pg_url(pg_server: PgCluster) -> Iterator[str]:
         yield url
 
 
-def _table(rows: list[tuple[object, ...]]) -> pa.Table:
+def _table(rows: Sequence[tuple[object, ...]]) -> pa.Table:
     return pa.table(
         {
             name: pa.array([row[i] for row in rows], kind)
