@@ -9,29 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from geo.layers import (
-    ASB,
-    DEFAULT_SHARING,
-    INCIDENT,
-    OUTREACH,
-    OUTREACH_ONLY,
-    PARTNERS,
-    POLICEUK,
-    PUBLIC,
-    SHARING_LEVELS,
-)
-
-__all__ = [  # the layers and sharing levels are geo.layers'; kept here for the readers
-    "ASB",
-    "DEFAULT_SHARING",
-    "INCIDENT",
-    "OUTREACH",
-    "OUTREACH_ONLY",
-    "PARTNERS",
-    "POLICEUK",
-    "PUBLIC",
-    "SHARING_LEVELS",
-]
+from geo.layers import ASB, INCIDENT, OUTREACH, POLICEUK
 
 SEVERITIES = {"low": 1, "medium": 2, "high": 3}
 

@@ -22,10 +22,11 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import SchemaError, StreetsafeError
+from geo.layers import POLICEUK
 from ingest.csvfile import CsvTable, Progress, open_table
 from ingest.files import atomic_text
 from ingest.identity import Identities
-from ingest.kinds import KEPT_COLUMNS, KINDS, POLICEUK, REJECT_COLUMNS, Kind
+from ingest.kinds import KEPT_COLUMNS, KINDS, REJECT_COLUMNS, Kind
 from ingest.ordered import map_ordered, read_ahead
 from ingest.seal import SealContext, Sealed, seal
 from store import BatchInfo, Store, to_arrow

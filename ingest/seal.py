@@ -2,8 +2,9 @@
 
 Sealing is where privacy starts: a point becomes an H3 cell at the storage resolution, a person
 reference becomes a keyed pseudonym, and everything else (names, free text, raw coordinates)
-is left behind. Every check is vectorised over the batch; a row that fails any check is
-rejected with each reason, its column and its value.
+is left behind. A kind's checks are one table of rules (:class:`Check`), each vectorised over
+the batch; a row that fails any of them is rejected with each reason, its column and its value,
+in the table's order.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -23,19 +24,10 @@ import pyarrow.compute as pc
 
 from geo import area as ar
 from geo.hexes import cells_from_points
+from geo.layers import DEFAULT_SHARING, OUTREACH_ONLY, PARTNERS, POLICEUK, PUBLIC
 from geo.nights import MINUTES_PER_DAY, localize, night_fields
 from ingest.gazetteer import Gazetteer
-from ingest.kinds import (
-    DEFAULT_SHARING,
-    OUTREACH_ONLY,
-    PARTNERS,
-    POLICEUK,
-    PUBLIC,
-    SEVERITIES,
-    Kind,
-    category_codes_for,
-    normalise_name,
-)
+from ingest.kinds import SEVERITIES, Kind, category_codes_for, normalise_name
 from ingest.pseudonyms import Pseudonymiser
 
 # The columns of a sealed record, in store order (see store/_schema.py).
@@ -92,58 +84,346 @@ class Sealed:
     defaulted_sharing: int = 0
 
 
-class _Problems:
-    """Collects problems found by vectorised checks."""
+Mask = npt.NDArray[np.bool_]
 
-    def __init__(self) -> None:
-        self._parts: list[pd.DataFrame] = []
+# What a check reads (_Rows or a kind's richer namespace). Contravariant: a rule written for any
+# rows (the place checks) is a rule for native and police.uk rows alike.
+_R_contra = TypeVar("_R_contra", bound="_Rows", contravariant=True)
+_T = TypeVar("_T", bound="_Rows")  # the rows a table is run over
 
-    def add(
-        self,
-        mask: npt.NDArray[np.bool_] | pd.Series,
-        *,
-        index: pd.Index,
-        column: str,
-        values: pd.Series | Callable[[], pd.Series],
-        reason: str,
-        message: str | pd.Series,
-    ) -> None:
-        """Record a problem for each row in ``mask``.
 
-        ``values`` may be a function that builds them: some (e.g. "lat, lon" pairs) cost more to
-        build than the check itself, and most checks find nothing.
+@dataclass(frozen=True)
+class Check(Generic[_R_contra]):
+    """One rule: every row ``test`` picks is rejected with ``reason`` on ``column``.
+
+    Parameters
+    ----------
+    column
+        The column the problem is reported on, or a function of the rows giving it.
+    reason
+        The reason as the summary and the rejects file give it (the README lists them).
+    message
+        What to tell the user: one text, or a function of the rows and the rows picked giving
+        one text, or one per picked row by its label (the "did you mean ...?" hints).
+    test
+        Which rows break the rule, from the parsed rows.
+    values
+        A function giving the value shown for each row (default: the column's text). Built only
+        when the test picks a row: some (e.g. "lat, lon" pairs) cost more than the test.
+    when
+        Which kinds the rule applies to (default: every kind whose table lists it).
+    """
+
+    column: str | Callable[[_R_contra], str]
+    reason: str
+    message: str | Callable[[_R_contra, Mask], str | pd.Series]
+    test: Callable[[_R_contra], Mask]
+    values: Callable[[_R_contra], pd.Series] | None = None
+    when: Callable[[Kind], bool] | None = None
+
+    def find(self, rows: _R_contra) -> pd.DataFrame | None:
+        """Return a problem for each row the test picks, or None if it picks none.
+
+        Nearly every check picks none: nothing else is computed then.
         """
-        mask = np.asarray(mask, dtype=bool)
+        mask = np.asarray(self.test(rows), dtype=bool)
         if not mask.any():
-            return
-        if callable(values):
-            values = values()
-        rows = index[mask]
-        msg = message[mask].to_numpy() if isinstance(message, pd.Series) else message
-        self._parts.append(
-            pd.DataFrame(
-                {
-                    "row": rows.to_numpy(dtype=np.int64),
-                    "column": column,
-                    "value": values[mask].to_numpy(dtype=object),
-                    "reason": reason,
-                    "message": msg,
-                }
-            )
+            return None
+        column = self.column if isinstance(self.column, str) else self.column(rows)
+        values = rows.text[column] if self.values is None else self.values(rows)
+        message = self.message if isinstance(self.message, str) else self.message(rows, mask)
+        return pd.DataFrame(
+            {
+                "row": rows.text.index[mask].to_numpy(dtype=np.int64),
+                "column": column,
+                "value": values[mask].to_numpy(dtype=object),
+                "reason": self.reason,
+                "message": message
+                if isinstance(message, str)
+                else message.reindex(rows.text.index, fill_value="")[mask].to_numpy(),
+            }
         )
 
-    def frame(self) -> pd.DataFrame:
-        if not self._parts:
-            return pd.DataFrame(
-                {
-                    "row": pd.Series(dtype=np.int64),
-                    "column": pd.Series(dtype=object),
-                    "value": pd.Series(dtype=object),
-                    "reason": pd.Series(dtype=object),
-                    "message": pd.Series(dtype=object),
-                }
-            )
-        return pd.concat(self._parts, ignore_index=True)
+
+class _Text:
+    """A batch's columns as text without surrounding whitespace."""
+
+    def __init__(self, batch: pd.DataFrame) -> None:
+        self.index = batch.index
+        self._columns = {c: _stripped(batch[c].astype(str)) for c in batch.columns}
+        self._empty: dict[str, Mask] = {}
+
+    def __getitem__(self, column: str) -> pd.Series:
+        return self._columns[column]
+
+    def get(self, column: str) -> pd.Series:
+        """Return the column, or empty text if the kind has no such column."""
+        return self._columns.get(column, pd.Series("", index=self.index))
+
+    def empty(self, column: str) -> Mask:
+        """Return which rows leave ``column`` empty (found once: parsers and checks both ask)."""
+        if column not in self._empty:
+            self._empty[column] = (self._columns[column] == "").to_numpy()
+        return self._empty[column]
+
+
+@dataclass(frozen=True)
+class _Times:
+    """Each row's time as parsed: what the time checks and the records read."""
+
+    utc: pd.Series  # UTC instants to the minute; NaT if missing, unparseable or in the gap
+    in_gap: Mask  # a local time the clocks skipped in spring
+    in_fold: Mask  # a local time the clocks repeated in autumn, taken as the first
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where each row is, from its coordinates or its gazetteer place."""
+
+    lat: npt.NDArray[np.float64]  # NaN where not located
+    lon: npt.NDArray[np.float64]
+    has_lat: Mask  # a latitude was given
+    has_lon: Mask
+    named: Mask  # a place was given
+    skip: Mask  # not located at all (police.uk's rows without coordinates)
+    unknown_place: Mask  # the place given is not in the gazetteer
+    area: npt.NDArray[np.int8]  # geo.area's POINT_* code; POINT_OK where not located
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What every check reads: the batch's text, its kind and context, where its rows are."""
+
+    text: _Text
+    kind: Kind
+    ctx: SealContext
+    where: _Where
+
+
+@dataclass(frozen=True)
+class _NativeRows(_Rows):
+    """A batch of native reports, parsed."""
+
+    time: _Times
+    category: pd.Series  # the kind's category code; missing if unknown
+    sharing: pd.Series  # normalised; the default if none was given
+    defaulted_sharing: pd.Series  # no sharing level was given
+    severity: pd.Series  # 1-3 (Int16); missing if unknown or the kind has none
+
+
+@dataclass(frozen=True)
+class _PoliceRows(_Rows):
+    """A batch of police.uk rows, parsed."""
+
+    month: pd.Series  # the month's first day; NaT if not YYYY-MM
+
+
+def _lat_lon(rows: _Rows) -> pd.Series:
+    """Return "lat, lon" of each row as given: the value a bad point is shown with."""
+    return rows.text["latitude"] + ", " + rows.text["longitude"]
+
+
+def _coordinates_given(rows: _Rows) -> Mask:
+    where = rows.where
+    return where.has_lat & where.has_lon & ~where.skip
+
+
+def _place_hints(rows: _Rows, unknown: Mask) -> pd.Series:
+    """Return "unknown place ...; did you mean ...?" for each ``unknown`` row."""
+    gazetteer = rows.ctx.gazetteer
+    return map_distinct(
+        rows.text["place"][unknown], lambda v: _hint("place", v, gazetteer.suggest(v))
+    )
+
+
+def _category_hints(rows: _NativeRows, unknown: Mask) -> pd.Series:
+    """Return "unknown category ...; did you mean ...?" for each ``unknown`` row."""
+    return map_distinct(rows.text["category"][unknown], lambda v: _suggest_category(v, rows.kind))
+
+
+def _this_month(now: datetime) -> pd.Timestamp:
+    return pd.Timestamp(now.replace(tzinfo=None)).to_period("M").start_time
+
+
+# Where a row is: the same rules for every kind (police.uk rows give no place, so the place rules
+# pick none of them).
+_PLACE_CHECKS: tuple[Check[_Rows], ...] = (
+    Check(
+        # latitude, unless every row gives one
+        column=lambda r: "latitude" if not r.where.has_lat.all() else "longitude",
+        reason="incomplete coordinates",
+        message="give both latitude and longitude, or neither and a place",
+        test=lambda r: (r.where.has_lat ^ r.where.has_lon) & ~r.where.skip,
+        values=lambda r: r.text["latitude"].where(r.where.has_lat, r.text["longitude"]),
+    ),
+    Check(
+        column="latitude",
+        reason="coordinates not numeric",
+        message="latitude and longitude must be decimal degrees, e.g. 50.9097 -1.4044",
+        test=lambda r: _coordinates_given(r) & (np.isnan(r.where.lat) | np.isnan(r.where.lon)),
+        values=lambda r: r.text["latitude"] + " " + r.text["longitude"],
+    ),
+    Check(
+        column="place",
+        reason="unknown place",
+        message=_place_hints,
+        test=lambda r: r.where.unknown_place,
+    ),
+    Check(
+        column="latitude",
+        reason="missing location",
+        message="no location: give latitude and longitude, or a place from the gazetteer",
+        test=lambda r: ~r.where.has_lat & ~r.where.has_lon & ~r.where.named & ~r.where.skip,
+    ),
+    Check(
+        column="latitude",
+        reason="coordinates out of range",
+        message="latitude must be within ±90 and longitude within ±180",
+        test=lambda r: r.where.area == ar.POINT_INVALID,
+        values=_lat_lon,
+    ),
+    Check(
+        column="latitude",
+        reason="latitude/longitude swapped",
+        message="latitude and longitude look swapped: the point is inside the study area "
+        "once they are exchanged",
+        test=lambda r: r.where.area == ar.POINT_SWAPPED,
+        values=_lat_lon,
+    ),
+)
+
+# Every rule a native report (incident, outreach contact, ASB report) must pass, in the order
+# a rejected row lists its reasons.
+_NATIVE_CHECKS: tuple[Check[_NativeRows], ...] = (
+    Check(
+        column="occurred_at",
+        reason="missing time",
+        message="no time given (YYYY-MM-DD HH:MM)",
+        test=lambda r: r.text.empty("occurred_at"),
+    ),
+    Check(
+        column="occurred_at",
+        reason="unparseable time",
+        message="not a date and time: write YYYY-MM-DD HH:MM (or DD/MM/YYYY HH:MM)",
+        test=lambda r: ~r.text.empty("occurred_at") & r.time.utc.isna().to_numpy() & ~r.time.in_gap,
+    ),
+    Check(
+        column="occurred_at",
+        reason="time in DST gap",
+        message="this local time never happened: the clocks went forward at 01:00",
+        test=lambda r: r.time.in_gap,
+    ),
+    Check(
+        column="occurred_at",
+        reason="future time",
+        message="the time is in the future",
+        test=lambda r: (r.time.utc > pd.Timestamp(r.ctx.now)).to_numpy(),
+    ),
+    *_PLACE_CHECKS,
+    Check(
+        column="latitude",
+        reason="outside study area",
+        message=lambda r, _: f"the point is outside the study area ({r.ctx.study_area.name})",
+        test=lambda r: r.where.area == ar.POINT_OUTSIDE,
+        values=_lat_lon,
+    ),
+    Check(
+        column="category",
+        reason="missing category",
+        message=lambda r, _: f"no category given; use one of: {', '.join(r.kind.categories)}",
+        test=lambda r: r.text.empty("category"),
+    ),
+    Check(
+        column="category",
+        reason="unknown category",
+        message=_category_hints,
+        test=lambda r: r.category.isna().to_numpy() & ~r.text.empty("category"),
+    ),
+    Check(
+        column="agency",
+        reason="missing agency",
+        message="no reporting agency given",
+        test=lambda r: r.text.empty("agency"),
+    ),
+    Check(
+        column="person_ref",
+        reason="missing person reference",
+        message="an outreach contact needs the person's reference (code or initials)",
+        test=lambda r: r.text.empty("person_ref"),
+        when=lambda kind: kind.person_required,
+    ),
+    Check(
+        column="sharing",
+        reason="unknown sharing level",
+        message=f"sharing must be {OUTREACH_ONLY} or {PARTNERS}",
+        test=lambda r: ~r.sharing.isin([OUTREACH_ONLY, PARTNERS]).to_numpy(),
+    ),
+    Check(
+        column="severity",
+        reason="unknown severity",
+        message="severity must be low, medium or high (or 1, 2, 3)",
+        test=lambda r: r.severity.isna().to_numpy(),
+        when=lambda kind: kind.has_severity,
+    ),
+)
+
+# Every rule a police.uk row must pass, in the order a rejected row lists its reasons. A row
+# outside the study area is no error: a force's file covers far more than one town.
+_POLICEUK_CHECKS: tuple[Check[_PoliceRows], ...] = (
+    Check(
+        column="month",
+        reason="unparseable month",
+        message="month must be YYYY-MM",
+        test=lambda r: r.month.isna().to_numpy(),
+    ),
+    Check(
+        column="month",
+        reason="future time",
+        message="month is in the future",
+        test=lambda r: (r.month > _this_month(r.ctx.now)).to_numpy(),
+    ),
+    Check(
+        column="crime_type",
+        reason="missing category",
+        message="no crime type given",
+        test=lambda r: r.text.empty("crime_type"),
+    ),
+    Check(
+        column="longitude",
+        reason="no location",
+        message="police.uk gives no location for this row",
+        test=lambda r: r.where.skip,
+        values=lambda r: r.text["location"],
+    ),
+    *_PLACE_CHECKS,
+)
+
+
+def checks_for(kind: Kind) -> tuple[Check[Any], ...]:
+    """Return the rules a row of ``kind`` must pass, in the order rejects list their reasons."""
+    if kind.layer == POLICEUK:
+        return _applying(_POLICEUK_CHECKS, kind)
+    return _applying(_NATIVE_CHECKS, kind)
+
+
+def _applying(table: tuple[Check[_T], ...], kind: Kind) -> tuple[Check[_T], ...]:
+    return tuple(check for check in table if check.when is None or check.when(kind))
+
+
+def _problems(table: tuple[Check[_T], ...], rows: _T) -> pd.DataFrame:
+    """Return what the checks find, check by check (a rejected row's reasons in table order)."""
+    found = [p for check in _applying(table, rows.kind) if (p := check.find(rows)) is not None]
+    if found:
+        return pd.concat(found, ignore_index=True)
+    return pd.DataFrame(
+        {
+            "row": pd.Series(dtype=np.int64),
+            "column": pd.Series(dtype=object),
+            "value": pd.Series(dtype=object),
+            "reason": pd.Series(dtype=object),
+            "message": pd.Series(dtype=object),
+        }
+    )
 
 
 def seal(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
@@ -155,165 +435,81 @@ def seal(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
 
 
 def _seal_native(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
-    idx = batch.index
-    probs = _Problems()
-    col = {c: _stripped(batch[c].astype(str)) for c in batch.columns}
-
-    # --- time ---
-    utc, fold = _parse_times(col["occurred_at"], idx, probs, now=ctx.now)
-
-    # --- place ---
-    lat, lon, outside = _locate(col, idx, probs, ctx, outside_is_error=True)
-
-    # --- category ---
-    codes = category_codes_for(kind)
-    category = map_distinct_text(col["category"], lambda v: codes.get(normalise_name(v)))
-    missing = col["category"] == ""
-    probs.add(
-        missing.to_numpy(),
-        index=idx,
-        column="category",
-        values=col["category"],
-        reason="missing category",
-        message=f"no category given; use one of: {', '.join(kind.categories)}",
-    )
-    unknown = category.isna().to_numpy() & ~missing.to_numpy()
-    if unknown.any():
-        hint = map_distinct(col["category"][unknown], lambda v: _suggest_category(v, kind))
-        probs.add(
-            unknown,
-            index=idx,
-            column="category",
-            values=col["category"],
-            reason="unknown category",
-            message=hint.reindex(idx, fill_value=""),
-        )
-
-    # --- agency, person, sharing, severity ---
-    probs.add(
-        (col["agency"] == "").to_numpy(),
-        index=idx,
-        column="agency",
-        values=col["agency"],
-        reason="missing agency",
-        message="no reporting agency given",
-    )
-    if kind.person_required:
-        probs.add(
-            (col["person_ref"] == "").to_numpy(),
-            index=idx,
-            column="person_ref",
-            values=col["person_ref"],
-            reason="missing person reference",
-            message="an outreach contact needs the person's reference (code or initials)",
-        )
-    sharing_in = map_distinct_text(col["sharing"], normalise_name)
-    defaulted = sharing_in == ""
-    sharing = sharing_in.where(~defaulted, DEFAULT_SHARING)
-    bad_sharing = ~sharing.isin([OUTREACH_ONLY, PARTNERS])
-    probs.add(
-        bad_sharing.to_numpy(),
-        index=idx,
-        column="sharing",
-        values=col["sharing"],
-        reason="unknown sharing level",
-        message=f"sharing must be {OUTREACH_ONLY} or {PARTNERS}",
-    )
-    severity = pd.Series(pd.NA, index=idx, dtype="Int16")
-    if kind.has_severity:
-        sev_in = col["severity"].str.lower()
-        levels = {**SEVERITIES, **{str(v): v for v in SEVERITIES.values()}}
-        severity = map_distinct(sev_in, levels.get)
-        probs.add(
-            severity.isna().to_numpy(),
-            index=idx,
-            column="severity",
-            values=col["severity"],
-            reason="unknown severity",
-            message="severity must be low, medium or high (or 1, 2, 3)",
-        )
-        severity = severity.astype("Int16")
-
-    problems = probs.frame()
-    good = ~idx.isin(problems["row"].unique()) & ~outside
-    person = ctx.pseudonymiser.people(col["person_ref"][good])
-    nights = night_fields(utc[good])
+    rows = _native_rows(_Text(batch), kind, ctx)
+    problems = _problems(_NATIVE_CHECKS, rows)
+    text, idx = rows.text, rows.text.index
+    good = ~idx.isin(problems["row"].unique())
+    utc, where = rows.time.utc[good], rows.where
+    nights = night_fields(utc)
     records = pd.DataFrame(
         {
             "layer": _text(pa.nulls(int(good.sum()), pa.string()).fill_null(kind.layer)),
-            "category": category[good],
-            "agency": col["agency"][good],
-            "sharing": sharing[good],
-            "severity": severity[good],
-            "person": person,
-            "occurred_utc": utc[good].dt.tz_convert("UTC").dt.tz_localize(None),
+            "category": rows.category[good],
+            "agency": text["agency"][good],
+            "sharing": rows.sharing[good],
+            "severity": rows.severity[good],
+            "person": ctx.pseudonymiser.people(text["person_ref"][good]),
+            "occurred_utc": utc.dt.tz_convert("UTC").dt.tz_localize(None),
             **{c: nights[c] for c in nights.columns},
-            "time_flag": _time_flags(fold[good]),
-            "cell": cells_from_points(lat[good], lon[good], ctx.storage_res),
+            "time_flag": _time_flags(rows.time.in_fold[good]),
+            "cell": cells_from_points(where.lat[good], where.lon[good], ctx.storage_res),
         },
         index=idx[good],
     )
-    record_id = col["record_id"][good]
+    record_id = text["record_id"][good]
     records["_has_id"] = (record_id != "").to_numpy()
     records["_record_id"] = record_id.array  # kept as Arrow strings: identity hashes them
     return Sealed(
         records=records,
         problems=problems,
         outside_area=0,
-        in_fold=int(fold[good].sum()),
-        defaulted_sharing=int((defaulted & good).sum()),
+        in_fold=int(rows.time.in_fold[good].sum()),
+        defaulted_sharing=int((rows.defaulted_sharing & good).sum()),
+    )
+
+
+def _native_rows(text: _Text, kind: Kind, ctx: SealContext) -> _NativeRows:
+    """Parse what the native checks and records read."""
+    time = _parse_times(text["occurred_at"], missing=text.empty("occurred_at"))
+    where = _where(text, ctx)
+    codes = category_codes_for(kind)
+    category = map_distinct_text(text["category"], lambda v: codes.get(normalise_name(v)))
+    sharing = map_distinct_text(text["sharing"], normalise_name)
+    defaulted = sharing == ""
+    severity = pd.Series(pd.NA, index=text.index, dtype="Int16")
+    if kind.has_severity:
+        levels = {**SEVERITIES, **{str(v): v for v in SEVERITIES.values()}}
+        severity = map_distinct(text["severity"].str.lower(), levels.get).astype("Int16")
+    return _NativeRows(
+        text=text,
+        kind=kind,
+        ctx=ctx,
+        where=where,
+        time=time,
+        category=category,
+        sharing=sharing.where(~defaulted, DEFAULT_SHARING),
+        defaulted_sharing=defaulted,
+        severity=severity,
     )
 
 
 def _seal_policeuk(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
-    idx = batch.index
-    probs = _Problems()
-    col = {c: _stripped(batch[c].astype(str)) for c in batch.columns}
-
-    month = pd.to_datetime(col["month"], format="%Y-%m", errors="coerce")
-    probs.add(
-        month.isna().to_numpy(),
-        index=idx,
-        column="month",
-        values=col["month"],
-        reason="unparseable month",
-        message="month must be YYYY-MM",
+    text = _Text(batch)
+    idx = text.index
+    month = pd.to_datetime(text["month"], format="%Y-%m", errors="coerce")
+    unlocated = text.empty("longitude") | text.empty("latitude")
+    rows = _PoliceRows(
+        text=text, kind=kind, ctx=ctx, where=_where(text, ctx, skip=unlocated), month=month
     )
-    this_month = pd.Timestamp(ctx.now.replace(tzinfo=None)).to_period("M").start_time
-    probs.add(
-        (month > this_month).to_numpy(),
-        index=idx,
-        column="month",
-        values=col["month"],
-        reason="future time",
-        message="month is in the future",
-    )
-    probs.add(
-        (col["crime_type"] == "").to_numpy(),
-        index=idx,
-        column="crime_type",
-        values=col["crime_type"],
-        reason="missing category",
-        message="no crime type given",
-    )
-    no_location = ((col["longitude"] == "") | (col["latitude"] == "")).to_numpy()
-    probs.add(
-        no_location,
-        index=idx,
-        column="longitude",
-        values=col["location"],
-        reason="no location",
-        message="police.uk gives no location for this row",
-    )
-    lat, lon, outside = _locate(col, idx, probs, ctx, outside_is_error=False, skip=no_location)
-
-    problems = probs.frame()
-    good = ~idx.isin(problems["row"].unique()) & ~outside
-    agency = col["reported_by"].where(col["reported_by"] != "", "police.uk")
+    problems = _problems(_POLICEUK_CHECKS, rows)
+    rejected = idx.isin(problems["row"].unique())
+    outside = rows.where.area == ar.POINT_OUTSIDE  # counted, not rejected
+    good = ~rejected & ~outside
+    agency = text["reported_by"].where(text["reported_by"] != "", "police.uk")
     records = pd.DataFrame(
         {
             "layer": POLICEUK,
-            "category": col["crime_type"][good],
+            "category": text["crime_type"][good],
             "agency": agency[good],
             "sharing": PUBLIC,
             "severity": pd.Series(pd.NA, index=idx[good], dtype="Int16"),
@@ -322,18 +518,18 @@ def _seal_policeuk(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
             "night": None,
             "local_minute": pd.Series(pd.NA, index=idx[good], dtype="Int16"),
             "weekday": pd.Series(pd.NA, index=idx[good], dtype="Int8"),
-            "month": month[good].dt.date,
+            "month": rows.month[good].dt.date,
             "time_flag": None,
-            "cell": cells_from_points(lat[good], lon[good], ctx.storage_res),
+            "cell": cells_from_points(rows.where.lat[good], rows.where.lon[good], ctx.storage_res),
         },
         index=idx[good],
     )
-    records["_has_id"] = (col["crime_id"][good] != "").to_numpy()
-    records["_record_id"] = col["crime_id"][good].to_numpy()
+    records["_has_id"] = (text["crime_id"][good] != "").to_numpy()
+    records["_record_id"] = text["crime_id"][good].to_numpy()
     return Sealed(
         records=records,
         problems=problems,
-        outside_area=int((outside & ~idx.isin(problems["row"].unique())).sum()),
+        outside_area=int((outside & ~rejected).sum()),
     )
 
 
@@ -374,23 +570,13 @@ def _text(strings: pa.Array) -> pd.api.extensions.ExtensionArray:
     return text
 
 
-def _parse_times(
-    text: pd.Series, idx: pd.Index, probs: _Problems, *, now: datetime
-) -> tuple[pd.Series, npt.NDArray[np.bool_]]:
-    """Parse ``occurred_at`` into UTC instants, to the minute; flag DST folds."""
-    empty = (text == "").to_numpy()
-    probs.add(
-        empty,
-        index=idx,
-        column="occurred_at",
-        values=text,
-        reason="missing time",
-        message="no time given (YYYY-MM-DD HH:MM)",
-    )
+def _parse_times(text: pd.Series, *, missing: Mask) -> _Times:
+    """Parse ``occurred_at`` into UTC instants, to the minute; find DST gaps and folds."""
+    idx = text.index
     plain, naive = _parse_plain_times(text)
     offset = np.zeros(len(idx), dtype=bool)
     utc = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns, UTC]")
-    other = ~plain & ~empty
+    other = ~plain & ~missing
     if other.any():
         pos = np.flatnonzero(other)
         other_offset, other_utc, other_naive = _parse_other_times(text[other])
@@ -399,33 +585,7 @@ def _parse_times(
         naive[pos] = other_naive.to_numpy()
     local = localize(pd.Series(_floor_minute(naive), index=idx))
     utc = utc.dt.floor("min").where(offset, local.utc) if offset.any() else local.utc
-    unparsed = ~empty & utc.isna().to_numpy() & ~local.in_gap
-    probs.add(
-        unparsed,
-        index=idx,
-        column="occurred_at",
-        values=text,
-        reason="unparseable time",
-        message="not a date and time: write YYYY-MM-DD HH:MM (or DD/MM/YYYY HH:MM)",
-    )
-    probs.add(
-        local.in_gap,
-        index=idx,
-        column="occurred_at",
-        values=text,
-        reason="time in DST gap",
-        message="this local time never happened: the clocks went forward at 01:00",
-    )
-    future = (utc > pd.Timestamp(now)).to_numpy()
-    probs.add(
-        future,
-        index=idx,
-        column="occurred_at",
-        values=text,
-        reason="future time",
-        message="the time is in the future",
-    )
-    return utc, local.in_fold & ~offset
+    return _Times(utc=utc, in_gap=local.in_gap, in_fold=local.in_fold & ~offset)
 
 
 def _floor_minute(times: npt.NDArray[np.datetime64]) -> npt.NDArray[np.datetime64]:
@@ -500,110 +660,57 @@ def _parse_other_times(text: pd.Series) -> tuple[npt.NDArray[np.bool_], pd.Serie
     return offset, utc, naive
 
 
-def _locate(
-    col: dict[str, pd.Series],
-    idx: pd.Index,
-    probs: _Problems,
-    ctx: SealContext,
-    *,
-    outside_is_error: bool,
-    skip: npt.NDArray[np.bool_] | None = None,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
-    """Return (lat, lon, outside) of each row from coordinates or a gazetteer place."""
-    lat_t, lon_t = col["latitude"], col["longitude"]
-    place = col.get("place", pd.Series("", index=idx))
-    skip = np.zeros(len(idx), dtype=bool) if skip is None else skip
-    has_lat, has_lon = (lat_t != "").to_numpy(), (lon_t != "").to_numpy()
-    partial = (has_lat ^ has_lon) & ~skip
-    probs.add(
-        partial,
-        index=idx,
-        column="latitude" if not has_lat.all() else "longitude",
-        values=lambda: lat_t.where(has_lat, lon_t),
-        reason="incomplete coordinates",
-        message="give both latitude and longitude, or neither and a place",
-    )
+def _where(text: _Text, ctx: SealContext, *, skip: Mask | None = None) -> _Where:
+    """Locate each row from its coordinates or its gazetteer place; classify it in the area.
+
+    ``skip`` rows are not located (police.uk publishes some rows without coordinates).
+    """
+    n = len(text.index)
+    skip = np.zeros(n, dtype=bool) if skip is None else skip
+    has_lat, has_lon = ~text.empty("latitude"), ~text.empty("longitude")
     coords = has_lat & has_lon & ~skip
-    lat, lon = _degrees(lat_t, coords), _degrees(lon_t, coords)
-    not_number = coords & (np.isnan(lat) | np.isnan(lon))
-    probs.add(
-        not_number,
-        index=idx,
-        column="latitude",
-        values=lambda: lat_t + " " + lon_t,
-        reason="coordinates not numeric",
-        message="latitude and longitude must be decimal degrees, e.g. 50.9097 -1.4044",
-    )
-    by_place = ~has_lat & ~has_lon & (place != "").to_numpy() & ~skip
-    if by_place.any():
-        # each distinct place looked up once, its point then given to every row naming it
-        pos = np.flatnonzero(by_place)
-        codes, names = pd.factorize(place[by_place])
-        points = [ctx.gazetteer.lookup(name) for name in names]
-        known = np.array([point is not None for point in points])[codes]
-        for out, axis in ((lat, 0), (lon, 1)):
-            degrees = np.array([np.nan if p is None else p[axis] for p in points])
-            out[pos[known]] = degrees[codes[known]]
-        unknown = np.zeros(len(idx), dtype=bool)
-        unknown[pos[~known]] = True
-        if unknown.any():
-            hint = map_distinct(
-                place[unknown], lambda v: _hint("place", v, ctx.gazetteer.suggest(v))
-            )
-            probs.add(
-                unknown,
-                index=idx,
-                column="place",
-                values=place,
-                reason="unknown place",
-                message=hint.reindex(idx, fill_value=""),
-            )
-    nowhere = ~has_lat & ~has_lon & (place == "").to_numpy() & ~skip
-    probs.add(
-        nowhere,
-        index=idx,
-        column="latitude",
-        values=lat_t,
-        reason="missing location",
-        message="no location: give latitude and longitude, or a place from the gazetteer",
-    )
-
+    lat, lon = _degrees(text["latitude"], coords), _degrees(text["longitude"], coords)
+    place = text.get("place")
+    named = (place != "").to_numpy()
+    unknown = _locate_places(place, ~has_lat & ~has_lon & named & ~skip, ctx.gazetteer, lat, lon)
     located = ~np.isnan(lat) & ~np.isnan(lon)
-    codes = np.full(len(idx), ar.POINT_OK, dtype=np.int8)
-    codes[located] = ctx.study_area.classify(lat[located], lon[located])
-
-    def pair() -> pd.Series:
-        return lat_t + ", " + lon_t
-
-    probs.add(
-        codes == ar.POINT_INVALID,
-        index=idx,
-        column="latitude",
-        values=pair,
-        reason="coordinates out of range",
-        message="latitude must be within ±90 and longitude within ±180",
+    area = np.full(n, ar.POINT_OK, dtype=np.int8)
+    area[located] = ctx.study_area.classify(lat[located], lon[located])
+    return _Where(
+        lat=lat,
+        lon=lon,
+        has_lat=has_lat,
+        has_lon=has_lon,
+        named=named,
+        skip=skip,
+        unknown_place=unknown,
+        area=area,
     )
-    probs.add(
-        codes == ar.POINT_SWAPPED,
-        index=idx,
-        column="latitude",
-        values=pair,
-        reason="latitude/longitude swapped",
-        message="latitude and longitude look swapped: the point is inside the study area "
-        "once they are exchanged",
-    )
-    outside = codes == ar.POINT_OUTSIDE
-    if outside_is_error:
-        probs.add(
-            outside,
-            index=idx,
-            column="latitude",
-            values=pair,
-            reason="outside study area",
-            message=f"the point is outside the study area ({ctx.study_area.name})",
-        )
-        outside = np.zeros(len(idx), dtype=bool)
-    return lat, lon, outside
+
+
+def _locate_places(
+    place: pd.Series,
+    by_place: Mask,
+    gazetteer: Gazetteer,
+    lat: npt.NDArray[np.float64],
+    lon: npt.NDArray[np.float64],
+) -> Mask:
+    """Set ``lat`` and ``lon`` of the ``by_place`` rows naming a known place; return the rest.
+
+    Each distinct place is looked up once, its point then given to every row naming it.
+    """
+    unknown = np.zeros(len(place), dtype=bool)
+    if not by_place.any():
+        return unknown
+    pos = np.flatnonzero(by_place)
+    codes, names = pd.factorize(place[by_place])
+    points = [gazetteer.lookup(name) for name in names]
+    known = np.array([point is not None for point in points])[codes]
+    for out, axis in ((lat, 0), (lon, 1)):
+        degrees = np.array([np.nan if p is None else p[axis] for p in points])
+        out[pos[known]] = degrees[codes[known]]
+    unknown[pos[~known]] = True
+    return unknown
 
 
 def _degrees(text: pd.Series, coords: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:

@@ -17,9 +17,10 @@ import shapely
 from shapely.geometry import shape
 
 from geo.errors import ConfigError
+from geo.layers import SHARING_LEVELS
 from geo.nights import localize
 from ingest.csvfile import open_table
-from ingest.kinds import KINDS, SEVERITIES, SHARING_LEVELS
+from ingest.kinds import KINDS, SEVERITIES
 from streetsafe.demo import HOTSPOTS, SYNTHETIC_NOTICE, DemoFiles, generate_demo
 
 ROOT = Path(__file__).resolve().parent.parent
