@@ -6,22 +6,28 @@ genuinely identical reports (police.uk often has several at one snapped point in
 count, and the same file ingested again matches them one for one.
 
 The identity is 128 bits (``key_hi``, ``key_lo``): two hashes under independent keys derived from
-the pseudonym key. Text is hashed with SipHash-2-4 (keyed; pandas' ``hash_array``, or for record
-ids the same function in :mod:`ingest.siphash`), so a record id cannot be confirmed by hashing
-guesses without the key; numbers with a keyed SplitMix64 finaliser.
+the pseudonym key. Text is hashed with the keyed hash of :mod:`ingest.keyed_hash` (SipHash-2-4,
+then a fixed finaliser), so a record id cannot be confirmed by hashing guesses without the key;
+numbers with a keyed SplitMix64 finaliser. What is hashed for each column, and how the column
+hashes combine, is fixed: stores hold the identities, and ``tests/unit/test_identity_vectors.py``
+pins them.
 Everything is vectorised: a few hashes per distinct value, not per row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ingest.keyed_hash import hash_text
 from ingest.pseudonyms import Pseudonymiser, normalise_reference
 from ingest.seal import map_distinct_text
-from ingest.siphash import hash_strings
 
 U64 = npt.NDArray[np.uint64]
 
@@ -97,43 +103,89 @@ def _mix(x: U64, key: np.uint64) -> U64:
         return z ^ (z >> np.uint64(31))
 
 
-def _column_hashes(values: pd.Series, keys: list[tuple[str, np.uint64]]) -> list[U64]:
-    """Hash each value of one column under each key (text keys hash text; int keys numbers)."""
-    if values.name in _DATE_COLUMNS and values.dtype.kind == "M":
-        # Dates were hashed as their text (they used to be held as ``datetime.date``): hash
-        # each distinct date's text so that identities stay the same.
-        codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        dates = pd.Series(uniques).dt.date.astype(object).where(pd.notna(uniques), None)
-        return [table[codes] for table in _column_hashes(dates.rename(values.name), keys)]
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
-        missing = values.isna().to_numpy()
-        raw = values.to_numpy(
-            dtype="datetime64[us]" if values.dtype.kind == "M" else np.int64,
-            na_value=0 if values.dtype.kind != "M" else np.datetime64("NaT"),
-        )
-        ints = raw.view(np.int64).view(np.uint64).copy()
-        ints[missing] = _NULL
-        return [_mix(ints, int_key) for _, int_key in keys]
-    # Text (or dates as objects): hash with keyed SipHash, each distinct value once, except in
-    # columns where nearly every value differs (finding the distinct ones would cost more).
-    if values.name in _MOSTLY_DISTINCT:
-        # the same hashes as pd.util.hash_array, straight from the Arrow strings and off the GIL
-        strings = pa.array(values.array, type=pa.large_string())
-        return hash_strings(strings, [text_key for text_key, _ in keys])
-    # as text, the distinct values alone: converting each row first would cost more
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    distinct = np.asarray(pd.Series(uniques).astype(str), dtype=object)
-    return [
-        pd.util.hash_array(distinct, hash_key=text_key, categorize=False)[codes]
-        for text_key, _ in keys
-    ]
-
-
 def _row_hashes(frame: pd.DataFrame, keys: list[tuple[str, np.uint64]]) -> list[U64]:
     """Hash each row of ``frame`` under each key; every column is prepared once for all keys."""
     hashes = [np.full(len(frame), np.uint64(len(frame.columns)), dtype=np.uint64) for _ in keys]
-    for i, col in enumerate(frame.columns):
-        column = _column_hashes(frame[col], keys)
+    for i, column in enumerate(_column_hashes(frame, keys)):
         for k, (_, int_key) in enumerate(keys):
             hashes[k] = _mix(hashes[k] ^ column[k], int_key + np.uint64(i))
     return hashes
+
+
+class _Distinct(NamedTuple):
+    codes: npt.NDArray[np.intp]  # each row's distinct value
+    texts: pa.Array  # the text hashed for each distinct value
+
+
+def _column_hashes(frame: pd.DataFrame, keys: list[tuple[str, np.uint64]]) -> Iterator[list[U64]]:
+    """Yield each column's hashes of its values under each key (text or int keys, by column).
+
+    Text columns are hashed by their distinct values, those of every column in one call (a few
+    dozen texts: one call costs numpy's overhead once).
+    """
+    distinct = [_distinct_text(frame[col]) for col in frame.columns]
+    texts = [d.texts for d in distinct if d is not None]
+    tables = iter(_hash_parts(texts, [text_key for text_key, _ in keys]))
+    for col, d in zip(frame.columns, distinct, strict=True):
+        yield _value_hashes(frame[col], keys) if d is None else [t[d.codes] for t in next(tables)]
+
+
+def _distinct_text(values: pd.Series) -> _Distinct | None:
+    """The distinct values of a text or date column, as text; None for other columns."""
+    if values.name in _DATE_COLUMNS and values.dtype.kind == "M":
+        render = _dates_as_text  # dates are hashed as their ISO text
+    elif _is_number(values) or values.name in _MOSTLY_DISTINCT:
+        return None
+    else:
+        render = _as_text
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return _Distinct(codes, render(uniques))
+
+
+def _is_number(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+
+
+def _as_text(uniques: pd.Index) -> pa.Array:
+    """The text that stands for each value: ``astype(str)``'s, and ``"nan"`` for a missing one.
+
+    ``astype(str)`` makes every missing value NaN; its text has always been ``str(nan)``.
+    """
+    rendered = pd.Series(uniques).astype(str)
+    return pc.fill_null(pa.array(rendered.array, type=pa.large_string(), from_pandas=True), "nan")
+
+
+def _dates_as_text(uniques: pd.Index) -> pa.Array:
+    """The ISO text of each date (``datetime.date``'s ``str``); ``"nan"`` for a missing one.
+
+    (Dates were first held as ``datetime.date``, and hashed as their text.)
+    """
+    dates = pd.Series(uniques).dt.date.astype(object).where(pd.notna(uniques), None)
+    return _as_text(pd.Index(dates))
+
+
+def _hash_parts(parts: list[pa.Array], text_keys: list[str]) -> list[list[U64]]:
+    """Hash several arrays of texts in one call; return each part's hashes under each key."""
+    if not parts:
+        return []
+    hashes = hash_text(pa.concat_arrays(parts), text_keys)
+    bounds = np.cumsum([len(part) for part in parts])[:-1]
+    per_key = [np.split(h, bounds) for h in hashes]
+    return [list(part) for part in zip(*per_key, strict=True)]
+
+
+def _value_hashes(values: pd.Series, keys: list[tuple[str, np.uint64]]) -> list[U64]:
+    """Hash each value of a number, time or record-id column under each key."""
+    if values.name in _MOSTLY_DISTINCT:
+        # nearly every value differs (finding the distinct ones would cost more): hash them all,
+        # straight from the Arrow strings
+        strings = pa.array(values.array, type=pa.large_string())
+        return hash_text(strings, [text_key for text_key, _ in keys])
+    missing = values.isna().to_numpy()
+    raw = values.to_numpy(
+        dtype="datetime64[us]" if values.dtype.kind == "M" else np.int64,
+        na_value=0 if values.dtype.kind != "M" else np.datetime64("NaT"),
+    )
+    ints = raw.view(np.int64).view(np.uint64).copy()
+    ints[missing] = _NULL
+    return [_mix(ints, int_key) for _, int_key in keys]

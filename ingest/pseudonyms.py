@@ -90,7 +90,7 @@ class Pseudonymiser:
         return pd.Series(table.take(codes), index=refs.index)
 
     def hash_key(self, purpose: str) -> str:
-        """Return a 16-character SipHash key (pandas' keyed string hashing), one per purpose."""
+        """Return a 16-character key for the keyed text hash (ingest.keyed_hash), one a purpose."""
         return base64.b64encode(self._mac("hash-key:" + purpose)[:12]).decode("ascii")
 
     def int_key(self, purpose: str) -> int:
