@@ -38,7 +38,9 @@ def where(f: CubeFilter, *, storage_res: int) -> tuple[str, list[Any]]:
     if f.hours is not None and not f.hours.whole_day:
         clauses.append(f"local_minute IS NOT NULL AND {f.hours.sql('local_minute')}")
     if f.weekdays is not None:
-        clauses.append(f"weekday IN ({', '.join(str(int(d)) for d in f.weekdays)})")
+        # no weekday at all selects nothing (an empty IN list is not SQL everywhere)
+        days = ", ".join(str(int(d)) for d in f.weekdays)
+        clauses.append(f"weekday IN ({days})" if days else "FALSE")
     if f.date_from is not None or f.date_to is not None:
         lo = f.date_from or date(1900, 1, 1)
         hi = f.date_to or date(9999, 12, 31)
