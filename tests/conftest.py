@@ -12,7 +12,7 @@ from ingest.seal import SealContext
 from store import Store, open_store
 from streetsafe.deployment import seal_context
 from streetsafe.settings import Settings
-from tests.pg_cluster import PgCluster, pg_cluster
+from tests.pg_cluster import PgCluster, database_url, pg_cluster
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -59,9 +59,29 @@ def store(settings: Settings) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgCluster]:
-    """A PostGIS server for the session: a throwaway cluster unless one is configured."""
+    """A PostGIS server for the session: a throwaway cluster unless one is configured.
+
+    Its fresh databases are copies of one migrated at the default storage resolution, so each
+    test does not migrate its own (``fresh_database(empty=True)`` for a bare one).
+    """
     with pg_cluster() as cluster:
-        yield cluster
+        migrated = cluster.with_template(_migrated)
+        try:
+            yield migrated
+        finally:
+            cluster.drop_database(database_url(cluster.url, migrated.template or ""))
+
+
+def _migrated(url: str) -> None:
+    open_store(url, storage_res=Settings().storage_res).close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder (unit, integration, e2e): ``pytest -m unit`` runs the fast."""
+    for item in items:
+        kind = item.path.parent.name
+        if kind in ("unit", "integration", "e2e"):
+            item.add_marker(kind)
 
 
 def _store_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,13 +47,33 @@ class PgCluster:
     """A running PostgreSQL server the tests may create and drop databases on."""
 
     url: str  # the maintenance database, as a superuser (or a user with CREATEDB)
+    # a database to copy new ones from (already migrated, say), or None: template1
+    template: str | None = None
 
-    def create_database(self) -> str:
-        """Create an empty database with a unique name; return its ``postgresql://`` URL."""
+    def create_database(self, *, empty: bool = False) -> str:
+        """Create a database with a unique name; return its ``postgresql://`` URL.
+
+        It is a copy of :attr:`template` (cheaper than migrating each one), or ``empty``.
+        """
         name = f"test_{uuid.uuid4().hex}"
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if self.template is not None and not empty:
+            statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(self.template))
         with psycopg.connect(self.url, autocommit=True) as con:
-            con.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            con.execute(statement)
         return database_url(self.url, name)
+
+    def with_template(self, prepare: Callable[[str], None]) -> PgCluster:
+        """Return this server with a template database that ``prepare`` (given its URL) made."""
+        url = self.create_database(empty=True)
+        prepare(url)
+        name = urlsplit(url).path.lstrip("/")
+        with psycopg.connect(self.url, autocommit=True) as con:  # no one may be connected to it
+            con.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+        return PgCluster(self.url, template=name)
 
     def drop_database(self, url: str) -> None:
         """Drop the database ``url`` names, disconnecting anyone still connected to it."""
@@ -64,9 +84,9 @@ class PgCluster:
             )
 
     @contextmanager
-    def fresh_database(self) -> Iterator[str]:
-        """Yield the URL of a new empty database, dropped afterwards."""
-        url = self.create_database()
+    def fresh_database(self, *, empty: bool = False) -> Iterator[str]:
+        """Yield the URL of a new database (a copy of the template, or ``empty``), then drop it."""
+        url = self.create_database(empty=empty)
         try:
             yield url
         finally:

@@ -10,15 +10,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 
 import pytest
 
 from ingest.csvfile import open_table
 from ingest.kinds import KINDS
 from ingest.seal import SealContext, Sealed, checks_for, seal
+from tests.conftest import ROOT
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = ROOT / "README.md"
 
 NATIVE_HEADER = (
     "record_id,occurred_at,latitude,longitude,place,category,severity,agency,person_ref,sharing"

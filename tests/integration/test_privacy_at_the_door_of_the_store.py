@@ -1,20 +1,15 @@
-"""What never reaches the store: raw coordinates, person references, names, free text."""
+"""What the store refuses or never holds: coordinates, references, another key or resolution."""
 
 from __future__ import annotations
 
 import io
-import os
-import stat
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hypothesis_settings
-from hypothesis import strategies as st
 
-from geo.errors import ConfigError, StoreError
+from geo.errors import StoreError
 from ingest.pipeline import ingest_file
-from ingest.pseudonyms import Pseudonymiser, load_key
+from ingest.pseudonyms import Pseudonymiser
 from ingest.seal import SealContext
 from store import Store, open_store
 from streetsafe.settings import Settings
@@ -54,31 +49,6 @@ def test_store_holds_no_coordinates_names_or_free_text(
         assert secret not in raw, secret
 
 
-def test_pseudonyms_cannot_be_recomputed_without_the_key() -> None:
-    import pandas as pd
-
-    refs = pd.Series(["AB-17", "ab-17 ", "CD-04"])
-    ours = Pseudonymiser(b"k" * 32).people(refs)
-    theirs = Pseudonymiser(b"x" * 32).people(refs)
-    assert ours[0] == ours[1] != ours[2]
-    assert set(ours).isdisjoint(set(theirs))
-
-
-def test_key_file_is_created_private_and_reused(tmp_path: Path) -> None:
-    path = tmp_path / "conf" / "pseudonym.key"
-    key = load_key(env_key=None, key_file=path)
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_key(env_key=None, key_file=path) == key
-    os.chmod(path, 0o644)
-    with pytest.raises(ConfigError, match="chmod 600"):
-        load_key(env_key=None, key_file=path)
-
-
-def test_environment_key_must_be_hex() -> None:
-    with pytest.raises(ConfigError, match="64 hexadecimal"):
-        load_key(env_key="not-a-key", key_file=Path("/nonexistent"))
-
-
 def test_store_refuses_a_different_key(store: Store, ctx: SealContext) -> None:
     ingest_file(store, "incidents", io.BytesIO(ROWS.encode()), ctx=ctx, source="x.csv")
     other = SealContext(
@@ -98,29 +68,3 @@ def test_store_refuses_another_storage_resolution(store: Store, ctx: SealContext
     store.close()
     with pytest.raises(StoreError, match="resolution 10, not 9"):
         open_store(url, storage_res=9)
-
-
-@hypothesis_settings(max_examples=60, deadline=None)
-@given(refs=st.lists(st.text(min_size=1, max_size=12).filter(str.strip), min_size=1, max_size=20))
-def test_pseudonyms_are_stable_and_never_the_reference(refs: list[str]) -> None:
-    import pandas as pd
-
-    p = Pseudonymiser(b"s" * 32)
-    first = p.people(pd.Series(refs))
-    assert first.equals(p.people(pd.Series(refs)))
-    assert first.notna().all()
-    assert (first > 0).all()
-    assert not set(map(str, first)) & set(refs)
-
-
-def test_a_pseudonym_is_the_full_keyed_hash_whatever_else_is_in_the_batch() -> None:
-    import pandas as pd
-
-    p = Pseudonymiser(b"s" * 32)
-    alone = p.people(pd.Series(["AB12"]))[0]
-    # beside a missing reference: once turned to floating point and rounded to 53 bits, so
-    # two people could share a pseudonym and the same person got two
-    beside_missing = p.people(pd.Series(["AB12", "", None]))
-    assert beside_missing[0] == alone
-    assert beside_missing[1:].isna().all()
-    assert beside_missing.dtype == "Int64"

@@ -16,8 +16,8 @@ from store import RECORD_COLUMNS, Store, open_store
 from streetsafe.demo import generate_demo
 from streetsafe.settings import Settings
 from tests.conftest import POLICEUK_HAMPSHIRE, POLICEUK_HAMPSHIRE_SOUTHAMPTON
+from tests.integration.test_ingest import FAULTS, HEADER
 from tests.pg_cluster import PgCluster
-from tests.test_ingest import FAULTS, HEADER
 
 
 def _files() -> dict[str, bytes]:

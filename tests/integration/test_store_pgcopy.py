@@ -19,8 +19,8 @@ from store import RECORD_COLUMNS, BatchInfo, open_store
 from store._pgcopy import copy_chunks
 from store._postgis import PostGISStore
 from streetsafe.demo import generate_demo
+from tests.integration.test_store_postgis_smoke import make_records
 from tests.pg_cluster import PgCluster
-from tests.test_store_postgis_smoke import make_records
 
 pytestmark = pytest.mark.postgis
 

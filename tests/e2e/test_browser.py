@@ -15,14 +15,14 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from dashboard.mapping import LAYER_COLOURS, LAYER_TITLES
-from tests.browser import (
+from tests.conftest import ROOT, TEST_KEY
+from tests.e2e.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     MapPixels,
@@ -35,11 +35,10 @@ from tests.browser import (
     run_cli,
     save_small_png,
 )
-from tests.conftest import TEST_KEY
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[1]
+
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 README_SHOT = ROOT / "docs" / "night-map.png"
 MAP = '[data-testid="stDeckGlJsonChart"]'

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
 import pytest
 
 from bench.differencing import attacks
 from ingest.pipeline import ingest_file
-from ingest.seal import SealContext
-from store import Store
+from store import Store, open_store
 from streetsafe.demo import generate_demo
+from streetsafe.deployment import seal_context
 from streetsafe.policies import load_policies
+from streetsafe.settings import Settings
+from tests.conftest import NOW, TEST_KEY
 
 
-@pytest.fixture
-def demo_store(store: Store, ctx: SealContext) -> Store:
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The demo store, built once for the module's attacks (they only read it)."""
+    ctx = replace(seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY)), now=NOW)
     files = generate_demo(end=date(2026, 10, 31))
-    for kind in ("incidents", "outreach", "asb"):
-        ingest_file(store, kind, io.BytesIO(getattr(files, kind)), ctx=ctx, source=f"{kind}.csv")
-    return store
+    url = str(tmp_path_factory.mktemp("differencing") / "demo.duckdb")
+    with open_store(url, storage_res=10) as store:
+        for kind in ("incidents", "outreach", "asb"):
+            data = io.BytesIO(getattr(files, kind))
+            ingest_file(store, kind, data, ctx=ctx, source=f"{kind}.csv")
+        yield store
 
 
 @pytest.mark.parametrize("role", ["outreach", "police_npt", "community_safety"])

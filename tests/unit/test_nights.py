@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import numpy as np
@@ -11,12 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from geo.aggregate import CubeFilter
 from geo.errors import FilterError
 from geo.nights import localize, night_fields, parse_hour_range, parse_weekdays
-from ingest.pipeline import ingest_file
-from ingest.seal import SealContext
-from store import Store
 
 
 def _fields(*utc: str) -> pd.DataFrame:
@@ -181,22 +176,3 @@ def test_localize_places_every_time_as_if_placed_alone(times: list[Any]) -> None
     assert local.utc.tolist() == utc
     assert local.in_fold.tolist() == fold
     assert local.in_gap.tolist() == gap
-
-
-def test_filters_22_04_and_04_22_count_each_timed_record_once(
-    engine_store: Store, ctx: SealContext
-) -> None:
-    rows = ["occurred_at,latitude,longitude,category,agency"]
-    rows += [
-        f"2025-05-{d:02d} {h:02d}:{m:02d},50.9112,-1.3931,noise,Resident"
-        for d in range(1, 8)
-        for h in range(24)
-        for m in (0, 29, 59)
-    ]
-    ingest_file(engine_store, "asb", io.BytesIO("\n".join(rows).encode()), ctx=ctx, source="a.csv")
-    night = CubeFilter(hours=parse_hour_range("22-04"))
-    day = CubeFilter(hours=parse_hour_range("04-22"))
-    n_night = int(engine_store.contributions(night, res=8)["n"].sum())
-    n_day = int(engine_store.contributions(day, res=8)["n"].sum())
-    assert n_night == 7 * 6 * 3
-    assert n_night + n_day == engine_store.record_count() == 7 * 24 * 3

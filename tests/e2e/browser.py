@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,18 +98,24 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def dashboard_server(
-    store: Path, *, port: int, env: Mapping[str, str], cwd: Path, log: Path, timeout: float = 60
+    store: Path,
+    *,
+    port: int,
+    env: Mapping[str, str],
+    cwd: Path,
+    log: Path,
+    timeout: float = 60,
+    streetsafe: Sequence[str] = (sys.executable, "-m", "streetsafe.cli"),
 ) -> Iterator[str]:
     """Run ``streetsafe dashboard`` on ``port`` until the block ends; yield its URL.
 
-    The server runs in its own process group: ``streetsafe dashboard`` starts Streamlit as a
-    child process, and both must go when the test ends, whatever happens.
+    ``streetsafe`` is the command (default: this checkout's, through this Python). The server
+    runs in its own process group: ``streetsafe dashboard`` starts Streamlit as a child process,
+    and both must go when the test ends, whatever happens.
     """
     url = f"http://127.0.0.1:{port}/"
     cmd = [
-        sys.executable,
-        "-m",
-        "streetsafe.cli",
+        *streetsafe,
         "dashboard",
         "--store",
         str(store),

@@ -8,7 +8,6 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,10 +21,10 @@ from geo.nights import localize
 from ingest.csvfile import open_table
 from ingest.kinds import KINDS, SEVERITIES
 from streetsafe.demo import HOTSPOTS, SYNTHETIC_NOTICE, DemoFiles, generate_demo
+from streetsafe.resources import data_file
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 END = datetime.date(2026, 1, 31)
-KIND_NAMES = ("incidents", "outreach", "asb")
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,7 @@ def frames(demo: DemoFiles) -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def boundary() -> shapely.Geometry:
-    path = ROOT / "data" / "boundaries" / "southampton_lad20_E06000045.geojsonl"
+    path = data_file("boundaries", "southampton_lad20_E06000045.geojsonl")
     lines = path.read_text(encoding="utf-8").splitlines()
     geom = shapely.union_all([shape(json.loads(line)["geometry"]) for line in lines if line])
     shapely.prepare(geom)
@@ -89,7 +88,7 @@ def test_same_seed_gives_identical_bytes(demo: DemoFiles) -> None:
 
 def test_headers_equal_the_templates(demo: DemoFiles) -> None:
     for kind, data in demo.by_kind().items():
-        template = (ROOT / "data" / "templates" / f"{kind}.csv").read_text(encoding="utf-8")
+        template = data_file("templates", f"{kind}.csv").read_text(encoding="utf-8")
         assert data.decode("utf-8").split("\n", 1)[0] == template.splitlines()[0]
         assert b"\r" not in data
         assert data.endswith(b"\n")
@@ -143,7 +142,7 @@ def test_person_refs(frames: dict[str, pd.DataFrame]) -> None:
 def test_every_point_inside_the_boundary(
     frames: dict[str, pd.DataFrame], boundary: shapely.Geometry
 ) -> None:
-    with (ROOT / "data" / "gazetteer.csv").open(encoding="utf-8") as fh:
+    with data_file("gazetteer.csv").open(encoding="utf-8") as fh:
         gazetteer = {
             r["name"]: (float(r["latitude"]), float(r["longitude"])) for r in csv.DictReader(fh)
         }
