@@ -80,7 +80,7 @@ case "$what" in
     mkdir -p test-artifacts
     say "ruff, mypy"
     ruff check .
-    ruff format --check geo ingest dashboard tests bench
+    ruff format --check .
     mypy
     say "pytest (PostGIS tests start their own throwaway cluster)"
     exec python -m pytest --junitxml=test-artifacts/junit.xml "${@:2}"
