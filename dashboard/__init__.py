@@ -1,1 +1,1 @@
-"""User interfaces of streetsafe: the command line and the Streamlit dashboard."""
+"""The Streamlit dashboard: pages per role, reading only published views."""

@@ -1,1 +1,1 @@
-"""I/O of streetsafe: reading report files, validating, sealing, and the store engines."""
+"""Reading report files: decoding, validating, sealing, identifying and loading them."""
