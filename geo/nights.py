@@ -210,3 +210,44 @@ def parse_weekdays(text: str) -> tuple[int, ...]:
     if not days:
         raise FilterError("no weekday given")
     return tuple(sorted(days))
+
+
+@dataclass(frozen=True)
+class NightBand:
+    """One of the fixed bands of the day a partner release publishes."""
+
+    name: str
+    label: str
+    hours: HourRange
+
+
+# The bands partner releases publish, in night order; a record with no known time of night
+# (police.uk publishes the month only) is in UNKNOWN_TIME.
+NIGHT_BANDS = (
+    NightBand("evening", "Evening 18:00-22:00", HourRange(18 * 60, 22 * 60)),
+    NightBand("late", "Late 22:00-02:00", HourRange(22 * 60, 2 * 60)),
+    NightBand("small_hours", "Small hours 02:00-06:00", HourRange(2 * 60, 6 * 60)),
+    NightBand("day", "Day 06:00-18:00", HourRange(6 * 60, 18 * 60)),
+)
+UNKNOWN_TIME = "unknown"
+
+# The groups of nights partner releases publish (a night is named for its evening).
+WEEKDAY_GROUPS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "weeknights": ("Sunday to Thursday nights", (6, 0, 1, 2, 3)),
+    "weekend": ("Friday and Saturday nights", (4, 5)),
+}
+
+
+def band_sql(column: str = "local_minute") -> str:
+    """Return a SQL expression naming each record's night band (DuckDB and PostgreSQL alike)."""
+    cases = " ".join(f"WHEN {band.hours.sql(column)} THEN '{band.name}'" for band in NIGHT_BANDS)
+    return f"(CASE WHEN {column} IS NULL THEN '{UNKNOWN_TIME}' {cases} END)"
+
+
+def weekday_group_sql(column: str = "weekday") -> str:
+    """Return a SQL expression naming each record's group of nights."""
+    cases = " ".join(
+        f"WHEN {column} IN ({', '.join(map(str, days))}) THEN '{name}'"
+        for name, (_, days) in WEEKDAY_GROUPS.items()
+    )
+    return f"(CASE WHEN {column} IS NULL THEN '{UNKNOWN_TIME}' {cases} END)"

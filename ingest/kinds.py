@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from geo.layers import ASB, INCIDENT, OUTREACH, POLICEUK
+from geo.layers import ASB, CATEGORIES, INCIDENT, OUTREACH, POLICEUK
 
 SEVERITIES = {"low": 1, "medium": 2, "high": 3}
 
@@ -43,15 +43,7 @@ INCIDENTS = Kind(
     name="incidents",
     layer=INCIDENT,
     title="Incident",
-    categories={
-        "violence": "Violence",
-        "sexual_assault": "Sexual assault",
-        "robbery": "Robbery",
-        "drugging": "Drugging (spiking)",
-        "threats": "Threats or intimidation",
-        "kerb_crawling": "Kerb-crawling",
-        "vehicle_of_concern": "Vehicle of concern (dangerous buyer)",
-    },
+    categories=CATEGORIES[INCIDENT],
     required=("occurred_at", "category", "agency", "severity"),
     optional=_NATIVE_OPTIONAL,
     has_severity=True,
@@ -61,13 +53,7 @@ OUTREACH_CONTACTS = Kind(
     name="outreach",
     layer=OUTREACH,
     title="Outreach contact",
-    categories={
-        "welfare_check": "Welfare check",
-        "harm_reduction": "Harm-reduction supplies",
-        "naloxone": "Naloxone given",
-        "referral": "Referral made",
-        "safe_place": "Safe place offered",
-    },
+    categories=CATEGORIES[OUTREACH],
     required=("occurred_at", "category", "agency", "person_ref"),
     optional=_NATIVE_OPTIONAL,
     person_required=True,
@@ -77,40 +63,16 @@ ASB_REPORTS = Kind(
     name="asb",
     layer=ASB,
     title="Community ASB report",
-    categories={
-        "soliciting": "Soliciting",
-        "kerb_crawling": "Kerb-crawling",
-        "discarded_needles": "Discarded needles",
-        "discarded_condoms": "Discarded condoms",
-        "noise": "Noise",
-        "street_drinking": "Street drinking",
-    },
+    categories=CATEGORIES[ASB],
     required=("occurred_at", "category", "agency"),
     optional=_NATIVE_OPTIONAL,
-)
-
-POLICEUK_CRIME_TYPES = (
-    "Anti-social behaviour",
-    "Bicycle theft",
-    "Burglary",
-    "Criminal damage and arson",
-    "Drugs",
-    "Other crime",
-    "Other theft",
-    "Possession of weapons",
-    "Public order",
-    "Robbery",
-    "Shoplifting",
-    "Theft from the person",
-    "Vehicle crime",
-    "Violence and sexual offences",
 )
 
 POLICEUK_FILE = Kind(
     name="policeuk",
     layer=POLICEUK,
     title="police.uk street-level crime",
-    categories={c: c for c in POLICEUK_CRIME_TYPES},
+    categories=CATEGORIES[POLICEUK],
     required=("month", "longitude", "latitude", "crime_type"),
     optional=(
         "crime_id",
