@@ -37,7 +37,7 @@ import pandas as pd
 from geo.aggregate import COARSEST_RES, Contributions
 from geo.errors import FilterError, PolicyError
 from geo.hexes import CELL_BITS, CELL_MASK, parent_cells
-from geo.layers import PUBLIC_LAYERS
+from geo.layers import PUBLIC_LAYERS, REPORT_LAYERS
 
 # Protection labels, combined with ", " in the ``protection`` column.
 EXACT_PUBLIC = "public data"
@@ -190,7 +190,9 @@ def publish(
             break
         gid, first, groups = _group_ids(rows.keys[pending], cell[pending])
         n = np.bincount(gid, weights=rows.n[pending], minlength=groups).astype(np.int64)
-        people = _contributors(gid, groups, rows.person[pending], rows.n[pending])
+        people = _contributors(
+            gid, groups, rows.person[pending], rows.n[pending], rows.reports[pending]
+        )
         ok = people >= policy.k
         if ok.any():
             keysum = np.bincount(gid, weights=rows.keysum[pending], minlength=groups)
@@ -257,6 +259,7 @@ class _Rows:
     n: npt.NDArray[np.int64]
     keysum: npt.NDArray[np.int64]
     public: npt.NDArray[np.bool_]
+    reports: npt.NDArray[np.bool_]  # a layer whose reports each count as one (REPORT_LAYERS)
     has_cell: bool
 
     @classmethod
@@ -266,6 +269,7 @@ class _Rows:
             keys = keys * (len(column.values) + 1) + (column.codes + 1)
         layer = contributions.keys["layer"]
         public = [str(v) in PUBLIC_LAYERS for v in layer.values]
+        reports = [str(v) in REPORT_LAYERS for v in layer.values]
         return cls(
             source=contributions,
             keys=keys,
@@ -276,6 +280,7 @@ class _Rows:
             n=contributions.n,
             keysum=contributions.keysum,
             public=np.array([*public, False])[layer.codes],
+            reports=np.array([*reports, False])[layer.codes],
             has_cell=contributions.cell is not None,
         )
 
@@ -368,23 +373,30 @@ def _group_ids(
 
 
 def _contributors(
-    gid: npt.NDArray[np.intp], groups: int, person: npt.NDArray[np.int64], n: npt.NDArray[np.int64]
+    gid: npt.NDArray[np.intp],
+    groups: int,
+    person: npt.NDArray[np.int64],
+    n: npt.NDArray[np.int64],
+    reports: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.int64]:
-    """Return per group: distinct people named, plus one per record that names nobody.
+    """Return how many people stand behind each group: what ``k`` is compared with.
 
-    Where no person reference exists, a report (not a person) is the unit of protection.
+    Distinct people named, plus one if any record names nobody (unnamed reports may all be one
+    woman's: three anonymous reports about her must not publish her street); in the layers of
+    reports about places (:data:`~geo.layers.REPORT_LAYERS`), each report counts as one.
     """
-    known = person >= 0
+    named = (person >= 0) & ~reports
     span = int(person.max(initial=-1)) + 1
-    pairs = gid[known].astype(np.int64) * span + person[known]
+    pairs = gid[named].astype(np.int64) * span + person[named]
     if groups * span <= _DENSE_PAIRS:  # a table of groups x people: no sort needed
         seen = np.zeros(groups * span, dtype=bool)
         seen[pairs] = True
         people = np.count_nonzero(seen.reshape(groups, span), axis=1)
     else:
         people = np.bincount((np.unique(pairs) // span).astype(np.intp), minlength=groups)
-    anonymous = np.bincount(gid[~known], weights=n[~known], minlength=groups)
-    return np.asarray(people + anonymous, dtype=np.int64)
+    unnamed = np.bincount(gid[~named & ~reports], minlength=groups) > 0
+    counted = np.bincount(gid[reports], weights=n[reports], minlength=groups)
+    return np.asarray(people + unnamed + counted, dtype=np.int64)
 
 
 def _protect(

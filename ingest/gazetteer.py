@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from geo.errors import ConfigError
-from ingest.pseudonyms import normalise_reference as _fold
+from ingest.pseudonyms import fold_name as _fold
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingest.keyed_hash import hash_text
-from ingest.pseudonyms import Pseudonymiser, normalise_reference
+from ingest.pseudonyms import Pseudonymiser, fold_name
 from ingest.seal import map_distinct_text
 
 U64 = npt.NDArray[np.uint64]
@@ -64,7 +64,7 @@ class Identities:
     def assign(self, records: pd.DataFrame) -> pd.DataFrame:
         """Return ``records`` with the identity columns set (in place of the ``_`` helpers)."""
         out = records.copy()
-        out["_agency"] = map_distinct_text(out["agency"], normalise_reference)
+        out["_agency"] = map_distinct_text(out["agency"], fold_name)
         has_id = out["_has_id"].to_numpy(dtype=bool)
         keys = list(self._keys.values())
         halves = {half: np.empty(len(out), dtype=np.uint64) for half in self._keys}

@@ -54,9 +54,18 @@ def load_key(*, env_key: str | None, key_file: Path) -> bytes:
     return bytes.fromhex(text)
 
 
+def fold_name(text: str) -> str:
+    """Fold a name so that spacing and case do not make two of one (agencies, places)."""
+    return _SPACES.sub(" ", text.strip()).casefold()
+
+
 def normalise_reference(ref: str) -> str:
-    """Fold a person reference so that spacing and case do not make two people of one."""
-    return _SPACES.sub(" ", ref.strip()).casefold()
+    """Fold a person reference to its letters and digits, in one case.
+
+    ``AB-17``, ``ab17`` and ``A.B. 17`` are one woman: teams write the same code with other
+    spacing and punctuation, and the people threshold must count her once, not three times.
+    """
+    return "".join(ch for ch in ref.casefold() if ch.isalnum())
 
 
 class Pseudonymiser:
@@ -78,12 +87,11 @@ class Pseudonymiser:
         """
         # the keyed hash once per distinct reference, then a take: no per-row Python
         codes, uniques = pd.factorize(refs.fillna("").astype(str))
+        folded = [normalise_reference(ref) for ref in uniques]
         table = pd.array(
             [
-                int.from_bytes(self._mac("person:" + normalise_reference(ref))[:8], "big") >> 1
-                if ref.strip()
-                else None
-                for ref in uniques
+                int.from_bytes(self._mac("person:" + ref)[:8], "big") >> 1 if ref else None
+                for ref in folded
             ],
             dtype="Int64",
         )

@@ -28,7 +28,7 @@ from geo.layers import DEFAULT_SHARING, OUTREACH_ONLY, PARTNERS, POLICEUK, PUBLI
 from geo.nights import MINUTES_PER_DAY, localize, night_fields
 from ingest.gazetteer import Gazetteer
 from ingest.kinds import SEVERITIES, Kind, category_codes_for, normalise_name
-from ingest.pseudonyms import Pseudonymiser
+from ingest.pseudonyms import Pseudonymiser, normalise_reference
 
 # The columns of a sealed record, in store order (see store/_schema.py).
 SEALED_COLUMNS = (
@@ -241,6 +241,11 @@ def _category_hints(rows: _NativeRows, unknown: Mask) -> pd.Series:
     return map_distinct(rows.text["category"][unknown], lambda v: _suggest_category(v, rows.kind))
 
 
+def _names_nobody(refs: pd.Series) -> Mask:
+    """Return which references hold no letter or digit (blank, or only punctuation)."""
+    return map_distinct(refs, lambda v: normalise_reference(v) == "").to_numpy(dtype=bool)
+
+
 def _this_month(now: datetime) -> pd.Timestamp:
     return pd.Timestamp(now.replace(tzinfo=None)).to_period("M").start_time
 
@@ -349,7 +354,7 @@ _NATIVE_CHECKS: tuple[Check[_NativeRows], ...] = (
         column="person_ref",
         reason="missing person reference",
         message="an outreach contact needs the person's reference (code or initials)",
-        test=lambda r: r.text.empty("person_ref"),
+        test=lambda r: _names_nobody(r.text["person_ref"]),
         when=lambda kind: kind.person_required,
     ),
     Check(

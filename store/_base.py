@@ -109,6 +109,7 @@ class Store(abc.ABC):
         """Open a transaction for one file: everything it adds lands, or nothing does."""
         self._begin()
         try:
+            self._check_scheme()
             self._check_meta("key_fingerprint", key_fingerprint, _KEY_MISMATCH)
             batch_id = self._insert_batch(info)
             writer = _Counting(self._writer(batch_id))
@@ -312,6 +313,20 @@ class Store(abc.ABC):
         self._execute("DELETE FROM meta WHERE key = ?", (key,))
         self._execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def _check_scheme(self) -> None:
+        """Refuse to add to records sealed under an older pseudonym scheme (see PSEUDONYM_SCHEME).
+
+        A store written before the scheme was recorded has a key fingerprint and no scheme.
+        """
+        rows = dict(self._execute("SELECT key, value FROM meta"))
+        scheme = rows.get("pseudonym_scheme")
+        if scheme is None and "key_fingerprint" in rows:
+            scheme = "1"
+        if scheme is not None and scheme != PSEUDONYM_SCHEME:
+            raise StoreError(_SCHEME_MISMATCH.format(url=self.url, stored=scheme))
+        if scheme is None:
+            self._set_meta("pseudonym_scheme", PSEUDONYM_SCHEME)
+
     def _check_meta(self, key: str, value: str, message: str) -> None:
         rows = self._execute("SELECT value FROM meta WHERE key = ?", (key,))
         if not rows:
@@ -320,6 +335,15 @@ class Store(abc.ABC):
             raise StoreError(message.format(url=self.url, stored=rows[0][0], given=value))
 
 
+# How person references become pseudonyms: 1 folded case and spacing; 2 keeps letters and
+# digits only, so that "AB-17" and "A.B. 17" are one woman (ingest.pseudonyms).
+PSEUDONYM_SCHEME = "2"
+_SCHEME_MISMATCH = (
+    "the store {url} was sealed under pseudonym scheme {stored}, where a reference written "
+    "with other punctuation (AB-17, AB17) made another person; its pseudonyms cannot be redone "
+    "without the references, which are never stored. Make a new store and ingest the source "
+    "files into it (STREETSAFE_STORE or --store)"
+)
 _KEY_MISMATCH = (
     "the store {url} was sealed with another pseudonym key (fingerprint {stored}, this key "
     "{given}); use the key it was made with (STREETSAFE_PSEUDONYM_KEY or STREETSAFE_KEY_FILE)"

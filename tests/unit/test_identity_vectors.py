@@ -16,6 +16,12 @@ their own, under the tests' pseudonym key (``"0f" * 32``) and fixed "now". So th
 
 A change that fails them would make every store count each record twice after its next ingest:
 such a change needs a migration of the stores, not new vectors.
+
+One such change was made on purpose, and the vectors it moved are marked "pseudonym scheme 2":
+person references are now folded to their letters and digits (``AB-17`` and ``AB17`` are one
+woman), so rows identified by their content whose reference holds punctuation got new
+identities. Their pseudonyms could not be redone without the references, which are never
+stored, so a store sealed under scheme 1 refuses new files (see ``store._base``).
 """
 
 from __future__ import annotations
@@ -117,8 +123,8 @@ EXPECTED: dict[str, list[tuple[str, str, int]]] = {
         ("852bbccfe95285ff", "3d1116bbf7a5fc2a", 133),
         ("f8605304e7514521", "e2a8519fda4cda38", 248),
         ("c588a173d93e9491", "45c288c0e60ded98", 197),
-        ("fc0fbea06bfcd30e", "eb237ebb5cd3f315", 252),
-        ("9c9cdb55fe474203", "528d63a9b8fc4e18", 156),
+        ("6fdea36bfe54b2cf", "30f8e858585fadb9", 111),  # pseudonym scheme 2
+        ("f3cb572c2bd2c478", "92098e162b52d534", 243),  # pseudonym scheme 2
         ("e71a17b68ff70b59", "4a20f98a10829588", 231),
     ],
     "asb": [
@@ -132,12 +138,12 @@ EXPECTED: dict[str, list[tuple[str, str, int]]] = {
         ("a735f3c6efa03071", "c40c04a590c3bb55", 167),
     ],
     "odd values": [
-        ("6180a7e9acfe524a", "822d6517ac71d7f0", 97),
-        ("66d9966f5f3b028a", "3ae0e8a52cac4f9c", 102),
-        ("9c92a613c155b89e", "d9719e377e0aee6f", 156),
-        ("cd57ff9b587654fe", "0b4e109f52f96fc8", 205),
-        ("155ec08f26638956", "b1a729e0418e9b62", 21),
-        ("f12bea637d2b9f89", "bc9c22b95757bdb0", 241),
+        ("501dfa71d0e3f444", "be72ad20d8b27058", 80),  # pseudonym scheme 2
+        ("d811465bc1e73a6b", "4845e912990ce7a0", 216),  # pseudonym scheme 2
+        ("bec88f372b36308b", "04f7eff9c915886a", 190),  # pseudonym scheme 2
+        ("64e3a434f9438bca", "f9ea3f438d23acf3", 100),  # pseudonym scheme 2
+        ("bc83b81ab2579156", "64d154d767468cd5", 188),  # pseudonym scheme 2
+        ("1c1ada60d7e89b41", "69dde20a2109a340", 28),  # pseudonym scheme 2
         ("8df8cf2efce4df87", "4f5d3a79c79dd6a1", 141),
         ("80308005c17b8e15", "a3778e7a34a448af", 128),
         ("8ea2e6f8dd8d7209", "309d0291b8064c79", 142),

@@ -152,6 +152,16 @@ def test_rules_of_some_kinds_only_apply_to_those(ctx: SealContext) -> None:
     assert _reasons(_seal("asb", [row], ctx)) == []
 
 
+def test_a_reference_of_punctuation_alone_names_nobody(ctx: SealContext) -> None:
+    rows = [{**GOOD, "person_ref": ref} for ref in ("-", " ./ ", "W-1")]
+    sealed = _seal("outreach", rows, ctx)
+    assert [_reasons(sealed, row) for row in range(3)] == [
+        ["missing person reference"],
+        ["missing person reference"],
+        [],
+    ]
+
+
 @pytest.mark.parametrize("kind", ["incidents", "outreach", "asb"])
 def test_rejects_list_each_rows_reasons_in_its_kinds_table_order(
     kind: str, ctx: SealContext
