@@ -26,6 +26,7 @@ from geo import area as ar
 from geo.hexes import cells_from_points
 from geo.layers import DEFAULT_SHARING, OUTREACH_ONLY, PARTNERS, POLICEUK, PUBLIC
 from geo.nights import MINUTES_PER_DAY, localize, night_fields
+from ingest.agencies import Agencies
 from ingest.gazetteer import Gazetteer
 from ingest.kinds import SEVERITIES, Kind, category_codes_for, normalise_name
 from ingest.pseudonyms import Pseudonymiser, normalise_reference
@@ -70,6 +71,7 @@ class SealContext:
     gazetteer: Gazetteer
     pseudonymiser: Pseudonymiser
     storage_res: int
+    agencies: Agencies
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -206,6 +208,7 @@ class _NativeRows(_Rows):
 
     time: _Times
     category: pd.Series  # the kind's category code; missing if unknown
+    agency: pd.Series  # the agency's configured name; missing if none or unknown
     sharing: pd.Series  # normalised; the default if none was given
     defaulted_sharing: pd.Series  # no sharing level was given
     severity: pd.Series  # 1-3 (Int16); missing if unknown or the kind has none
@@ -239,6 +242,18 @@ def _place_hints(rows: _Rows, unknown: Mask) -> pd.Series:
 def _category_hints(rows: _NativeRows, unknown: Mask) -> pd.Series:
     """Return "unknown category ...; did you mean ...?" for each ``unknown`` row."""
     return map_distinct(rows.text["category"][unknown], lambda v: _suggest_category(v, rows.kind))
+
+
+def _agency_hints(rows: _NativeRows, unknown: Mask) -> pd.Series:
+    """Return "unknown agency ...; did you mean ...?" for each ``unknown`` row."""
+    agencies = rows.ctx.agencies
+    return map_distinct(
+        rows.text["agency"][unknown],
+        lambda v: (
+            _hint("agency", v, agencies.suggest(v))
+            + " (the deployment's agencies are set in STREETSAFE_AGENCIES)"
+        ),
+    )
 
 
 def _names_nobody(refs: pd.Series) -> Mask:
@@ -351,6 +366,12 @@ _NATIVE_CHECKS: tuple[Check[_NativeRows], ...] = (
         test=lambda r: r.text.empty("agency"),
     ),
     Check(
+        column="agency",
+        reason="unknown agency",
+        message=_agency_hints,
+        test=lambda r: r.agency.isna().to_numpy() & ~r.text.empty("agency"),
+    ),
+    Check(
         column="person_ref",
         reason="missing person reference",
         message="an outreach contact needs the person's reference (code or initials)",
@@ -450,7 +471,7 @@ def _seal_native(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
         {
             "layer": _text(pa.nulls(int(good.sum()), pa.string()).fill_null(kind.layer)),
             "category": rows.category[good],
-            "agency": text["agency"][good],
+            "agency": rows.agency[good],
             "sharing": rows.sharing[good],
             "severity": rows.severity[good],
             "person": ctx.pseudonymiser.people(text["person_ref"][good]),
@@ -492,6 +513,7 @@ def _native_rows(text: _Text, kind: Kind, ctx: SealContext) -> _NativeRows:
         where=where,
         time=time,
         category=category,
+        agency=map_distinct_text(text["agency"], ctx.agencies.canonical),
         sharing=sharing.where(~defaulted, DEFAULT_SHARING),
         defaulted_sharing=defaulted,
         severity=severity,

@@ -333,6 +333,7 @@ def dashboard(
 
 def _check_deployment(settings: Any) -> None:
     """Read the deployment's files now: a bad one is one message here, not a page of traceback."""
+    from ingest.agencies import Agencies
     from streetsafe.boundaries import load_areas
     from streetsafe.deployment import load_study_area
     from streetsafe.policies import load_policies
@@ -340,6 +341,7 @@ def _check_deployment(settings: Any) -> None:
     load_study_area(settings.study_area)
     load_areas(settings.wards)
     load_policies(settings.policy)
+    Agencies.load(settings.agencies)
 
 
 class ExportFormat(StrEnum):

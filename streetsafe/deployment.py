@@ -10,6 +10,7 @@ from shapely.geometry import shape
 
 from geo.area import StudyArea
 from geo.errors import ConfigError
+from ingest.agencies import Agencies
 from ingest.gazetteer import Gazetteer
 from ingest.pseudonyms import Pseudonymiser, load_key
 from ingest.seal import SealContext
@@ -50,6 +51,7 @@ def seal_context(settings: Settings) -> SealContext:
     return SealContext(
         study_area=load_study_area(settings.study_area),
         gazetteer=Gazetteer.load(settings.gazetteer),
+        agencies=Agencies.load(settings.agencies),
         pseudonymiser=Pseudonymiser(key),
         storage_res=settings.storage_res,
     )

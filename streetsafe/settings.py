@@ -90,6 +90,15 @@ class Settings:
         },
     )
 
+    agencies: Path = field(
+        default_factory=lambda: data_file("agencies.csv"),
+        metadata={
+            "env": "STREETSAFE_AGENCIES",
+            "doc": "The agencies reports may name (CSV: name, also = other spellings separated "
+            "by ;); a report naming another is rejected with the closest names.",
+        },
+    )
+
     policy: Path | None = field(
         default=None,
         metadata={
@@ -146,7 +155,7 @@ class Settings:
                         f"got {raw!r}"
                     )
                 out[f.name] = rows
-            elif f.name in {"key_file", "study_area", "wards", "gazetteer", "policy"}:
+            elif f.name in {"key_file", "study_area", "wards", "gazetteer", "agencies", "policy"}:
                 out[f.name] = Path(str(raw)).expanduser()
             else:
                 out[f.name] = str(raw)

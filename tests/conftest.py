@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,14 +42,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def ctx(settings: Settings) -> SealContext:
-    base = seal_context(settings)
-    return SealContext(
-        study_area=base.study_area,
-        gazetteer=base.gazetteer,
-        pseudonymiser=base.pseudonymiser,
-        storage_res=base.storage_res,
-        now=NOW,
-    )
+    return replace(seal_context(settings), now=NOW)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from store import RECORD_COLUMNS, Store
 
 def _file(path: Path, day: str, n: int, agency: str) -> Path:
     rows = ["occurred_at,latitude,longitude,category,agency,sharing"]
-    rows += [f"{day} 23:{i % 60:02d},50.9112,-1.3931,noise,{agency}{i},partners" for i in range(n)]
+    rows += [f"{day} 23:{i % 60:02d},50.9112,-1.3931,noise,{agency},partners" for i in range(n)]
     path.write_text("\n".join(rows) + "\n")
     return path
 
@@ -23,8 +23,8 @@ def _file(path: Path, day: str, n: int, agency: str) -> Path:
 def test_the_floor_is_measured_on_each_stored_file(
     store: Store, ctx: SealContext, tmp_path: Path
 ) -> None:
-    paths = [_file(tmp_path / "a.csv", "2025-11-07", 300, "A")]
-    paths.append(_file(tmp_path / "b.csv", "2025-11-08", 200, "B"))
+    paths = [_file(tmp_path / "a.csv", "2025-11-07", 300, "Community safety")]
+    paths.append(_file(tmp_path / "b.csv", "2025-11-08", 200, "Resident report"))
     for path in paths:
         ingest_file(store, "asb", io.BytesIO(path.read_bytes()), ctx=ctx, source=path.name)
     files = stored_files(store)

@@ -8,6 +8,7 @@ import hashlib
 import io
 import threading
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from geo.errors import SchemaError, StoreError, StreetsafeError
+from ingest.agencies import Agencies
 from ingest.csvfile import open_table
 from ingest.pipeline import IngestJob, IngestSummary, ingest_file, ingest_files, write_rejects
 from ingest.seal import SealContext
@@ -247,6 +249,7 @@ def test_files_saved_from_excel_are_read(
         ["X2", "2025-03-14 22:40", "Six Dials", "noise", "Resident", "partners", "£5 — loud"],
     ]
     text = newline.join(sep.join(r) for r in rows) + newline
+    ctx = replace(ctx, agencies=Agencies({"résident": "Résident", "resident": "Resident"}))
     summary = _ingest(store, ctx, "asb", io.BytesIO(text.encode(encoding)))
     assert (summary.accepted, summary.rejected) == (2, 0)
     assert summary.dropped_columns == ["notes"]
@@ -352,7 +355,8 @@ def _asb_rows(n: int, *, first: int = 0) -> bytes:
         category = "soliciting" if i % 37 else "parking"  # every 37th row: unknown category
         record_id = f"A{i}" if i % 3 else ""
         rows.append(
-            f"{record_id},2025-03-14 22:{(i // 7) % 60:02d},50.9112,-1.3931,,{category},,R,,"
+            f"{record_id},2025-03-14 22:{(i // 7) % 60:02d},50.9112,-1.3931,,{category},,"
+            "Resident report,,"
         )
     return ("\n".join([HEADER, *rows]) + "\n").encode()
 

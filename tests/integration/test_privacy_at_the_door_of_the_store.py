@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,13 +52,7 @@ def test_store_holds_no_coordinates_names_or_free_text(
 
 def test_store_refuses_a_different_key(store: Store, ctx: SealContext) -> None:
     ingest_file(store, "incidents", io.BytesIO(ROWS.encode()), ctx=ctx, source="x.csv")
-    other = SealContext(
-        study_area=ctx.study_area,
-        gazetteer=ctx.gazetteer,
-        pseudonymiser=Pseudonymiser(b"another key of 32 bytes........."),
-        storage_res=ctx.storage_res,
-        now=ctx.now,
-    )
+    other = replace(ctx, pseudonymiser=Pseudonymiser(b"another key of 32 bytes........."))
     with pytest.raises(StoreError, match="another pseudonym key"):
         ingest_file(store, "incidents", io.BytesIO(ROWS.encode()), ctx=other, source="x.csv")
     assert store.record_count() == 2

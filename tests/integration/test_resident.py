@@ -203,7 +203,7 @@ ENGINES = [
 
 def _asb(day: str, n: int, agency: str) -> io.BytesIO:
     rows = ["occurred_at,latitude,longitude,category,agency,sharing"]
-    rows += [f"{day} 23:{i % 60:02d},50.9112,-1.3931,noise,{agency}{i},partners" for i in range(n)]
+    rows += [f"{day} 23:{i % 60:02d},50.9112,-1.3931,noise,{agency},partners" for i in range(n)]
     return io.BytesIO("\n".join(rows).encode())
 
 
@@ -212,9 +212,13 @@ def _add_second_file(store: Store, other: str, ctx: SealContext) -> None:
     (the embedded file has one writing process)."""
     if other:
         with open_store(other, storage_res=10) as writer:
-            ingest_file(writer, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+            ingest_file(
+                writer, "asb", _asb("2025-11-08", 40, "Resident report"), ctx=ctx, source="b.csv"
+            )
     else:
-        ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        ingest_file(
+            store, "asb", _asb("2025-11-08", 40, "Resident report"), ctx=ctx, source="b.csv"
+        )
 
 
 @contextmanager
@@ -250,7 +254,9 @@ def test_views_from_memory_follow_every_file_committed(
 ) -> None:
     url, other = pair
     with _resident(url) as (store, views):
-        ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        ingest_file(
+            store, "asb", _asb("2025-11-07", 30, "Community safety"), ctx=ctx, source="a.csv"
+        )
         before = _views(views)
         assert before[0]["value"].sum() > 0
         assert _resident_records(views) == 30
@@ -259,7 +265,9 @@ def test_views_from_memory_follow_every_file_committed(
         assert after[0]["value"].sum() > before[0]["value"].sum()
         assert _resident_records(views) == 70
         # a file already stored: its batch adds no records (nothing for the cube to read)
-        ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="again.csv")
+        ingest_file(
+            store, "asb", _asb("2025-11-07", 30, "Community safety"), ctx=ctx, source="again.csv"
+        )
         for got, had in zip(_views(views), after, strict=True):
             pd.testing.assert_frame_equal(got, had)
     with open_store(url, storage_res=10) as sql_only:
@@ -290,7 +298,9 @@ def test_a_server_answers_from_its_sql_while_the_cube_loads_in_the_background(
 ) -> None:
     url, other = pair
     with open_store(url, storage_res=10) as writer:
-        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        ingest_file(
+            writer, "asb", _asb("2025-11-07", 30, "Community safety"), ctx=ctx, source="a.csv"
+        )
         expected = _views(writer)
     held = _HeldLoad(monkeypatch)
     with _resident(url, background=True) as (store, views):
@@ -327,7 +337,9 @@ def test_a_file_committed_while_the_cube_loads_is_taken_in_by_the_next_load(
 ) -> None:
     url, other = pair
     with open_store(url, storage_res=10) as writer:
-        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        ingest_file(
+            writer, "asb", _asb("2025-11-07", 30, "Community safety"), ctx=ctx, source="a.csv"
+        )
     held = _HeldLoad(monkeypatch)
     with _resident(url, background=True) as (store, views):
         views.warm()
@@ -350,7 +362,9 @@ def test_a_store_over_the_limit_loads_nothing_in_the_background(
 ) -> None:
     url = str(tmp_path / "s.duckdb")
     with open_store(url, storage_res=10) as writer:
-        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        ingest_file(
+            writer, "asb", _asb("2025-11-07", 30, "Community safety"), ctx=ctx, source="a.csv"
+        )
         expected = _views(writer)
     with _resident(url, max_rows=20, background=True) as (_, views):
         views.warm()
@@ -370,7 +384,9 @@ def test_a_failed_background_load_leaves_the_views_to_the_sql(
 ) -> None:
     url = str(tmp_path / "s.duckdb")
     with open_store(url, storage_res=10) as writer:
-        ingest_file(writer, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        ingest_file(
+            writer, "asb", _asb("2025-11-07", 30, "Community safety"), ctx=ctx, source="a.csv"
+        )
         expected = _views(writer)
 
     extend = ResidentCube.extend
@@ -392,7 +408,9 @@ def test_a_failed_background_load_leaves_the_views_to_the_sql(
             return sum("loading the resident cube" in r.getMessage() for r in caplog.records)
 
         assert failures() == 1  # not again for every view
-        ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        ingest_file(
+            store, "asb", _asb("2025-11-08", 40, "Resident report"), ctx=ctx, source="b.csv"
+        )
         _views(views)  # new data: the load is tried again
         assert views.wait_until_current(timeout=30) is False
         assert failures() == 2
@@ -417,10 +435,14 @@ def test_a_store_bigger_than_the_setting_answers_from_its_sql(
         ]
 
     with _resident(url, max_rows=50) as (store, resident):
-        ingest_file(store, "asb", _asb("2025-11-07", 30, "A"), ctx=ctx, source="a.csv")
+        ingest_file(
+            store, "asb", _asb("2025-11-07", 30, "Community safety"), ctx=ctx, source="a.csv"
+        )
         views(resident)
         assert _resident_records(resident) == 30
-        ingest_file(store, "asb", _asb("2025-11-08", 40, "B"), ctx=ctx, source="b.csv")
+        ingest_file(
+            store, "asb", _asb("2025-11-08", 40, "Resident report"), ctx=ctx, source="b.csv"
+        )
         got = views(resident)
         assert _resident_records(resident) is None  # 70 records: over the limit, memory freed
     with open_store(url, storage_res=10) as sql_only:

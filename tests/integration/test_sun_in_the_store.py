@@ -59,7 +59,7 @@ def test_counts_by_hours_after_sunset_follow_the_season(
     # 21:30 local is five and a half hours after sunset in December, minutes after it in June
     rows = ["occurred_at,latitude,longitude,category,agency"]
     for day in ("2025-12-05", "2025-12-12", "2025-06-13", "2025-06-20"):
-        rows += [f"{day} 21:30,50.9112,-1.3931,noise,Resident{i}" for i in range(3)]
+        rows += [f"{day} 21:30,50.9112,-1.3931,noise,Resident report" for _ in range(3)]
     data = io.BytesIO("\n".join(rows).encode())
     ingest_file(engine_store, "asb", data, ctx=ctx, source="a.csv")
     cube = engine_store.contributions(

@@ -252,3 +252,14 @@ def test_a_kinds_table_names_each_reason_once() -> None:
     for kind in KINDS.values():
         reasons = [c.reason for c in checks_for(kind)]
         assert len(reasons) == len(set(reasons)), kind.name
+
+
+def test_an_agency_is_stored_under_its_one_name_or_refused_with_the_closest(
+    ctx: SealContext,
+) -> None:
+    rows = [{**GOOD, "agency": a} for a in ("police  npt", "Polce NPT", "=cmd|' /C calc'!A0")]
+    sealed = _seal("incidents", rows, ctx)
+    assert sealed.records["agency"].tolist() == ["Police NPT"]
+    assert [_reasons(sealed, row) for row in (1, 2)] == [["unknown agency"], ["unknown agency"]]
+    hint = sealed.problems.loc[sealed.problems["row"] == 1, "message"].iloc[0]
+    assert "did you mean 'Police NPT'?" in hint

@@ -1,0 +1,62 @@
+"""The deployment's agencies: who may be named as a report's source, and how they are spelt.
+
+A report names the agency that made it. Free text there once held a person's name and phone
+number, so only the deployment's configured agencies are accepted (``STREETSAFE_AGENCIES``, a
+CSV of ``name`` and ``also``: other spellings separated by ``;``), each stored under its one
+name. Case and spacing are ignored; anything else is refused with the closest names.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from geo.errors import ConfigError
+from ingest.pseudonyms import fold_name
+
+
+@dataclass(frozen=True)
+class Agencies:
+    """Accepted spellings (folded) -> the agency's name."""
+
+    names: dict[str, str]
+
+    @classmethod
+    def load(cls, path: Path) -> Agencies:
+        """Read a CSV with columns ``name`` and (optional) ``also``."""
+        try:
+            with path.open(newline="", encoding="utf-8-sig") as fh:
+                rows = list(csv.DictReader(fh))
+        except OSError as exc:
+            raise ConfigError(f"cannot read the agencies file {path}: {exc.strerror}") from None
+        names: dict[str, str] = {}
+        for line, row in enumerate(rows, start=2):
+            name = (row.get("name") or "").strip()
+            if not name:
+                raise ConfigError(f"agencies file {path}, line {line}: needs a name")
+            for spelling in [name, *(row.get("also") or "").split(";")]:
+                folded = fold_name(spelling)
+                if folded and names.setdefault(folded, name) != name:
+                    raise ConfigError(
+                        f"agencies file {path}, line {line}: {spelling.strip()!r} already "
+                        f"names {names[folded]!r}"
+                    )
+        if not names:
+            raise ConfigError(f"agencies file {path} names no agency")
+        return cls(names)
+
+    def canonical(self, text: str) -> str | None:
+        """Return the agency ``text`` names, or None if it names none of the deployment's."""
+        return self.names.get(fold_name(text))
+
+    def suggest(self, text: str) -> list[str]:
+        """Return up to three agencies whose names are close to ``text`` (best first)."""
+        close = difflib.get_close_matches(fold_name(text), list(self.names), n=6, cutoff=0.5)
+        return list(dict.fromkeys(self.names[c] for c in close))[:3]
+
+    @property
+    def all(self) -> list[str]:
+        """Every agency's name, in the file's order."""
+        return list(dict.fromkeys(self.names.values()))
