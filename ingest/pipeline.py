@@ -255,7 +255,7 @@ def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContex
     ]
     reasons: Counter[str] = Counter()
     reject_parts: list[pd.DataFrame] = []
-    info = BatchInfo(kind.layer, summary.source, lambda: table.sha256, opened.job.synthetic)
+    info = BatchInfo(kind.layer, lambda: table.sha256, opened.job.synthetic)
     with store.writing(info, key_fingerprint=ctx.pseudonymiser.fingerprint) as writer:
         for part in items:
             if isinstance(part, _Failed):

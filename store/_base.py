@@ -24,8 +24,8 @@ class BatchInfo:
     """What is known of one ingested file, kept as an audit row (no content)."""
 
     layer: str
-    source: str  # the file's base name
-    # or a function giving it once the records are added: a file is hashed as it streams
+    # the file's SHA-256, or a function giving it once the records are added: a file is
+    # hashed as it streams. Its name is not kept: a name can say whose file it was.
     file_sha256: str | Callable[[], str]
     synthetic: bool = False
 
@@ -281,7 +281,7 @@ class Store(abc.ABC):
             "VALUES (?, ?, ?, ?, ?) RETURNING id",
             (
                 info.layer,
-                info.source,
+                "",  # the file's name is not stored: its hash and the batch's number are
                 "",  # set with the count of records added, when the file has been read
                 datetime.now(UTC).replace(tzinfo=None),
                 info.synthetic,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,12 +51,14 @@ class DuckDBStore(Store):
             return
         self._file = f"memory:{id(self)}" if path == ":memory:" else os.path.realpath(path)
         if not read_only and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # a new store's folder is private; an existing folder is the deployment's choice
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             self._con = duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the store {path}: {exc}") from None
         if not read_only:
+            self._keep_private()
             self._migrate("duckdb")
 
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
@@ -90,6 +93,16 @@ class DuckDBStore(Store):
         except duckdb.Error as exc:
             raise StoreError(f"embedded store: commit failed: {exc}") from exc
         _COMMITS[self._file] = _COMMITS.get(self._file, 0) + 1
+        self._keep_private()
+
+    def _keep_private(self) -> None:
+        """Make the database file and its write-ahead log readable by their owner alone."""
+        if self._file.startswith("memory:"):
+            return
+        for path in (self._file, self._file + ".wal"):
+            with contextlib.suppress(FileNotFoundError, PermissionError):
+                if os.stat(path).st_mode & 0o077:
+                    os.chmod(path, 0o600)
 
     def _rollback(self) -> None:
         self._con.execute("ROLLBACK")

@@ -434,7 +434,12 @@ def map_export(
 
 
 def main() -> None:
-    """Entry point of the ``streetsafe`` console script."""
+    """Entry point of the ``streetsafe`` console script.
+
+    Everything it (and the dashboard it starts) writes is readable by its owner alone: stores,
+    logs, rejects files hold what this product exists to protect.
+    """
+    os.umask(0o077)
     app()
 
 

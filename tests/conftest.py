@@ -66,6 +66,13 @@ def pg_server() -> Iterator[PgCluster]:
             cluster.drop_database(database_url(cluster.url, migrated.template or ""))
 
 
+@pytest.fixture
+def pg_url(pg_server: PgCluster) -> Iterator[str]:
+    """The URL of a fresh PostGIS database (a copy of the migrated template), dropped after."""
+    with pg_server.fresh_database() as url:
+        yield url
+
+
 def _migrated(url: str) -> None:
     open_store(url, storage_res=Settings().storage_res).close()
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -84,3 +87,46 @@ def test_a_new_store_records_its_pseudonym_scheme(engine_store: Store, ctx: Seal
         engine_store, "incidents", io.BytesIO(ROWS.encode()), ctx=ctx, source="x.csv"
     )
     assert again.accepted == 0
+
+
+def test_the_store_file_and_its_new_folder_are_private(tmp_path: Path, ctx: SealContext) -> None:
+    old = os.umask(0o022)  # a lax umask: the store must not rely on the caller's
+    try:
+        path = tmp_path / "var" / "deep" / "store.duckdb"
+        with open_store(str(path), storage_res=10) as store:
+            ingest_file(store, "incidents", io.BytesIO(ROWS.encode()), ctx=ctx, source="x.csv")
+            for written in path.parent.iterdir():  # the database and its write-ahead log
+                assert stat.S_IMODE(written.stat().st_mode) == 0o600, written.name
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_a_stored_file_is_known_by_its_hash_not_its_name(
+    engine_store: Store, ctx: SealContext
+) -> None:
+    ingest_file(
+        engine_store, "incidents", io.BytesIO(ROWS.encode()), ctx=ctx, source="AB-17 march.csv"
+    )
+    batches = engine_store.query("SELECT * FROM batches")
+    assert "AB-17" not in batches.to_csv()
+    assert batches["file_sha256"].tolist() == [hashlib.sha256(ROWS.encode()).hexdigest()]
+
+
+@pytest.mark.parametrize("engine", ["embedded", pytest.param("postgis", marks=pytest.mark.postgis)])
+def test_file_names_stored_before_are_forgotten_on_open(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if engine == "embedded":
+        url, before = str(tmp_path / "s.duckdb"), "1"
+    else:
+        url, before = request.getfixturevalue("pg_url"), "2"
+    with open_store(url, storage_res=10) as store:  # as the migrations before left it
+        store._execute(
+            "INSERT INTO batches (layer, source, file_sha256, ingested_at) "
+            "VALUES ('incident', 'AB-17 march.csv', '', now())"
+        )
+        store._execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (before,))
+    with open_store(url, storage_res=10) as store:
+        assert store.query("SELECT source FROM batches")["source"].tolist() == [""]

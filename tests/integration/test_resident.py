@@ -86,7 +86,7 @@ def _records(seed: int, n: int) -> pa.Table:
 
 def _store_with(table: pa.Table, url: str = ":memory:") -> Store:
     store = open_store(url, storage_res=10)
-    info = BatchInfo(layer="incident", source="random.csv", file_sha256="0" * 64)
+    info = BatchInfo(layer="incident", file_sha256="0" * 64)
     with store.writing(info, key_fingerprint="test") as writer:
         writer.add(table)
     return store
@@ -483,7 +483,7 @@ def test_a_postgis_writer_adding_a_month_does_not_wait_for_a_cube_load(
             try:
                 with open_store(url, storage_res=10) as writer:
                     writer._execute("SET lock_timeout = '3s'")  # else a conflict waits forever
-                    info = BatchInfo(layer="incident", source="june.csv", file_sha256="0" * 64)
+                    info = BatchInfo(layer="incident", file_sha256="0" * 64)
                     with writer.writing(info, key_fingerprint="test") as adding:
                         adding.add(june)
             finally:

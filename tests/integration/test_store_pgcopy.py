@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,6 @@ from store._pgcopy import copy_chunks
 from store._postgis import PostGISStore
 from streetsafe.demo import generate_demo
 from tests.integration.test_store_postgis_smoke import make_records
-from tests.pg_cluster import PgCluster
 
 pytestmark = pytest.mark.postgis
 
@@ -49,12 +48,6 @@ ROWS = [
     (None, None, None, None, None, None, None),
     (42, 1, 5, 3, "x" * 300, dt.date(2026, 10, 31), dt.datetime(2026, 3, 29, 1, 30, 15, 250)),
 ]
-
-
-@pytest.fixture
-def pg_url(pg_server: PgCluster) -> Iterator[str]:
-    with pg_server.fresh_database() as url:
-        yield url
 
 
 def _table(rows: Sequence[tuple[object, ...]]) -> pa.Table:
@@ -124,7 +117,7 @@ def test_ingest_stores_exactly_the_rows_the_embedded_engine_does(
 
 def test_a_batch_with_stored_and_repeated_keys_adds_each_new_identity_once(pg_url: str) -> None:
     records = make_records(200)
-    info = BatchInfo(layer="incidents", source="a.csv", file_sha256="0" * 64)
+    info = BatchInfo(layer="incidents", file_sha256="0" * 64)
     with open_store(pg_url, storage_res=10) as store:
         assert isinstance(store, PostGISStore)
         with store.writing(info, key_fingerprint="k") as writer:
@@ -149,7 +142,7 @@ def test_a_table_longer_than_one_chunk_arrives_whole(pg_url: str) -> None:
 
 def test_the_night_index_is_summarised_when_a_file_commits(pg_url: str) -> None:
     records = make_records(5_000)
-    info = BatchInfo(layer="incidents", source="a.csv", file_sha256="0" * 64)
+    info = BatchInfo(layer="incidents", file_sha256="0" * 64)
     with open_store(pg_url, storage_res=10) as store:
         assert isinstance(store, PostGISStore)
         with store.writing(info, key_fingerprint="k") as writer:

@@ -24,13 +24,14 @@ pytestmark = pytest.mark.postgis
 
 STORAGE_RES = 10
 KEY = "fingerprint-a"
-INFO = BatchInfo(layer="incidents", source="night.csv", file_sha256="0" * 64)
+INFO = BatchInfo(layer="incidents", file_sha256="0" * 64)
 
 
 @pytest.fixture
 def pg_url(pg_server: PgCluster) -> Iterator[str]:
-    """The URL of a fresh, empty database, dropped after the test."""
-    with pg_server.fresh_database() as url:
+    """The URL of a fresh, empty database (not the migrated template), dropped after the test:
+    these tests watch the migrations run."""
+    with pg_server.fresh_database(empty=True) as url:
         yield url
 
 
@@ -86,7 +87,7 @@ def test_migrations_create_tables_and_reopening_is_idempotent(pg_url: str) -> No
         )
         assert {"meta", "batches", "records"} <= tables
         version = first.query("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert list(version["value"]) == ["2"]
+        assert list(version["value"]) == ["3"]
         assert first.query("SELECT 1 AS x FROM pg_extension WHERE extname = 'postgis'").shape[0]
     with open_store(pg_url, storage_res=STORAGE_RES) as again:
         assert list(again.query("SELECT key, value FROM meta ORDER BY key")["key"]) == [
@@ -110,7 +111,7 @@ def test_a_store_made_before_the_brin_night_index_gets_it_on_open(pg_url: str) -
     with open_store(pg_url, storage_res=STORAGE_RES) as store:
         assert list(store.query(index_kind)["kind"]) == ["brin"]
         version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert list(version["value"]) == ["2"]
+        assert list(version["value"]) == ["3"]
 
 
 def test_concurrent_first_opens_migrate_once(pg_url: str) -> None:
