@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import streamlit as st
 
-from dashboard.state import deployment
+from dashboard.state import deployment, released_months
 from geo.errors import StreetsafeError
+from geo.layers import CATEGORY_GROUPS
 from geo.nights import WEEKDAYS
 from ingest.kinds import KIND_BY_LAYER
-from streetsafe.filters import ViewRequest, parse_request
+from streetsafe.filters import ReleaseRequest, ViewRequest, parse_request
 from streetsafe.messages import user_message
 
 NIGHT_HOURS = [f"{h:02d}:00" for h in (*range(18, 24), *range(7))]  # 18:00 … 06:00
@@ -18,12 +20,20 @@ DEFAULT_HOURS = ("22:00", "04:00")
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+def controls(role: str, *, with_resolution: bool = True) -> ViewRequest | ReleaseRequest:
+    """Draw the role's filters in the sidebar: live ones for a role with case knowledge, a
+    partner's release filters (months, layers, category groups) for any other."""
+    if deployment().policies[role].case_knowledge:
+        return view_controls(role, with_resolution=with_resolution)
+    return release_controls(role, with_resolution=with_resolution)
+
+
 def _from_link(role: str) -> ViewRequest:
     """Return the request the link describes, or the role's defaults if it describes none."""
     qp = st.query_params
     default = ",".join(deployment().policies[role].default_layers) or None
     try:
-        return parse_request(
+        return _live(
             deployment().policies,
             role=role,
             res=qp.get("res"),
@@ -36,7 +46,13 @@ def _from_link(role: str) -> ViewRequest:
         )
     except StreetsafeError as exc:
         st.sidebar.warning(f"The link's filters were not used: {user_message(exc)}")
-        return parse_request(deployment().policies, role=role, hours="22-04", layers=default)
+        return _live(deployment().policies, role=role, hours="22-04", layers=default)
+
+
+def _live(*args: Any, **kwargs: Any) -> ViewRequest:
+    request = parse_request(*args, **kwargs)
+    assert isinstance(request, ViewRequest)  # a role with case knowledge
+    return request
 
 
 def view_controls(role: str, *, with_resolution: bool = True) -> ViewRequest:
@@ -107,7 +123,7 @@ def view_controls(role: str, *, with_resolution: bool = True) -> ViewRequest:
             key="res",
         )
     date_from, date_to = _dates(dates)
-    request = parse_request(
+    request = _live(
         deployment().policies,
         role=role,
         res=res,
@@ -128,9 +144,102 @@ def _dates(value: object) -> tuple[date | None, date | None]:
     return None, None
 
 
-def _to_link(request: ViewRequest, *, whole_day: bool) -> None:
+def _to_link(request: ViewRequest | ReleaseRequest, *, whole_day: bool = False) -> None:
     params = request.query_params()
     if whole_day:
         params["hours"] = "00-24"
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
+
+
+# --- partner roles: monthly releases ---------------------------------------------------------
+
+
+def release_controls(role: str, *, with_resolution: bool = True) -> ReleaseRequest:
+    """Draw a partner's filters (whole released months, layers, category groups, hexagon size);
+    return the checked request and update the link."""
+    policy = deployment().policies[role]
+    start = _release_from_link(role)
+    months = released_months()
+    side = st.sidebar
+    side.subheader("Filters")
+    first = last = None
+    if months:
+        labels = [f"{m:%Y-%m}" for m in months]
+        default = (start.first, start.last) if start.first and start.last else None
+        chosen = (
+            (f"{default[0]:%Y-%m}", f"{default[1]:%Y-%m}")
+            if default and f"{default[0]:%Y-%m}" in labels and f"{default[1]:%Y-%m}" in labels
+            else (labels[max(0, len(labels) - 3)], labels[-1])
+        )
+        first, last = side.select_slider(
+            "Months",
+            options=labels,
+            value=chosen,
+            key="months",
+            help="Your figures are published per whole month, once it has closed.",
+        )
+    else:
+        side.info("No month has been released yet: figures appear once a month has closed.")
+    layer_titles = {layer: KIND_BY_LAYER[layer].title for layer in policy.layers}
+    layers = side.multiselect(
+        "Layers",
+        list(policy.layers),
+        default=list(start.layers),
+        key="layers",
+        format_func=lambda layer: layer_titles[layer],
+    ) or list(policy.layers)
+    groups = {g: label for layer in layers for g, (label, _) in CATEGORY_GROUPS[layer].items()}
+    picked = side.multiselect(
+        "Category groups",
+        list(groups),
+        default=[g for g in start.groups or () if g in groups],
+        key="groups",
+        format_func=lambda g: groups[g],
+        help="Empty: every group.",
+    )
+    res = start.res
+    if with_resolution:
+        res = side.slider(
+            "Hexagon size (H3 resolution; higher is smaller)",
+            min_value=6,
+            max_value=policy.finest_res,
+            value=start.res,
+            key="res",
+        )
+    request = parse_request(
+        deployment().policies,
+        role=role,
+        res=res,
+        layers=",".join(layers),
+        date_from=first,
+        date_to=last,
+        categories=",".join(picked) or None,
+    )
+    assert isinstance(request, ReleaseRequest)
+    _to_link(request)
+    return request
+
+
+def _release_from_link(role: str) -> ReleaseRequest:
+    """Return the partner request the link describes, or the role's defaults."""
+    qp = st.query_params
+    policies = deployment().policies
+    default = ",".join(policies[role].default_layers) or None
+    try:
+        request = parse_request(
+            policies,
+            role=role,
+            res=qp.get("res"),
+            layers=qp.get("layers") or default,
+            hours=qp.get("hours"),  # refused, with what to ask instead
+            weekdays=qp.get("weekdays"),
+            date_from=qp.get("from"),
+            date_to=qp.get("to"),
+            categories=qp.get("categories"),
+        )
+    except StreetsafeError as exc:
+        st.sidebar.warning(f"The link's filters were not used: {user_message(exc)}")
+        request = parse_request(policies, role=role, layers=default)
+    assert isinstance(request, ReleaseRequest)
+    return request

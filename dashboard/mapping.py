@@ -13,6 +13,7 @@ from pydeck.bindings.json_tools import default_serialize
 from geo.area import MapView
 from geo.errors import FilterError
 from geo.hexes import cells_to_str, str_to_cell
+from geo.layers import CATEGORY_GROUPS
 from geo.wards import Areas
 
 LAYER_TITLES = {
@@ -29,12 +30,18 @@ LAYER_COLOURS = {
     "policeuk": (153, 153, 153),
 }
 PROTECTION_TEXT = {
+    "released": "from the month's release, fixed once",
     "public data": "public police.uk data, exact",
     "perturbed": "small random adjustment (cell-key)",
     "rolled up": "merged into a larger hex",
     "rounded": "rounded to 5",
     "exact": "exact",
 }
+
+
+def group_title(layer: str, group: str) -> str:
+    """Return the words for a layer's category group (``buyers`` -> "Dangerous buyers ...")."""
+    return CATEGORY_GROUPS.get(layer, {}).get(group, (group, ()))[0]
 
 
 def protection_text(label: str) -> str:

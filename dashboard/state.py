@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pandas as pd
@@ -26,12 +27,20 @@ from ingest.seal import SealContext
 from store import CountSource, ResidentViews, Store, open_store
 from streetsafe import boundaries
 from streetsafe.deployment import load_study_area, seal_context
-from streetsafe.filters import ViewRequest
+from streetsafe.filters import ReleaseRequest, ViewRequest
 from streetsafe.policies import PAGES, load_policies
+from streetsafe.releases import releasable_months
 from streetsafe.settings import Settings
-from streetsafe.views import area_view, published_view
+from streetsafe.views import (
+    ReleaseClock,
+    area_view,
+    published_view,
+    release_area_view,
+    release_view,
+)
 
 ROLE_KEY = "role"
+AnyRequest = ViewRequest | ReleaseRequest
 
 
 @dataclass(frozen=True)
@@ -140,6 +149,69 @@ def cached_view(
         )
 
 
+# --- partner roles: sums of monthly releases --------------------------------------------------
+
+
+def release_clock() -> ReleaseClock:
+    """Return today and the deployment's delay before a closed month is released."""
+    return ReleaseClock(date.today(), deployment().settings.release_after_days)
+
+
+def released_months() -> list[date]:
+    """Return the months partner roles can see (closed, with records), oldest first."""
+    clock = release_clock()
+    return _released_months(deployment().settings.store, data_version(), clock)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _released_months(url: str, version: tuple[int, int], clock: ReleaseClock) -> list[date]:
+    del url, version  # part of the cache key only
+    with store() as st_:
+        return releasable_months(st_, today=clock.today, after_days=clock.after_days)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def cached_release_view(
+    url: str,
+    version: tuple[int, int],
+    clock: ReleaseClock,
+    request: ReleaseRequest,
+    by: tuple[str, ...] = (),
+    *,
+    with_cells: bool = True,
+) -> PublishedView:
+    """Return a partner's view of ``request``: sums of releases (made here the first time a
+    closed month is asked for), cached per store, data version, day and request."""
+    del url, version
+    with store() as st_:
+        return release_view(
+            st_, deployment().policies[request.role], request, clock, by=by, with_cells=with_cells
+        )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def cached_release_area_view(
+    url: str,
+    version: tuple[int, int],
+    clock: ReleaseClock,
+    request: ReleaseRequest,
+    by: tuple[str, ...] = (),
+) -> PublishedView:
+    """Return a partner's released figures per ward (sums of its released hexagons)."""
+    del url, version
+    with store() as st_:
+        return release_area_view(
+            st_, deployment().policies[request.role], request, areas(), clock, by=by
+        )
+
+
+def map_view_of(url: str, version: tuple[int, int], request: AnyRequest) -> PublishedView:
+    """Return the map's published view of ``request``: live, or sums of releases."""
+    if isinstance(request, ReleaseRequest):
+        return cached_release_view(url, version, release_clock(), request)
+    return cached_view(url, version, request)
+
+
 @st.cache_resource
 def study_area() -> StudyArea:
     """Return the deployment's study area (read once per server)."""
@@ -191,20 +263,20 @@ def _synthetic(url: str, version: tuple[int, int]) -> bool:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def display_table(url: str, version: tuple[int, int], request: ViewRequest) -> pd.DataFrame:
+def display_table(url: str, version: tuple[int, int], request: AnyRequest) -> pd.DataFrame:
     """Return the request's published view as a table for people (layer names, plain words)."""
     from dashboard.mapping import LAYER_TITLES, protection_text
 
-    table = view_table(cached_view(url, version, request))
+    table = view_table(map_view_of(url, version, request))
     table["layer"] = table["layer"].map(LAYER_TITLES)
     table["protection"] = table["protection"].map(protection_text)
     return table
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def view_csv(url: str, version: tuple[int, int], request: ViewRequest) -> str:
+def view_csv(url: str, version: tuple[int, int], request: AnyRequest) -> str:
     """Return the CSV export of the request's published view (what ``streetsafe map`` writes)."""
-    return view_table(cached_view(url, version, request)).to_csv(index=False)
+    return view_table(map_view_of(url, version, request)).to_csv(index=False)
 
 
 @st.cache_resource
@@ -245,12 +317,12 @@ def require_page(name: str) -> str:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def cached_night_deck(
-    url: str, version: tuple[int, int], request: ViewRequest, *, dark: bool, basemap: str | None
+    url: str, version: tuple[int, int], request: AnyRequest, *, dark: bool, basemap: str | None
 ) -> pdk.Deck:
     """Return the night map's deck for a request, serialised once (cached like the view)."""
     from dashboard.mapping import compact, night_deck, ward_layers
 
-    view = cached_view(url, version, request)
+    view = map_view_of(url, version, request)
     deck = night_deck(
         view.cells,
         request.layers,

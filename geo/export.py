@@ -13,10 +13,15 @@ EXPORT_COLUMNS = ("cell", "resolution", "layer", "value", "protection")
 
 
 def view_table(view: PublishedView) -> pd.DataFrame:
-    """Return the view as a table with H3 strings: the CSV export and the dashboard's table."""
+    """Return the view as a table with H3 strings: the CSV export and the dashboard's table.
+
+    A partner's view also names the releases it sums, in a ``release`` column.
+    """
     cells = view.cells
     out = cells.loc[:, [c for c in cells.columns if c != "cell"]].copy()
     out.insert(0, "cell", cells_to_str(cells["cell"].tolist()) if len(cells) else [])
+    if view.release is not None:
+        out["release"] = view.release
     first = [c for c in EXPORT_COLUMNS if c in out.columns]
     return out.loc[:, first + [c for c in out.columns if c not in first]]
 
@@ -36,11 +41,8 @@ def view_geojson(view: PublishedView) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
         "features": features,
-        "properties": {
-            "role": view.role,
-            "suppressed_cells": view.suppressed_groups,
-            "notes": view.notes,
-        },
+        # nothing about what was held back: an exact count of it is a disclosure
+        "properties": {"role": view.role, "release": view.release, "notes": view.notes},
     }
 
 

@@ -61,6 +61,8 @@ class RolePolicy:
     min_shown: int = 0
     max_rollup: int = 2
     can_upload: bool = False
+    # trusted with the records' detail (live views, fine filters); else monthly releases only
+    case_knowledge: bool = False
     pages: tuple[str, ...] = ()  # the dashboard's pages the role gets, in menu order
     default_layers: tuple[str, ...] = ()  # what its maps show first (empty: all its layers)
 
@@ -93,6 +95,9 @@ class PublishedView:
     suppressed_records: int = 0  # exact: for tests and audit, never shown as it stands
     rolled_up_groups: int = 0
     notes: list[str] = field(default_factory=list)
+    release: str | None = None  # the releases a partner's view sums (None: a live view)
+    # the contributions' rows behind the values shown: for audits and the benchmark's costs
+    shown_rows: npt.NDArray[np.intp] | None = field(default=None, repr=False)
 
     @property
     def total(self) -> int:
@@ -176,10 +181,9 @@ def publish(
     if public.any():
         gid, first, _ = _group_ids(rows.keys[public], rows.cell[public])
         n = np.bincount(gid, weights=rows.n[public]).astype(np.int64)
+        where = np.flatnonzero(public)
         out.append(
-            _Published(
-                np.flatnonzero(public)[first], rows.cell[public][first], res, n, n, EXACT_PUBLIC
-            )
+            _Published(where[first], rows.cell[where[first]], res, n, n, EXACT_PUBLIC, where, gid)
         )
 
     pending = np.flatnonzero(~public)  # positions in ``rows`` still to publish
@@ -198,7 +202,20 @@ def publish(
             keysum = np.bincount(gid, weights=rows.keysum[pending], minlength=groups)
             value, label = _protect(n[ok], keysum[ok].astype(np.int64), policy, rolled=step > 0)
             rep = pending[first[ok]]
-            out.append(_Published(rep, cell[rep], level, value, n[ok], label))
+            members = ok[gid]
+            number = np.cumsum(ok) - 1  # each published group's place in this step's groups
+            out.append(
+                _Published(
+                    rep,
+                    cell[rep],
+                    level,
+                    value,
+                    n[ok],
+                    label,
+                    pending[members],
+                    number[gid[members]],
+                )
+            )
             if step > 0:
                 rolled_up += int(ok.sum())
         pending = pending[~ok[gid]]
@@ -222,7 +239,28 @@ def publish(
         suppressed_groups=suppressed_groups,
         suppressed_records=suppressed_records,
         rolled_up_groups=rolled_up,
+        shown_rows=np.sort(np.concatenate([p.members for p in out] or [np.empty(0, np.intp)])),
     )
+
+
+def groups_of(contributions: Contributions) -> pd.DataFrame:
+    """Return each group of ``contributions`` with what protecting it takes.
+
+    One row per layer, ``by`` values and cell (when there is one): ``n`` records, ``keysum``
+    (the sum of their record keys: the cell key), ``people`` (as ``k`` counts them: see
+    :func:`_contributors`) and ``public`` (public data: exempt from ``k`` and noise). Partner
+    releases store these groups, perturbed once (:mod:`geo.releases`).
+    """
+    rows = _Rows.of(contributions)
+    gid, first, groups = _group_ids(rows.keys, rows.cell)
+    out: dict[str, Any] = {c: contributions.keys[c].decoded(first) for c in contributions.keys}
+    if rows.has_cell:
+        out["cell"] = rows.cell[first]
+    out["n"] = np.bincount(gid, weights=rows.n, minlength=groups).astype(np.int64)
+    out["keysum"] = np.bincount(gid, weights=rows.keysum, minlength=groups).astype(np.int64)
+    out["people"] = _contributors(gid, groups, rows.person, rows.n, rows.reports)
+    out["public"] = rows.public[first]
+    return pd.DataFrame(out)
 
 
 @dataclass
@@ -235,9 +273,13 @@ class _Published:
     value: npt.NDArray[np.int64]
     n: npt.NDArray[np.int64]
     protection: str
+    members: npt.NDArray[np.intp]  # every row the groups hold
+    member_of: npt.NDArray[np.intp]  # each member's group, by its place among the groups
 
     def subset(self, keep: npt.NDArray[np.bool_]) -> _Published:
         """Return the groups where ``keep`` is true."""
+        number = np.cumsum(keep) - 1
+        held = keep[self.member_of]
         return _Published(
             self.rows[keep],
             self.cells[keep],
@@ -245,6 +287,8 @@ class _Published:
             self.value[keep],
             self.n[keep],
             self.protection,
+            self.members[held],
+            number[self.member_of[held]],
         )
 
 

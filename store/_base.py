@@ -6,7 +6,7 @@ import abc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any, Protocol, Self
 
@@ -16,7 +16,7 @@ import pyarrow as pa
 from geo.aggregate import Contributions, CubeFilter
 from geo.errors import FilterError, StoreError
 from store import _queries
-from store._schema import ARROW_SCHEMA
+from store._schema import ARROW_SCHEMA, RELEASE_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -220,6 +220,59 @@ class Store(abc.ABC):
         """Return :meth:`cube` and :meth:`unknown_time_count` of ``f``: what a view needs."""
         return self.cube(f, res=res, by=by, sun_at=sun_at), self.unknown_time_count(f)
 
+    def months(self) -> list[date]:
+        """Return the months the store holds records of, in order."""
+        frame = self.query("SELECT DISTINCT month FROM records ORDER BY month")
+        return [pd.Timestamp(m).date() for m in frame["month"]]
+
+    # --- partner releases ------------------------------------------------------------------
+
+    def release_ids(self, scope: str) -> dict[date, str]:
+        """Return the releases made for ``scope``: month -> release id (the latest version)."""
+        rows = self._execute(
+            "SELECT month, id FROM releases WHERE scope = ? ORDER BY month, version", (scope,)
+        )
+        return {pd.Timestamp(month).date(): str(rid) for month, rid in rows}
+
+    def release_values(self, ids: Sequence[str]) -> pd.DataFrame:
+        """Return the rows of the releases ``ids`` (:data:`geo.releases.COLUMNS`), with each
+        row's ``release`` id and ``month``."""
+        columns = ", ".join(f'v."{c}"' for c in RELEASE_COLUMNS)
+        frame = self.query(
+            f"SELECT v.release_id AS release, r.month, {columns} "
+            "FROM release_values v JOIN releases r ON r.id = v.release_id "
+            f"WHERE v.release_id IN ({', '.join('?' for _ in ids) or 'NULL'})",
+            list(ids),
+        )
+        frame["month"] = pd.to_datetime(frame["month"]).dt.date
+        return frame.astype({"cell": "int64", "value": "int64", "people": "int64", "public": bool})
+
+    def add_release(
+        self, release_id: str, *, month: date, scope: str, version: int, rows: pd.DataFrame
+    ) -> bool:
+        """Store a release whole; return False (storing nothing) if ``release_id`` is stored.
+
+        A release is never changed once stored: a second maker (another server made it first)
+        keeps the stored one.
+        """
+        self._begin()
+        try:
+            made = self._execute(
+                "INSERT INTO releases (id, month, scope, version, made_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO NOTHING RETURNING id",
+                (release_id, month, scope, version, datetime.now(UTC).replace(tzinfo=None)),
+            )
+            if made:
+                self._insert_release_values(rows.assign(release_id=release_id))
+        except BaseException:
+            self._rollback()
+            raise
+        if not made:
+            self._rollback()
+            return False
+        self._commit()
+        return True
+
     def record_columns(self) -> list[str]:
         """Return the columns of the records table, as stored."""
         return list(self.query("SELECT * FROM records LIMIT 0").columns)
@@ -269,6 +322,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def _writer(self, batch_id: int) -> Writer: ...
+
+    @abc.abstractmethod
+    def _insert_release_values(self, rows: pd.DataFrame) -> None:
+        """Insert ``rows`` (``release_id`` and :data:`RELEASE_COLUMNS`) into release_values."""
 
     @abc.abstractmethod
     def _close(self) -> None: ...

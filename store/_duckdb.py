@@ -15,7 +15,7 @@ import pyarrow as pa
 from geo.errors import StoreError
 from store._base import Store, Writer
 from store._queries import batch_records
-from store._schema import RECORD_COLUMNS
+from store._schema import RECORD_COLUMNS, RELEASE_COLUMNS
 
 _COLUMNS = ", ".join(RECORD_COLUMNS)
 # Commits through this process, per database file. DuckDB lets one process at a time write a
@@ -109,6 +109,18 @@ class DuckDBStore(Store):
 
     def _writer(self, batch_id: int) -> Writer:
         return _DuckDBWriter(self._con, batch_id)
+
+    def _insert_release_values(self, rows: pd.DataFrame) -> None:
+        columns = ", ".join(f'"{c}"' for c in ("release_id", *RELEASE_COLUMNS))
+        self._con.register("release_rows", rows)
+        try:
+            self._con.execute(
+                f"INSERT INTO release_values ({columns}) SELECT {columns} FROM release_rows"
+            )
+        except duckdb.Error as exc:
+            raise StoreError(f"embedded store: storing a release failed: {exc}") from exc
+        finally:
+            self._con.unregister("release_rows")
 
     def _close(self) -> None:
         self._con.close()

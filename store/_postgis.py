@@ -24,7 +24,7 @@ from geo.hexes import cell_centres
 from store._base import Store, Writer
 from store._pgcopy import SIGNATURE, TRAILER, copy_chunks
 from store._queries import batch_records
-from store._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS
+from store._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS, RELEASE_COLUMNS
 
 _ARROW_TYPES = {name: kind for name, kind, _ in RECORD_FIELDS}
 # Numbers first, then text: the COPY encoder packs adjacent NULL-free numbers into one piece.
@@ -223,6 +223,19 @@ class PostGISStore(Store):
 
     def _writer(self, batch_id: int) -> Writer:
         return _PostGISWriter(self, batch_id)
+
+    def _insert_release_values(self, rows: pd.DataFrame) -> None:
+        names = ("release_id", *RELEASE_COLUMNS)
+        columns = ", ".join(f'"{c}"' for c in names)
+        try:
+            with (
+                self._con.cursor() as cur,
+                cur.copy(f"COPY release_values ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows.loc[:, list(names)].itertuples(index=False):
+                    copy.write_row([v.item() if hasattr(v, "item") else v for v in row])
+        except psycopg.Error as exc:
+            raise StoreError(f"PostGIS store {self.url}: storing a release failed: {exc}") from exc
 
     def _close(self) -> None:
         self._con.close()

@@ -10,14 +10,34 @@ from typing import Any
 from geo.aggregate import CubeFilter
 from geo.errors import FilterError
 from geo.hexes import descendant_range, parent_sql
+from geo.layers import CATEGORY_GROUPS
+from geo.nights import band_sql, weekday_group_sql
 from geo.sun import AFTER_SUNSET, hours_after_sunset_sql
 
-# Dimensions a view may break its counts down by, and their SQL.
+
+def _category_group_sql() -> str:
+    cases = " ".join(
+        f"WHEN layer = '{layer}' AND category IN ({', '.join(_quoted(members))}) THEN '{group}'"
+        for layer, groups in CATEGORY_GROUPS.items()
+        for group, (_, members) in groups.items()
+    )
+    return f"(CASE {cases} ELSE 'other' END)"
+
+
+def _quoted(values: tuple[str, ...]) -> list[str]:
+    return ["'" + v.replace("'", "''") + "'" for v in values]
+
+
+# Dimensions a view may break its counts down by, and their SQL. The band, the group of nights
+# and the category group are those of partner releases (geo/nights.py, geo/layers.py).
 DIMENSIONS = {
     "hour": "CAST(floor(local_minute / 60.0) AS INTEGER)",
     "weekday": "weekday",
     "month": "month",
     "category": "category",
+    "band": band_sql(),
+    "weekday_group": weekday_group_sql(),
+    "category_group": _category_group_sql(),
 }
 
 

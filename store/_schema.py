@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from geo.releases import COLUMNS as RELEASE_ROW_COLUMNS
+
 # name, Arrow type (the interchange format), SQL type (same spelling in DuckDB and PostgreSQL)
 RECORD_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("key_hi", pa.int64(), "BIGINT NOT NULL"),  # keyed hash of the record's identity
@@ -24,4 +26,6 @@ RECORD_FIELDS: tuple[tuple[str, pa.DataType, str], ...] = (
     ("record_key", pa.int16(), "SMALLINT NOT NULL"),  # 0-255, for cell-key perturbation
 )
 RECORD_COLUMNS = tuple(name for name, _, _ in RECORD_FIELDS)
+# A partner release's rows, as stored (see geo/releases.py).
+RELEASE_COLUMNS = RELEASE_ROW_COLUMNS
 ARROW_SCHEMA = pa.schema([(name, typ) for name, typ, _ in RECORD_FIELDS])

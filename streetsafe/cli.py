@@ -394,9 +394,9 @@ def map_export(
     from geo.errors import FilterError, PolicyError
     from geo.export import view_geojson, view_table
     from store import open_store
-    from streetsafe.filters import parse_request
+    from streetsafe.filters import ReleaseRequest, parse_request
     from streetsafe.policies import load_policies
-    from streetsafe.views import published_view
+    from streetsafe.views import ReleaseClock, published_view, release_view
 
     with _failures():
         settings = _settings(store)
@@ -417,7 +417,11 @@ def map_export(
             err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         with open_store(settings.store, storage_res=settings.storage_res) as st:
-            view = published_view(st, policies[role], request.cube_filter(), res=request.res)
+            if isinstance(request, ReleaseRequest):
+                clock = ReleaseClock(date.today(), settings.release_after_days)
+                view = release_view(st, policies[role], request, clock)
+            else:
+                view = published_view(st, policies[role], request.cube_filter(), res=request.res)
     if fmt is ExportFormat.geojson:
         text = json.dumps(view_geojson(view)) + "\n"
     else:

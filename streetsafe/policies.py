@@ -79,6 +79,9 @@ _KEYS: dict[str, _Key] = {
     "pages": _Key(list, _subset_of(PAGES), _fewer),
     "default_layers": _Key(list, _subset_of(LAYERS), lambda new, base: True),
     "enabled": _Key(bool, _anything, lambda new, base: base or not new),
+    # trusted with the records' own detail (live views with fine filters), or else sees
+    # monthly releases only (see the README's threat model)
+    "case_knowledge": _Key(bool, _anything, lambda new, base: base or not new),
 }
 _TUPLES = {name for name, key in _KEYS.items() if key.kind is list}
 _POLICY_FIELDS = {f.name for f in fields(RolePolicy)}

@@ -99,6 +99,15 @@ class Settings:
         },
     )
 
+    release_after_days: int = field(
+        default=7,
+        metadata={
+            "env": "STREETSAFE_RELEASE_AFTER_DAYS",
+            "doc": "Days after a month ends before its release is made for partner roles (late "
+            "reports arrive meanwhile); a release is never made again.",
+        },
+    )
+
     policy: Path | None = field(
         default=None,
         metadata={
@@ -144,14 +153,15 @@ class Settings:
                         f"{f.metadata['env']} must be a whole number, got {raw!r}"
                     ) from None
                 out[f.name] = check_resolution(res, finest=12, coarsest=6)
-            elif f.name == "resident_rows":
+            elif f.name in {"resident_rows", "release_after_days"}:
                 try:
                     rows = int(str(raw).replace("_", ""))
                 except ValueError:
                     rows = -1
                 if rows < 0:
+                    unit = "records" if f.name == "resident_rows" else "days"
                     raise ConfigError(
-                        f"{f.metadata['env']} must be a whole number of records (0 or more), "
+                        f"{f.metadata['env']} must be a whole number of {unit} (0 or more), "
                         f"got {raw!r}"
                     )
                 out[f.name] = rows

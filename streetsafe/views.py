@@ -1,21 +1,32 @@
 """The one door: a role's view of the store, always through the privacy gate.
 
-Pages, exports and later features call :func:`published_view`; none of them ever holds raw
-contributions. The role's policy decides the layers, sharing levels and finest resolution the
-query may touch before the store is asked anything.
+Pages, exports and later features call these functions; none of them ever holds raw
+contributions. A role with case knowledge (outreach) gets live views (:func:`published_view`,
+:func:`area_view`): its filters go to the store, the gate protects the answer. Every other role
+gets sums of monthly releases (:func:`release_view`, :func:`release_area_view`), and a live view
+asked for it is refused. The role's policy decides the layers, sharing levels and finest
+resolution before the store is asked anything.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from geo.aggregate import Coded, Contributions, CubeFilter
+from geo.errors import PolicyError
 from geo.privacy import PublishedView, RolePolicy, publish
+from geo.releases import release_view as sum_releases
 from geo.wards import Areas
-from store import CountSource
+from store import CountSource, Store
+from streetsafe.filters import ReleaseRequest
+from streetsafe.releases import ReleaseScope, releasable_months, releases
+
+LATEST_MONTHS = 3  # a partner view without months shows the latest this many released
 
 
 def restrict(f: CubeFilter, policy: RolePolicy) -> CubeFilter:
@@ -38,8 +49,9 @@ def published_view(
 
     With ``res`` None the counts are not broken down by cell (trends); ``by`` breaks them down
     by hour, weekday, month, category or hours after sunset (reckoned at ``sun_at``, the study
-    area's centre).
+    area's centre). Only for a role with case knowledge.
     """
+    _live(policy)
     view_res = policy.finest_res if res is None else res
     policy.check_res(view_res)
     allowed = restrict(f, policy)
@@ -63,14 +75,16 @@ def area_view(
 ) -> PublishedView:
     """Return ``policy``'s view of the records ``f`` selects, per named area (ward) and ``by``.
 
-    Records are placed by their storage cell's centre; each (layer, area, ``by``) group is
-    protected like a cell (``k`` people, perturbation, rounding), without roll-up.
+    A record reaches an area through its cell at the role's finest resolution (the cell's
+    centre decides), never through the finer cell it is stored at: an area's figure places a
+    record no more finely than the role's map does. Each (layer, area, ``by``) group is
+    protected like a cell (``k`` people, perturbation, rounding), without roll-up. Only for a
+    role with case knowledge.
     """
+    _live(policy)
     allowed = restrict(f, policy)
-    cells = store.cube(allowed, res=store.storage_res, by=by)  # asked with cells: never None
-    distinct, where = np.unique(np.asarray(cells.cell, dtype=np.int64), return_inverse=True)
-    of_distinct = Coded.of(pd.Series(areas.of_cells(distinct), dtype="str"))
-    area = Coded(of_distinct.codes[where], of_distinct.values)
+    cells = store.cube(allowed, res=policy.finest_res, by=by)  # asked with cells: never None
+    area = _areas_of(np.asarray(cells.cell, dtype=np.int64), areas)
     inside = area.codes >= 0
     by_area = Contributions(
         keys={"layer": cells.keys["layer"], "area": area} | {d: cells.keys[d] for d in by},
@@ -81,5 +95,119 @@ def area_view(
     ).take(np.flatnonzero(inside))
     view = publish(by_area, policy, res=policy.finest_res, by=("area", *by))
     if not inside.all():
-        view.notes.append("records whose cell centre lies outside every ward are not counted")
+        view.notes.append("records whose hexagon's centre lies outside every ward are not counted")
     return view
+
+
+def _areas_of(cells: npt.NDArray[np.int64], areas: Areas) -> Coded:
+    """Return each cell's area (by the cell's centre) as a coded column."""
+    distinct, where = np.unique(cells, return_inverse=True)
+    of_distinct = Coded.of(pd.Series(areas.of_cells(distinct), dtype="str"))
+    return Coded(of_distinct.codes[where], of_distinct.values)
+
+
+def _live(policy: RolePolicy) -> None:
+    if not policy.case_knowledge:
+        raise PolicyError(
+            f"role {policy.name!r} sees monthly releases only, not the records' live detail"
+        )
+
+
+# --- partner roles: sums of releases --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseClock:
+    """When releases are made: today, and how many days after a month ends it is released."""
+
+    today: date
+    after_days: int
+
+
+def release_months(
+    store: Store, request: ReleaseRequest, clock: ReleaseClock
+) -> tuple[list[date], list[str]]:
+    """Return the released months ``request`` covers, and notes on those it asked for but
+    that are not released (not closed yet, or with no records)."""
+    available = releasable_months(store, today=clock.today, after_days=clock.after_days)
+    if request.first is None and request.last is None:
+        return available[-LATEST_MONTHS:], []
+    first = request.first or (available[0] if available else date.min)
+    last = request.last or (available[-1] if available else date.max)
+    months = [m for m in available if first <= m <= last]
+    notes = []
+    latest_open = max(available, default=None)
+    if request.last is not None and (latest_open is None or request.last > latest_open):
+        notes.append(
+            f"months after {latest_open:%Y-%m} are not released yet: a month is released "
+            f"{clock.after_days} days after it ends"
+            if latest_open
+            else "no month is released yet"
+        )
+    return months, notes
+
+
+def release_view(
+    store: Store,
+    policy: RolePolicy,
+    request: ReleaseRequest,
+    clock: ReleaseClock,
+    *,
+    by: tuple[str, ...] = (),
+    with_cells: bool = True,
+) -> PublishedView:
+    """Return what ``policy``'s role sees of the months ``request`` covers: sums of releases.
+
+    With cells it is a map at ``request.res`` (by category group or month too, if ``by``
+    says); without, figures for the whole study area by ``by`` (night band, group of nights,
+    category group, month).
+    """
+    months, notes = release_months(store, request, clock)
+    values = releases(store, ReleaseScope.of(policy), months)
+    view = sum_releases(
+        values,
+        policy,
+        res=request.res if with_cells else None,
+        by=by,
+        layers=request.layers,
+        groups=request.groups,
+    )
+    view.notes.extend([_coverage(months), *notes])
+    return view
+
+
+def release_area_view(
+    store: Store,
+    policy: RolePolicy,
+    request: ReleaseRequest,
+    areas: Areas,
+    clock: ReleaseClock,
+    *,
+    by: tuple[str, ...] = (),
+) -> PublishedView:
+    """Return the released figures per named area (ward): sums of the released hexagons whose
+    centre lies in it, so that the map and the area table agree, and no area figure holds a
+    record the map does not show."""
+    cells = release_view(store, policy, replace(request, res=policy.finest_res), clock, by=by)
+    frame = cells.cells
+    area = _areas_of(frame["cell"].to_numpy(dtype=np.int64), areas).decoded()
+    summed = (
+        frame.assign(area=area)
+        .dropna(subset=["area"])
+        .groupby(["layer", "area", *by], as_index=False, sort=True)
+        .agg(value=("value", "sum"), protection=("protection", "first"))
+    )
+    return PublishedView(
+        cells=summed,
+        role=policy.name,
+        res=policy.finest_res,
+        notes=cells.notes,
+        release=cells.release,
+    )
+
+
+def _coverage(months: list[date]) -> str:
+    if not months:
+        return "no month is released yet: partner figures come from whole months once closed"
+    span = f"{months[0]:%Y-%m}" if len(months) == 1 else f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
+    return f"released figures for the whole months {span}"

@@ -34,16 +34,32 @@ for layer in policy.layers:
 
 st.subheader("How privacy is protected")
 sharing = ", ".join(policy.sharing)
+if policy.case_knowledge:
+    how = f"""
+- A hexagon is shown only when at least **{policy.k} different people** stand behind it
+  (reports naming nobody count together as one person; ASB reports each count). Smaller ones
+  are merged into the larger hexagon around them, or held back.
+- Counts carry a small, fixed random adjustment (the method ONS used for the 2021 Census).
+  Your filters are as fine as your work needs: your role holds the case knowledge these
+  figures summarise, so they are not built to resist someone set on working backwards from
+  many questions; police and council views are."""
+else:
+    how = f"""
+- Your figures come from **monthly releases**: once a month has closed, its counts are worked
+  out once, per hexagon and category group, and by time of night and group of nights for the
+  whole area, and stored; every figure you see is a sum of them. Asking again, or asking a
+  slightly different question, adds up the same fixed values, so nothing can be averaged out.
+- A value is released only when at least **{policy.k} different people** stand behind it
+  (reports naming nobody count together as one person; ASB reports each count). Smaller groups
+  are in no figure at all, and no figure says how much was left out.
+- Each value carries a small, fixed random adjustment (the method ONS used for the 2021
+  Census), made once when the month was released."""
 st.markdown(f"""
 - No coordinates or names are stored: a point becomes a hexagon cell, a person's reference a
   keyed code that cannot be turned back into a name.
 - As **{policy.title}** you see hexagons no smaller than resolution {policy.finest_res}, and
   only records shared at these levels: {sharing}.
-- A hexagon is shown only when at least **{policy.k} different people** (or reports, where no
-  person is named) stand behind it. Smaller ones are merged into the larger hexagon around
-  them, or held back.
-- Counts carry a small, fixed random adjustment (the method ONS used for the 2021 Census): the
-  same records always show the same number, so asking again cannot average it away.
+{how}
 {
     "- Counts are rounded to 5, and nothing under " + str(policy.min_shown) + " is shown."
     if policy.round_to > 1

@@ -6,33 +6,48 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
-from dashboard.controls import view_controls
+from dashboard.controls import controls
 from dashboard.mapping import LAYER_TITLES, offline_deck
 from dashboard.state import (
     areas,
     areas_geojson,
     cached_area_view,
+    cached_release_area_view,
     data_version,
     deployment,
     map_view,
+    release_clock,
     require_page,
 )
+from geo.privacy import PublishedView
+from streetsafe.filters import ReleaseRequest
 
 role = require_page("local_impact")
-request = view_controls(role, with_resolution=False)
+request = controls(role, with_resolution=False)
 settings = deployment().settings
 wards = areas()
 st.header("Local impact, ward by ward")
-st.caption("Protected counts (perturbed, rounded to 5, nothing under 10 shown): safe to publish.")
+st.caption(
+    "Protected counts (perturbed, rounded to 5, nothing under 10 shown): safe to publish. A "
+    "record counts in the ward its hexagon's centre lies in."
+)
 
 version = data_version()
-view = cached_area_view(settings.store, version, request, ("month",))
+
+
+def _ward_view(by: tuple[str, ...]) -> PublishedView:
+    if isinstance(request, ReleaseRequest):
+        return cached_release_area_view(settings.store, version, release_clock(), request, by)
+    return cached_area_view(settings.store, version, request, by)
+
+
+view = _ward_view(("month",))
 cells = view.cells.assign(
     ward=lambda d: d["area"].map(wards.name_of),
     month=lambda d: pd.to_datetime(d["month"]).dt.strftime("%Y-%m"),
     layer=lambda d: d["layer"].map(LAYER_TITLES),
 )
-totals = cached_area_view(settings.store, version, request).cells
+totals = _ward_view(()).cells
 layer_names = sorted(totals["layer"].unique()) if len(totals) else []
 chosen = (
     st.radio(

@@ -2,32 +2,45 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from dashboard.controls import view_controls
-from dashboard.mapping import legend_html, selected_hexagons
+from dashboard.controls import controls
+from dashboard.mapping import LAYER_TITLES, group_title, legend_html, selected_hexagons
 from dashboard.state import (
     cached_night_deck,
+    cached_release_view,
     cached_view,
     data_version,
     deployment,
     display_table,
+    map_view_of,
+    release_clock,
     require_page,
     view_csv,
 )
 from geo.hexes import str_to_cell
+from streetsafe.filters import ReleaseRequest, ViewRequest
 
 role = require_page("night_map")
-request = view_controls(role)
+request = controls(role)
 settings = deployment().settings
+policy = deployment().policies[role]
 version = data_version()
-view = cached_view(settings.store, version, request)
+view = map_view_of(settings.store, version, request)
 
 st.header("Night map")
-st.caption(
-    f"{deployment().policies[role].title} view · hexagons at resolution {request.res} or "
-    f"coarser · hours {request.hours or 'whole day'}"
-)
+if isinstance(request, ReleaseRequest):
+    st.caption(
+        f"{policy.title} view · {view.notes[0] if view.notes else ''} · hexagons at resolution "
+        f"{request.res} · every figure a sum of released values (at least {policy.k} people "
+        "behind each)"
+    )
+else:
+    st.caption(
+        f"{policy.title} view · hexagons at resolution {request.res} or coarser · "
+        f"hours {request.hours or 'whole day'}"
+    )
 deck = cached_night_deck(
     settings.store,
     version,
@@ -39,21 +52,17 @@ event = st.pydeck_chart(
     deck, on_select="rerun", selection_mode="single-object", key="night-map", height=560
 )
 st.markdown(legend_html(view.cells, request.layers), unsafe_allow_html=True)
-
-held_back = view.suppressed_groups
 st.caption(
-    f"{len(view.cells):,} hexagons shown · {held_back:,} groups of fewer than "
-    f"{deployment().policies[role].k} people held back · values are protected counts"
+    f"{len(view.cells):,} hexagons shown · groups of fewer than {policy.k} people are not shown"
+    " · values are protected counts"
 )
-for note in view.notes:
+for note in view.notes[1:] if isinstance(request, ReleaseRequest) else view.notes:
     st.info(note, icon="🕑")
+if isinstance(request, ReleaseRequest) and view.release:
+    st.caption(f"Releases: {view.release}")
 
-selected = selected_hexagons(event, published=view.cells["cell"])
-if selected:
-    hexagon = selected[0]
-    st.subheader(f"Hexagon {hexagon['hex']}")
-    st.write(f"{hexagon['layer']}: {hexagon['value']} ({hexagon['protection']})")
-    cell = str_to_cell(hexagon["hex"])
+
+def _live_detail(request: ViewRequest, cell: int) -> None:
     left, right = st.columns(2)
     by_hour = cached_view(
         settings.store, version, request, ("hour",), within=(cell,), with_cells=False
@@ -75,6 +84,45 @@ if selected:
             st.dataframe(
                 by_category.cells[["layer", "category", "value", "protection"]], hide_index=True
             )
+
+
+def _released_detail(request: ReleaseRequest, cell: int) -> None:
+    clock = release_clock()
+    left, right = st.columns(2)
+    for column, by, title in (
+        (left, ("category_group",), "By category group"),
+        (right, ("month",), "By month"),
+    ):
+        view = cached_release_view(settings.store, version, clock, request, by)
+        rows = view.cells[view.cells["cell"] == cell]
+        with column:
+            st.markdown(f"**{title}**")
+            if rows.empty:
+                st.write("No released figure of this hexagon breaks down so.")
+                continue
+            table = rows.assign(layer=rows["layer"].map(LAYER_TITLES))
+            if "category_group" in table:
+                table = table.assign(
+                    category_group=[
+                        group_title(layer, group)
+                        for layer, group in zip(rows["layer"], rows["category_group"], strict=True)
+                    ]
+                )
+            if "month" in table:
+                table = table.assign(month=pd.to_datetime(table["month"]).dt.strftime("%Y-%m"))
+            st.dataframe(table.drop(columns=["cell", "resolution"]), hide_index=True)
+
+
+selected = selected_hexagons(event, published=view.cells["cell"])
+if selected:
+    hexagon = selected[0]
+    st.subheader(f"Hexagon {hexagon['hex']}")
+    st.write(f"{hexagon['layer']}: {hexagon['value']} ({hexagon['protection']})")
+    cell = str_to_cell(hexagon["hex"])
+    if isinstance(request, ReleaseRequest):
+        _released_detail(request, cell)
+    else:
+        _live_detail(request, cell)
 
 # The table is built only when asked for: a filter change should redraw the map, nothing more.
 if st.toggle("Show the map's values as a table", key="show-table"):

@@ -153,13 +153,21 @@ def test_templates_are_documented_column_by_column() -> None:
 def test_map_exports_the_published_view(env: dict[str, str], tmp_path: Path) -> None:
     assert runner.invoke(app, ["demo", "--end", "2026-10-31"], env=env).exit_code == 0
     out = tmp_path / "out" / "police.csv"
-    args = ["map", "--role", "police_npt", "--format", "csv", "--hours", "22-04", "--out", str(out)]
+    months = ["--from", "2026-08", "--to", "2026-10"]
+    args = ["map", "--role", "police_npt", "--format", "csv", *months, "--out", str(out)]
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     table = out.read_text().splitlines()
-    assert table[0] == "cell,resolution,layer,value,protection"
+    # a partner's export keeps its columns, and names the releases it sums
+    assert table[0] == "cell,resolution,layer,value,protection,release"
     assert len(table) > 1
     assert not any(",outreach," in line for line in table)
+    assert all("2026-08/partners+public/" in line for line in table[1:])
+    assert "released figures for the whole months 2026-08 to 2026-10" in result.stderr
+    live = tmp_path / "out" / "outreach.csv"
+    args = ["map", "--role", "outreach", "--format", "csv", "--hours", "22-04", "--out", str(live)]
+    assert runner.invoke(app, args, env=env).exit_code == 0
+    assert live.read_text().splitlines()[0] == "cell,resolution,layer,value,protection"
     geojson = runner.invoke(
         app, ["map", "--role", "community_safety", "--format", "geojson"], env=env
     )
@@ -182,8 +190,24 @@ def test_map_exports_the_published_view(env: dict[str, str], tmp_path: Path) -> 
         (["--role", "police_npt", "--res", "10"], "down to resolution 8, not 10"),
         (["--role", "outreach", "--hours", "22-4-6"], "not of the form"),
         (["--role", "outreach", "--categories", "robery"], "unknown category"),
+        (["--role", "police_npt", "--hours", "22-04"], "sees monthly releases, not hours"),
+        (["--role", "police_npt", "--weekdays", "fri"], "not nights of the week: ask whole"),
+        (["--role", "police_npt", "--from", "2026-08-03"], "whole months, written YYYY-MM"),
+        (["--role", "police_npt", "--categories", "kerb_crawling"], "--categories buyers"),
+        (["--role", "police_npt", "--categories", "parking"], "unknown category group"),
     ],
-    ids=["role", "layer", "resolution", "hours", "category"],
+    ids=[
+        "role",
+        "layer",
+        "resolution",
+        "hours",
+        "category",
+        "partner-hours",
+        "partner-nights",
+        "partner-day",
+        "partner-category",
+        "partner-unknown-group",
+    ],
 )
 def test_map_refuses_bad_requests_with_exit_two(
     env: dict[str, str], args: list[str], message: str

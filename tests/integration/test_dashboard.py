@@ -23,11 +23,11 @@ from ingest.pipeline import ingest_file
 from store import open_store
 from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area
-from streetsafe.filters import parse_request
+from streetsafe.filters import ReleaseRequest, parse_request
 from streetsafe.policies import load_policies
 from streetsafe.resources import data_file
 from streetsafe.settings import Settings
-from streetsafe.views import published_view
+from streetsafe.views import ReleaseClock, published_view, release_view
 from tests.conftest import ROOT, TEST_KEY
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -103,10 +103,15 @@ def _deck(at: AppTest) -> dict[str, Any]:
 
 
 def _published(url: str, role: str, **filters: str) -> dict[tuple[str, str], int]:
+    """The view the one door gives ``role`` for ``filters``: live, or sums of releases."""
     policies = load_policies()
     request = parse_request(policies, role=role, **filters)
     with open_store(url, storage_res=10) as store:
-        view = published_view(store, policies[role], request.cube_filter(), res=request.res)
+        if isinstance(request, ReleaseRequest):
+            clock = ReleaseClock(date.today(), Settings.from_env({}).release_after_days)
+            view = release_view(store, policies[role], request, clock)
+        else:
+            view = published_view(store, policies[role], request.cube_filter(), res=request.res)
     cells = view.cells
     return dict(
         zip(
@@ -120,7 +125,8 @@ def _published(url: str, role: str, **filters: str) -> dict[tuple[str, str], int
 @pytest.mark.parametrize("role", ROLES)
 def test_night_map_draws_exactly_the_published_view(app: Any, demo_url: str, role: str) -> None:
     layers = ",".join(load_policies()[role].layers)
-    at = app(role, params={"hours": "22-04", "layers": layers})
+    hours = {"hours": "22-04"} if role == "outreach" else {}  # partners: whole months only
+    at = app(role, params={**hours, "layers": layers})
     deck = _deck(at)
     hex_layers = {
         layer["id"]: layer for layer in deck["layers"] if layer["@@type"] == "H3HexagonLayer"
@@ -133,7 +139,7 @@ def test_night_map_draws_exactly_the_published_view(app: Any, demo_url: str, rol
         for layer_id, layer in hex_layers.items()
         for row in layer["data"]
     }
-    assert drawn == _published(demo_url, role, hours="22-04", layers=layers)
+    assert drawn == _published(demo_url, role, **hours, layers=layers)
     assert drawn, "the demo data should show some hexagons"
     if role != "outreach":
         assert not any(layer == "outreach" for layer, _ in drawn)
@@ -191,12 +197,47 @@ def test_the_map_follows_the_link_and_a_single_weekday(app: Any, demo_url: str) 
 
 
 def test_a_filter_change_redraws_the_map(app: Any) -> None:
-    at = app("police_npt")
+    at = app("outreach")
     before = _deck(at)
     at.toggle(key="whole_day").set_value(True).run()
     after = _deck(at)
     assert before["layers"] != after["layers"]
     assert at.query_params["hours"] in ("00-24", ["00-24"])
+
+
+def test_a_partner_chooses_whole_released_months_and_category_groups(
+    app: Any, demo_url: str
+) -> None:
+    at = app("police_npt")
+    months = at.select_slider(key="months")
+    assert months.value == ("2026-08", "2026-10")  # the latest three released
+    assert not [w for w in ("hours", "weekdays", "whole_day") if w in at.session_state]
+    at.multiselect(key="groups").set_value(["buyers"]).run()
+    assert at.query_params["categories"] in ("buyers", ["buyers"])
+    drawn = {
+        (layer["id"].removeprefix("hex-"), row["hex"]): row["value"]
+        for layer in _deck(at)["layers"]
+        if layer["@@type"] == "H3HexagonLayer"
+        for row in layer["data"]
+    }
+    assert drawn == _published(
+        demo_url,
+        "police_npt",
+        layers="incident",
+        categories="buyers",
+        date_from="2026-08",
+        date_to="2026-10",
+    )
+    assert any(
+        "released figures for the whole months 2026-08 to 2026-10" in c.value for c in at.caption
+    )
+
+
+def test_a_partner_link_asking_hours_is_refused_with_what_to_ask_instead(app: Any) -> None:
+    at = app("police_npt", params={"hours": "22-04"})
+    warning = " ".join(w.value for w in at.sidebar.warning)
+    assert "sees monthly releases, not hours" in warning
+    assert "whole months" in warning
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -234,6 +275,7 @@ def test_a_role_added_to_the_policies_gets_its_menu_with_no_code_change(
         + '\n[health]\ntitle = "Health outreach"\nlayers = ["outreach", "incident"]\n'
         'finest_res = 8\nk = 4\nsharing = ["outreach_only", "partners"]\nperturb = true\n'
         "round_to = 1\nmin_shown = 0\nmax_rollup = 1\ncan_upload = false\n"
+        "case_knowledge = true\n"
         'pages = ["night_map", "about"]\ndefault_layers = ["outreach"]\n'
     )
     monkeypatch.setattr("streetsafe.policies.default_policy_file", lambda: policies)
@@ -258,17 +300,19 @@ def test_demo_mode_and_synthetic_data_are_announced(app: Any, role: str) -> None
     assert at.sidebar.selectbox(key="role").value == role
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_trends_show_protected_counts(app: Any, role: str) -> None:
+@pytest.mark.parametrize(
+    ("role", "charts"),
+    [
+        ("outreach", ["By hour of the night", "By hours after sunset", "By night of the week"]),
+        ("police_npt", ["By time of night", "By nights of the week", "By category group"]),
+        ("community_safety", ["By time of night", "By nights of the week", "By category group"]),
+    ],
+)
+def test_trends_show_protected_counts(app: Any, role: str, charts: list[str]) -> None:
     at = app(role, "trends")
     assert [h.value for h in at.header] == ["Trends"]
     titles = [json.loads(chart.proto.spec)["title"] for chart in at.get("vega_lite_chart")]
-    assert [t.split(" (")[0] for t in titles] == [
-        "By hour of the night",
-        "By hours after sunset",
-        "By night of the week",
-        "By month",
-    ]
+    assert [t.split(" (")[0] for t in titles] == [*charts, "By month"]
 
 
 def test_local_impact_lists_wards_with_publishable_counts(app: Any) -> None:
@@ -302,7 +346,7 @@ def test_about_page_names_the_role_protection(app: Any) -> None:
 
 
 def test_the_table_under_the_map_lists_what_the_map_draws(app: Any) -> None:
-    at = app("police_npt", params={"hours": "22-04"})
+    at = app("police_npt")
     assert not at.dataframe  # built only when asked for
     at.toggle(key="show-table").set_value(True).run()
     table = at.dataframe[0].value
@@ -310,7 +354,7 @@ def test_the_table_under_the_map_lists_what_the_map_draws(app: Any) -> None:
         len(layer["data"]) for layer in _deck(at)["layers"] if layer["@@type"] == "H3HexagonLayer"
     )
     assert len(table) == drawn
-    assert {"cell", "resolution", "layer", "value", "protection"} <= set(table.columns)
+    assert {"cell", "resolution", "layer", "value", "protection", "release"} <= set(table.columns)
 
 
 def test_clicking_a_hexagon_opens_its_protected_profile(app: Any) -> None:
@@ -333,7 +377,7 @@ def test_clicking_a_hexagon_opens_its_protected_profile(app: Any) -> None:
 
 def test_a_made_up_hexagon_id_opens_nothing(app: Any) -> None:
     # A browser can send any cell id; a street-level cell the role may not see must get nothing.
-    at = app("police_npt", params={"hours": "22-04"})
+    at = app("police_npt")
     street = cells_to_str(cells_from_points([50.9112], [-1.3931], 10).tolist())[0]
     fake = {"hex": street, "layer": "Incidents", "value": 1, "protection": "", "res": 10}
     at.session_state["night-map"] = {

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 from pathlib import Path
 
 from geo.aggregate import CubeFilter
 from store import open_store
 from streetsafe.deployment import seal_context
+from streetsafe.filters import ReleaseRequest
 from streetsafe.policies import load_policies
+from streetsafe.releases import ReleaseScope
 from streetsafe.settings import Settings
-from streetsafe.views import published_view
+from streetsafe.views import ReleaseClock, published_view, release_view
+
+
+def _scope() -> str:
+    return ReleaseScope.of(load_policies()["police_npt"]).key
 
 
 def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Path) -> None:
@@ -29,20 +36,26 @@ def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Pat
     ]
     rows += ["2025-05-02 23:10,50.9112,-1.3931,violence,high,Police NPT,P-1,partners"]
     policies = load_policies()
+    clock = ReleaseClock(date(2025, 7, 1), 7)  # May 2025 has closed and been released
     with open_store(settings.store, storage_res=10) as store:
         ingest_file(
             store, "incidents", io.BytesIO("\n".join(rows).encode()), ctx=ctx, source="i.csv"
         )
-        seen = {
-            role: published_view(
-                store,
-                policies[role],
-                CubeFilter(layers=("incident",)),
-                res=policies[role].finest_res,
-            )
-            for role in ("outreach", "police_npt", "community_safety")
+        outreach = published_view(
+            store, policies["outreach"], CubeFilter(layers=("incident",)), res=9
+        )
+        partners = {
+            role: [
+                release_view(store, policies[role], request, clock, by=by, with_cells=cells)
+                for by, cells in (((), True), (("band",), False), (("month",), False))
+            ]
+            for role in ("police_npt", "community_safety")
+            for request in [ReleaseRequest(role, 8, ("incident",))]
         }
-    assert seen["outreach"].total >= 200
-    for role in ("police_npt", "community_safety"):
-        assert seen[role].cells.empty, role
-        assert seen[role].suppressed_records == 1  # the one partners record, alone: held back
+        stored = store.release_values(list(store.release_ids(_scope()).values()))
+    assert outreach.total >= 200
+    for role, views in partners.items():
+        assert all(view.cells.empty for view in views), role  # map, trends, months: nothing
+    # the release itself holds the one partners record alone, too few to show: no trace of the
+    # 210 outreach-only ones, not even in the area-wide figures
+    assert stored["people"].max() == 1

@@ -240,7 +240,7 @@ def _resident_records(views: ResidentViews) -> int | None:
 
 
 def _views(store: CountSource) -> list[pd.DataFrame]:
-    policy = load_policies()["community_safety"]
+    policy = load_policies()["outreach"]  # live views: what the resident cube serves
     f = CubeFilter(layers=("asb",), hours=HourRange(22 * 60, 4 * 60))
     return [
         published_view(store, policy, f, res=8).cells,
@@ -425,7 +425,7 @@ def test_a_store_bigger_than_the_setting_answers_from_its_sql(
     tmp_path: Path, ctx: SealContext
 ) -> None:
     url = str(tmp_path / "s.duckdb")
-    policy = load_policies()["community_safety"]
+    policy = load_policies()["outreach"]  # live views: what the resident cube serves
     f = CubeFilter(layers=("asb",))
 
     def views(source: CountSource) -> list[pd.DataFrame]:

@@ -87,7 +87,7 @@ def test_migrations_create_tables_and_reopening_is_idempotent(pg_url: str) -> No
         )
         assert {"meta", "batches", "records"} <= tables
         version = first.query("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert list(version["value"]) == ["3"]
+        assert list(version["value"]) == ["4"]
         assert first.query("SELECT 1 AS x FROM pg_extension WHERE extname = 'postgis'").shape[0]
     with open_store(pg_url, storage_res=STORAGE_RES) as again:
         assert list(again.query("SELECT key, value FROM meta ORDER BY key")["key"]) == [
@@ -111,7 +111,7 @@ def test_a_store_made_before_the_brin_night_index_gets_it_on_open(pg_url: str) -
     with open_store(pg_url, storage_res=STORAGE_RES) as store:
         assert list(store.query(index_kind)["kind"]) == ["brin"]
         version = store.query("SELECT value FROM meta WHERE key = 'schema_version'")
-        assert list(version["value"]) == ["3"]
+        assert list(version["value"]) == ["4"]
 
 
 def test_concurrent_first_opens_migrate_once(pg_url: str) -> None:

@@ -47,6 +47,7 @@ def test_a_deployment_names_only_the_keys_it_tightens(tmp_path: Path) -> None:
         ("max_rollup = 3", "max_rollup"),
         ("can_upload = true", "can_upload"),
         ('pages = ["night_map", "local_impact"]', "pages"),
+        ("case_knowledge = true", "case_knowledge"),
     ],
 )
 def test_anything_looser_is_refused_naming_the_role_and_key(

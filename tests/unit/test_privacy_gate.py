@@ -96,7 +96,8 @@ def test_gate_matches_the_reference_and_never_publishes_under_k(
     records: pd.DataFrame, k: int, max_rollup: int
 ) -> None:
     policy = _policy(k=k, max_rollup=max_rollup)
-    view = publish(_contributions(records, RES), policy, res=RES)
+    contributions = _contributions(records, RES)
+    view = publish(contributions, policy, res=RES)
     expected = _reference(records, k=k, res=RES, max_rollup=max_rollup)
     got = {(r.layer, r.resolution, r.cell): r.value for r in view.cells.itertuples()}
     assert got == {key: len(idx) for key, idx in expected.items()}
@@ -107,6 +108,9 @@ def test_gate_matches_the_reference_and_never_publishes_under_k(
     counted = [i for idx in expected.values() for i in idx]
     assert len(counted) == len(set(counted))
     assert view.total + view.suppressed_records == len(records)
+    # the rows the gate says it showed are exactly those of the published groups
+    assert view.shown_rows is not None
+    assert contributions["n"].to_numpy()[view.shown_rows].sum() == len(counted)
 
 
 @settings(max_examples=60, deadline=None)

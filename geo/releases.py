@@ -1,0 +1,183 @@
+"""Partner releases: a month's counts, published once with fixed dimensions, never recomputed.
+
+Roles outside case knowledge (police, community safety) never put a question of their own to
+the records. For each calendar month that has closed, streetsafe makes one release for their
+scope (sharing levels, layers, resolution): two tables of groups, each group's record count
+perturbed once with the cell-key method and stored beside the number of people behind it.
+
+- ``places``: layer x hexagon (at the scope's resolution) x category group;
+- ``times``: layer x category group x night band x group of nights, over the whole study area.
+
+A role's view of releases (:func:`release_view`) keeps the groups with at least its ``k``
+people, lifts them to ``k``, rounds them as the role rounds, drops those under its
+``min_shown``, and sums what was asked for. So every figure a partner sees is a sum of values
+fixed once: asking again, or asking a slightly different question, sums the same values, and a
+record lies under one value of each table, two in all. A group with fewer than ``k`` people is
+in no figure, and no figure says how much was left out. Nothing here talks to a database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo.aggregate import Contributions
+from geo.errors import FilterError
+from geo.hexes import cell_resolutions, parent_cells
+from geo.privacy import (
+    EXACT_PUBLIC,
+    PERTURBATION_TABLE,
+    PERTURBED,
+    ROUNDED,
+    PublishedView,
+    RolePolicy,
+    groups_of,
+    round_to,
+)
+
+PLACES = "places"
+TIMES = "times"
+# The fixed dimensions of each table, besides the layer (and, in places, the hexagon).
+DIMENSIONS = {
+    PLACES: ("category_group",),
+    TIMES: ("category_group", "band", "weekday_group"),
+}
+# What a partner view may break its figures down by: a table's dimensions, or the month.
+VIEW_DIMENSIONS = ("category_group", "band", "weekday_group", "month")
+# A release's rows, as stored: one per group of one table.
+COLUMNS = (
+    "table",
+    "layer",
+    "cell",  # 0 in the times table
+    "category_group",
+    "band",  # "" in the places table
+    "weekday_group",  # "" in the places table
+    "value",  # the record count with its cell-key offset; exact for public data
+    "people",  # as k counts them; never shown
+    "public",
+)
+RELEASED = "released"
+_MAX_ROW = PERTURBATION_TABLE.shape[0] - 1
+
+
+def release_rows(places: Contributions, times: Contributions) -> pd.DataFrame:
+    """Return a month's release: its two tables' groups, each value perturbed once.
+
+    ``places`` is the month's count cube by ``category_group`` with cells at the scope's
+    resolution; ``times`` by ``category_group``, ``band`` and ``weekday_group`` without cells.
+    """
+    for table, cube in ((PLACES, places), (TIMES, times)):
+        if cube.by != DIMENSIONS[table] or (cube.cell is None) != (table == TIMES):
+            raise FilterError(f"the {table} table is broken down by {DIMENSIONS[table]}")
+    parts = [_table_rows(PLACES, groups_of(places)), _table_rows(TIMES, groups_of(times))]
+    return pd.concat(parts, ignore_index=True).loc[:, list(COLUMNS)]
+
+
+def _table_rows(table: str, groups: pd.DataFrame) -> pd.DataFrame:
+    n = groups["n"].to_numpy(dtype=np.int64)
+    key = groups["keysum"].to_numpy(dtype=np.int64) % 256
+    offset = PERTURBATION_TABLE[np.minimum(n, _MAX_ROW), key]
+    public = groups["public"].to_numpy(dtype=bool)
+    out = groups.assign(
+        table=table,
+        value=np.where(public, n, n + offset),
+        people=np.where(public, 0, groups["people"].to_numpy(dtype=np.int64)),
+    )
+    for column in ("band", "weekday_group"):
+        if column not in out.columns:
+            out[column] = ""
+    if "cell" not in out.columns:
+        out["cell"] = np.int64(0)
+    return out.astype({"layer": str, "category_group": str, "band": str, "weekday_group": str})
+
+
+def release_view(
+    values: pd.DataFrame,
+    policy: RolePolicy,
+    *,
+    res: int | None,
+    by: tuple[str, ...] = (),
+    layers: tuple[str, ...],
+    groups: tuple[str, ...] | None = None,
+) -> PublishedView:
+    """Return what ``policy``'s role sees of released ``values``: sums of their groups.
+
+    ``values`` are the rows of one or more releases (:data:`COLUMNS`, plus ``month`` and
+    ``release``). With ``res`` the figures are per hexagon at ``res`` (the release's resolution
+    or coarser), from the places table; without, for the whole study area, from the times
+    table when ``by`` names a night band or group of nights, else from the places table.
+    ``groups`` limits the category groups (None: all).
+    """
+    unknown = [d for d in by if d not in VIEW_DIMENSIONS]
+    if unknown:
+        raise FilterError(
+            f"a release is published by {', '.join(VIEW_DIMENSIONS)}, not by {unknown[0]!r}"
+        )
+    policy.check_layers(layers)
+    table = TIMES if {"band", "weekday_group"} & set(by) else PLACES
+    if res is not None:
+        policy.check_res(res)
+        if table == TIMES:
+            raise FilterError("night bands and groups of nights are published for the whole area")
+    rows = values[(values["table"] == table) & values["layer"].isin(layers)]
+    if groups is not None:
+        rows = rows[rows["category_group"].isin(groups)]
+    shown = shown_groups(rows, policy)
+    keys = ["layer", *by]
+    if res is not None:
+        shown = shown.assign(cell=_cells_at(shown["cell"].to_numpy(dtype=np.int64), res))
+        keys.append("cell")
+    summed = shown.groupby(keys, as_index=False, sort=True).agg(
+        value=("value", "sum"), public=("public", "all")
+    )
+    label = _label(policy)
+    frame: dict[str, Any] = {c: summed[c].to_numpy() for c in keys}
+    frame["resolution"] = np.full(len(summed), res if res is not None else 0, dtype=np.int64)
+    frame["value"] = summed["value"].to_numpy(dtype=np.int64)
+    frame["protection"] = np.where(summed["public"].to_numpy(dtype=bool), EXACT_PUBLIC, label)
+    cells = pd.DataFrame(frame)
+    if res is None:
+        cells = cells.drop(columns="resolution")
+    releases = sorted(set(values["release"])) if "release" in values.columns else []
+    return PublishedView(
+        cells=cells.reset_index(drop=True),
+        role=policy.name,
+        res=policy.finest_res if res is None else res,
+        release=", ".join(releases) or None,
+    )
+
+
+def shown_groups(rows: pd.DataFrame, policy: RolePolicy) -> pd.DataFrame:
+    """Return the groups the role may see, with the values it sees."""
+    public = rows["public"].to_numpy(dtype=bool)
+    enough = rows["people"].to_numpy(dtype=np.int64) >= policy.k
+    kept = rows[public | enough]
+    value = kept["value"].to_numpy(dtype=np.int64)
+    private = ~kept["public"].to_numpy(dtype=bool)
+    # a group of k people shows at least k: its noise never makes it look smaller than k
+    value = np.where(private, np.maximum(value, policy.k), value)
+    if policy.round_to > 1:
+        value = np.where(private, round_to(value, policy.round_to), value)
+    out = kept.assign(value=value)
+    if policy.min_shown:
+        out = out[~private | (value >= policy.min_shown)]
+    return out
+
+
+def _cells_at(cells: np.ndarray[Any, np.dtype[np.int64]], res: int) -> np.ndarray[Any, Any]:
+    """Return each released cell at ``res`` (its own resolution or coarser)."""
+    if cells.size == 0:
+        return cells
+    finest = int(cell_resolutions(cells[:1])[0])
+    if res > finest:
+        raise FilterError(f"the release is published down to resolution {finest}, not {res}")
+    return cells if res == finest else parent_cells(cells, res)
+
+
+def _label(policy: RolePolicy) -> str:
+    labels = [RELEASED, PERTURBED]
+    if policy.round_to > 1:
+        labels.append(ROUNDED)
+    return ", ".join(labels)
