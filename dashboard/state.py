@@ -29,7 +29,7 @@ from streetsafe import boundaries
 from streetsafe.deployment import load_study_area, seal_context
 from streetsafe.filters import ReleaseRequest, ViewRequest
 from streetsafe.policies import PAGES, load_policies
-from streetsafe.releases import releasable_months
+from streetsafe.releases import ReleaseScope, releasable_months
 from streetsafe.settings import Settings
 from streetsafe.views import (
     ReleaseClock,
@@ -157,17 +157,19 @@ def release_clock() -> ReleaseClock:
     return ReleaseClock(date.today(), deployment().settings.release_after_days)
 
 
-def released_months() -> list[date]:
-    """Return the months partner roles can see (closed, with records), oldest first."""
-    clock = release_clock()
-    return _released_months(deployment().settings.store, data_version(), clock)
+def released_months(role: str) -> list[date]:
+    """Return the months ``role`` can see released (closed, with its records), oldest first."""
+    scope = ReleaseScope.of(deployment().policies[role])
+    return _released_months(deployment().settings.store, data_version(), release_clock(), scope)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _released_months(url: str, version: tuple[int, int], clock: ReleaseClock) -> list[date]:
+def _released_months(
+    url: str, version: tuple[int, int], clock: ReleaseClock, scope: ReleaseScope
+) -> list[date]:
     del url, version  # part of the cache key only
     with store() as st_:
-        return releasable_months(st_, today=clock.today, after_days=clock.after_days)
+        return releasable_months(st_, scope, today=clock.today, after_days=clock.after_days)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

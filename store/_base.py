@@ -220,9 +220,18 @@ class Store(abc.ABC):
         """Return :meth:`cube` and :meth:`unknown_time_count` of ``f``: what a view needs."""
         return self.cube(f, res=res, by=by, sun_at=sun_at), self.unknown_time_count(f)
 
-    def months(self) -> list[date]:
-        """Return the months the store holds records of, in order."""
-        frame = self.query("SELECT DISTINCT month FROM records ORDER BY month")
+    def months(
+        self, *, layers: Sequence[str] | None = None, sharing: Sequence[str] | None = None
+    ) -> list[date]:
+        """Return the months the store holds records of (of ``layers`` and ``sharing`` levels
+        only, if given), in order."""
+        clauses, params = [], []
+        for column, values in (("layer", layers), ("sharing", sharing)):
+            if values is not None:
+                clauses.append(f"{column} IN ({', '.join('?' for _ in values) or 'NULL'})")
+                params += list(values)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        frame = self.query(f"SELECT DISTINCT month FROM records {where} ORDER BY month", params)
         return [pd.Timestamp(m).date() for m in frame["month"]]
 
     # --- partner releases ------------------------------------------------------------------

@@ -63,9 +63,16 @@ def closed(month: date, *, today: date, after_days: int) -> bool:
     return next_month(month) + timedelta(days=after_days) <= today
 
 
-def releasable_months(store: Store, *, today: date, after_days: int) -> list[date]:
-    """Return the closed months the store holds records of: those a release can be made for."""
-    return [m for m in store.months() if closed(m, today=today, after_days=after_days)]
+def releasable_months(
+    store: Store, scope: ReleaseScope, *, today: date, after_days: int
+) -> list[date]:
+    """Return the closed months with records in ``scope``: those its releases are made for.
+
+    Only records the scope's roles may see count: a month with outreach-only contacts alone is
+    no month of theirs (listing it would tell them such records exist).
+    """
+    months = store.months(layers=scope.layers, sharing=scope.sharing)
+    return [m for m in months if closed(m, today=today, after_days=after_days)]
 
 
 def releases(store: Store, scope: ReleaseScope, months: list[date]) -> pd.DataFrame:

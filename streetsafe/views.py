@@ -125,11 +125,11 @@ class ReleaseClock:
 
 
 def release_months(
-    store: Store, request: ReleaseRequest, clock: ReleaseClock
+    store: Store, scope: ReleaseScope, request: ReleaseRequest, clock: ReleaseClock
 ) -> tuple[list[date], list[str]]:
     """Return the released months ``request`` covers, and notes on those it asked for but
     that are not released (not closed yet, or with no records)."""
-    available = releasable_months(store, today=clock.today, after_days=clock.after_days)
+    available = releasable_months(store, scope, today=clock.today, after_days=clock.after_days)
     if request.first is None and request.last is None:
         return available[-LATEST_MONTHS:], []
     first = request.first or (available[0] if available else date.min)
@@ -162,8 +162,9 @@ def release_view(
     says); without, figures for the whole study area by ``by`` (night band, group of nights,
     category group, month).
     """
-    months, notes = release_months(store, request, clock)
-    values = releases(store, ReleaseScope.of(policy), months)
+    scope = ReleaseScope.of(policy)
+    months, notes = release_months(store, scope, request, clock)
+    values = releases(store, scope, months)
     view = sum_releases(
         values,
         policy,

@@ -7,11 +7,13 @@ from datetime import date
 from pathlib import Path
 
 from geo.aggregate import CubeFilter
-from store import open_store
+from ingest.pipeline import ingest_file
+from ingest.seal import SealContext
+from store import Store, open_store
 from streetsafe.deployment import seal_context
 from streetsafe.filters import ReleaseRequest
 from streetsafe.policies import load_policies
-from streetsafe.releases import ReleaseScope
+from streetsafe.releases import ReleaseScope, releasable_months
 from streetsafe.settings import Settings
 from streetsafe.views import ReleaseClock, published_view, release_view
 
@@ -59,3 +61,24 @@ def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Pat
     # the release itself holds the one partners record alone, too few to show: no trace of the
     # 210 outreach-only ones, not even in the area-wide figures
     assert stored["people"].max() == 1
+
+
+def test_a_month_of_outreach_only_records_is_no_month_of_the_partners(
+    engine_store: Store, ctx: SealContext
+) -> None:
+    """Listing it as released would tell a partner that outreach-only records exist then."""
+    header = "occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing"
+    rows = [
+        "2025-05-02 23:10,50.9112,-1.3931,violence,high,Police NPT,P-1,partners",
+        "2025-06-02 23:10,50.9112,-1.3931,violence,high,Outreach team,W-1,outreach_only",
+    ]
+    data = io.BytesIO("\n".join([header, *rows]).encode())
+    ingest_file(engine_store, "incidents", data, ctx=ctx, source="i.csv")
+    scope = ReleaseScope.of(load_policies()["police_npt"])
+    today = date(2025, 9, 1)
+    assert releasable_months(engine_store, scope, today=today, after_days=7) == [date(2025, 5, 1)]
+    request = ReleaseRequest("police_npt", 8, ("incident",), date(2025, 5, 1), date(2025, 6, 1))
+    view = release_view(
+        engine_store, load_policies()["police_npt"], request, ReleaseClock(today, 7)
+    )
+    assert view.notes[0] == "released figures for the whole months 2025-05"
