@@ -95,7 +95,8 @@ class Settings:
         metadata={
             "env": "STREETSAFE_AGENCIES",
             "doc": "The agencies reports may name (CSV: name, also = other spellings separated "
-            "by ;); a report naming another is rejected with the closest names.",
+            "by ;, references = the person-reference scheme it shares with other agencies); a "
+            "report naming another is rejected with the closest names.",
         },
     )
 

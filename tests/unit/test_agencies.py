@@ -38,6 +38,17 @@ def test_a_misspelt_agency_gets_the_closest_names() -> None:
     assert agencies.suggest("nite van")[0] == "Night van"
 
 
+def test_agencies_name_the_reference_scheme_they_share(tmp_path: Path) -> None:
+    path = tmp_path / "agencies.csv"
+    path.write_text("name,also,references\nNight van,,outreach\nFoot team,,outreach\nPolice,,\n")
+    assert Agencies.load(path).reference_schemes() == (
+        ("Foot team", "outreach"),
+        ("Night van", "outreach"),
+    )
+    shipped = dict(Agencies.load(data_file("agencies.csv")).reference_schemes())
+    assert "Police NPT" not in shipped  # the police number women their own way
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
