@@ -39,20 +39,23 @@ from geo.aggregate import Coded, Contributions, CubeFilter
 from geo.hexes import cell_centres, parent_cells
 from geo.nights import HourRange
 from geo.privacy import PublishedView, RolePolicy, publish
+from geo.releases import RELEASE_RES
 from geo.wards import Areas
-from ingest.pipeline import ingest_file
+from ingest.pipeline import OPERATOR, IngestSummary, Uploader, ingest_file
 from ingest.seal import SealContext
 from store import ResidentViews, Store, open_store
 from streetsafe.boundaries import load_areas
 from streetsafe.deployment import seal_context
 from streetsafe.filters import ReleaseRequest
 from streetsafe.policies import load_policies
+from streetsafe.releases import SCOPE, ReleaseRules
 from streetsafe.settings import Settings
-from streetsafe.views import ReleaseClock, published_view, release_area_view, release_view
+from streetsafe.views import published_view, release_area_view, release_view
 
 FIRST_MONTH = date(2026, 6, 1)
 MONTHS = 3  # June to August 2026
-CLOCK = ReleaseClock(today=date(2026, 11, 23), after_days=7)  # every month above released
+# every month above released; agencies sharing references as the shipped agencies file says
+RULES = ReleaseRules.of(Settings.from_env({}), date(2026, 11, 23))
 PAIRS = 10  # differencing pairs an attacker averages per target
 HER_CATEGORY = "violence"
 HEADER = "occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing"
@@ -388,7 +391,7 @@ class ReleaseDoor:
         if q not in self._seen:
             self.queries += 1
             request = ReleaseRequest(self.policy.name, q.res, q.layers, q.first, q.last, q.groups)
-            self._seen[q] = release_view(self.store, self.policy, request, CLOCK)
+            self._seen[q] = release_view(self.store, self.policy, request, RULES)
         return self._seen[q]
 
     def cell(self, question: ReleaseQuestion | None, cell: int) -> float:
@@ -404,7 +407,7 @@ class ReleaseDoor:
         request = ReleaseRequest(
             self.policy.name, 8, question.layers, question.first, question.last, question.groups
         )
-        view = release_area_view(self.store, self.policy, request, self.areas, CLOCK)
+        view = release_area_view(self.store, self.policy, request, self.areas, RULES)
         return float(view.cells.loc[view.cells["area"] == ward, "value"].sum())
 
     def held_back(self, night: date, hours: HourRange | None) -> float | None:
@@ -509,6 +512,110 @@ def door_widest(door: Door, first: date, last: date) -> Any:
     return LiveQuestion(first, last + timedelta(days=31), None, None, None)
 
 
+# --- attacks through uploads ------------------------------------------------------------------
+# These need a store of their own each (a release is made once), so they take an empty store
+# and the deployment's seal context. "Before" is an upload as every upload was before the red
+# team's findings: counted in the releases and deduplicated against every record.
+
+UPLOAD_MONTH = date(2026, 3, 1)  # a month the constructed case leaves empty
+
+
+def planting(store: Store, ctx: SealContext, areas: Areas, role: str, defence: bool) -> Outcome:
+    """Upload ``k - 1`` invented women into each of two dozen hexagons, under the agency the
+    real records name, so that a hexagon crosses ``k`` exactly where one real woman has
+    records: the released map would then say which hexagons held her (half of them)."""
+    out = Outcome("planting k-1 invented women", role, defence, counts=False)
+    k = load_policies()[role].k
+    targets = town_cells(areas, ctx, 24)
+    real = [
+        _upload_row((UPLOAD_MONTH.replace(day=3 + r), 23), cell, 3, f"T{i}")
+        for i, cell in enumerate(targets[::2])
+        for r in range(3)
+    ]
+    _ingest_all(store, ctx, real, OPERATOR)
+    planted = [
+        _upload_row((UPLOAD_MONTH.replace(day=10 + r), 3), cell, 4, f"FAKE{i}-{w}")
+        for i, cell in enumerate(targets)
+        for w in range(k - 1)
+        for r in range(3)
+    ]
+    _ingest_all(store, ctx, planted, Uploader("community_safety", trusted=not defence))
+    request = ReleaseRequest(role, RELEASE_RES, ("incident",), UPLOAD_MONTH, UPLOAD_MONTH)
+    shown = set(release_view(store, load_policies()[role], request, RULES).cells["cell"])
+    for i, cell in enumerate(targets):
+        out.score(3 if i % 2 == 0 else 0, 1.0 if cell in shown else 0.0)
+    out.queries = 2
+    return out
+
+
+def duplicate_count(
+    store: Store, ctx: SealContext, areas: Areas, role: str, defence: bool
+) -> Outcome:
+    """Upload guesses of other agencies' records, half of them real, and read the summary's
+    "already stored": a duplicate says the record exists."""
+    out = Outcome("guesses read from 'already stored'", role, defence, counts=False)
+    cells = town_cells(areas, ctx, 24)
+    secret = [
+        _upload_row(
+            (UPLOAD_MONTH.replace(day=1 + i), 22), cell, 2, f"S{i}", sharing="outreach_only"
+        )
+        for i, cell in enumerate(cells[::2])
+    ]
+    _ingest_all(store, ctx, secret, OPERATOR)
+    partner = Uploader("community_safety", trusted=not defence)
+    for i, cell in enumerate(cells):
+        if i % 2 == 0:
+            guess = secret[i // 2]
+        else:
+            guess = _upload_row((UPLOAD_MONTH.replace(day=1 + i), 22), cell, 2, f"G{i}")
+        summary = _ingest_all(store, ctx, [guess], partner)
+        out.score(1 if i % 2 == 0 else 0, float(summary.duplicates))
+        out.queries += 1
+    return out
+
+
+def town_cells(areas: Areas, ctx: SealContext, n: int) -> list[int]:
+    """``n`` resolution-8 hexagons around Derby Road, each wholly inside the study area."""
+    from shapely.geometry import Polygon
+
+    ring = sorted(h3.grid_disk(h3.latlng_to_cell(50.9112, -1.3932, RELEASE_RES), 5))
+    cells = [h3.str_to_int(c) for c in ring]
+    in_wards = [c for c, w in zip(cells, areas.of_cells(cells), strict=True) if w]
+    town = ctx.study_area.geometry
+    return [
+        c
+        for c in in_wards
+        if town.contains(Polygon([(x, y) for y, x in h3.cell_to_boundary(h3.int_to_str(c))]))
+    ][:n]
+
+
+def _upload_row(
+    at: tuple[date, int], cell: int, child: int, ref: str, *, sharing: str = "partners"
+) -> str:
+    """One incident on ``at`` (day, hour) at the centre of ``cell``'s ``child``-th
+    resolution-10 cell, named by the outreach team."""
+    day, hour = at
+    children = sorted(h3.cell_to_children(h3.int_to_str(cell), 10))
+    lat, lon = h3.cell_to_latlng(children[child % len(children)])
+    when = f"{day:%Y-%m-%d} {hour:02d}:10"
+    return f"{when},{lat:.6f},{lon:.6f},violence,high,Outreach team,{ref},{sharing}"
+
+
+def _ingest_all(
+    store: Store, ctx: SealContext, rows: list[str], uploader: Uploader
+) -> IngestSummary:
+    data = io.BytesIO("\n".join([HEADER, *rows]).encode())
+    summary = ingest_file(store, "incidents", data, ctx=ctx, source="upload.csv", uploader=uploader)
+    assert summary.rejected == 0, summary.rejects.head()
+    return summary
+
+
+UPLOAD_ATTACKS: dict[str, Callable[[Store, SealContext, Areas, str, bool], Outcome]] = {
+    "planting": planting,
+    "duplicates": duplicate_count,
+}
+
+
 ATTACKS: dict[str, Callable[[Door, Case, str, bool], Outcome]] = {
     "averaging": averaging,
     "bisection": bisection,
@@ -541,10 +648,12 @@ def costs(store: Store, role: str, months: list[date]) -> Cost:
         layers=policy.default_layers, sharing=policy.sharing, date_from=first, date_to=last
     )
     cube = store.cube(f, res=policy.finest_res)
-    live = published_view(store, replace(policy, case_knowledge=True), f, res=policy.finest_res)
+    # the live view of these very rows (shown_rows indexes them: a second query's rows may come
+    # in another order)
+    live = publish(cube, replace(policy, case_knowledge=True), res=policy.finest_res)
     assert live.shown_rows is not None
     request = ReleaseRequest(role, policy.finest_res, policy.default_layers, months[0], months[-1])
-    released = release_view(store, policy, request, CLOCK)
+    released = release_view(store, policy, request, RULES)
     after = _released_rows(store, policy, months)
     named = cube.person >= 0
     before_rows = np.zeros(len(cube), dtype=bool)
@@ -563,7 +672,7 @@ def _released_rows(store: Store, policy: RolePolicy, months: list[date]) -> tupl
     """Records and distinct people behind the released values ``policy``'s role is shown."""
     from geo.releases import DIMENSIONS, PLACES, shown_groups
 
-    values = store.release_values(list(store.release_ids(_scope_key(policy)).values()))
+    values = store.release_values(list(store.release_ids(SCOPE).values()))
     records, people = 0, set()
     for month in months:
         last = _add_months(month, 1) - timedelta(days=1)
@@ -577,12 +686,6 @@ def _released_rows(store: Store, policy: RolePolicy, months: list[date]) -> tupl
         records += int(rows["n"].sum())
         people |= set(rows["person"].dropna().astype(np.int64))
     return records, len(people)
-
-
-def _scope_key(policy: RolePolicy) -> str:
-    from streetsafe.releases import ReleaseScope
-
-    return ReleaseScope.of(policy).key
 
 
 def _hotspots_shown(cells: pd.DataFrame) -> int:
@@ -621,6 +724,17 @@ def run_attacks(store: Store, written: Store, case: Case, role: str, areas: Area
     return out
 
 
+def run_upload_attacks(folder: Path, ctx: SealContext, role: str, areas: Areas) -> list[Outcome]:
+    """Run every upload attack on ``role``, before and after, each in a new store in ``folder``."""
+    out = []
+    for name, attack in UPLOAD_ATTACKS.items():
+        for defence in (False, True):
+            path = folder / f"{name}-{role}-{'after' if defence else 'before'}.duckdb"
+            with open_store(str(path), storage_res=10) as store:
+                out.append(attack(store, ctx, areas, role, defence))
+    return out
+
+
 def main() -> None:
     """Command-line entry point: attack each partner role on the constructed case, then
     measure what the defence costs on the demo data."""
@@ -643,6 +757,8 @@ def main() -> None:
                 for role in PARTNER_ROLES
                 for outcome in run_attacks(store, written, case, role, areas)
             ]
+            for role in PARTNER_ROLES:
+                results += run_upload_attacks(folder, ctx, role, areas)
         _print(results)
         with open_store(str(folder / "demo.duckdb"), storage_res=10) as demo:
             _load_demo(demo, ctx)

@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -29,10 +29,9 @@ from streetsafe import boundaries
 from streetsafe.deployment import load_study_area, seal_context
 from streetsafe.filters import ReleaseRequest, ViewRequest
 from streetsafe.policies import PAGES, load_policies
-from streetsafe.releases import ReleaseScope, releasable_months
+from streetsafe.releases import ReleaseRules, releasable_months
 from streetsafe.settings import Settings
 from streetsafe.views import (
-    ReleaseClock,
     area_view,
     published_view,
     release_area_view,
@@ -49,13 +48,16 @@ class Deployment:
 
     settings: Settings
     policies: dict[str, RolePolicy]
+    releases: ReleaseRules  # as of the day the server started: see release_rules()
 
 
 @st.cache_resource
 def deployment() -> Deployment:
-    """Return the settings and role policies (read once per server)."""
+    """Return the settings, role policies and release rules (read once per server)."""
     settings = Settings.from_env(store=os.environ.get("STREETSAFE_STORE"))
-    return Deployment(settings, load_policies(settings.policy))
+    return Deployment(
+        settings, load_policies(settings.policy), ReleaseRules.of(settings, date.today())
+    )
 
 
 class _Shared:
@@ -134,8 +136,6 @@ def cached_view(
     dep = deployment()
     f = request.cube_filter()
     if within is not None:
-        from dataclasses import replace
-
         f = replace(f, within=within)
     sun_at = study_area_centre() if AFTER_SUNSET in by else None
     with counts() as source:
@@ -152,31 +152,38 @@ def cached_view(
 # --- partner roles: sums of monthly releases --------------------------------------------------
 
 
-def release_clock() -> ReleaseClock:
-    """Return today and the deployment's delay before a closed month is released."""
-    return ReleaseClock(date.today(), deployment().settings.release_after_days)
+def release_rules() -> ReleaseRules:
+    """Return the deployment's release rules as of today."""
+    return replace(deployment().releases, today=date.today())
 
 
 def released_months(role: str) -> list[date]:
     """Return the months ``role`` can see released (closed, with its records), oldest first."""
-    scope = ReleaseScope.of(deployment().policies[role])
-    return _released_months(deployment().settings.store, data_version(), release_clock(), scope)
+    policy = deployment().policies[role]
+    url = deployment().settings.store
+    return _released_months(url, data_version(), release_rules(), policy.layers, policy.sharing)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _released_months(
-    url: str, version: tuple[int, int], clock: ReleaseClock, scope: ReleaseScope
+    url: str,
+    version: tuple[int, int],
+    rules: ReleaseRules,
+    layers: tuple[str, ...],
+    sharing: tuple[str, ...],
 ) -> list[date]:
     del url, version  # part of the cache key only
     with store() as st_:
-        return releasable_months(st_, scope, today=clock.today, after_days=clock.after_days)
+        return releasable_months(
+            st_, layers=layers, sharing=sharing, today=rules.today, after_days=rules.after_days
+        )
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_release_view(
     url: str,
     version: tuple[int, int],
-    clock: ReleaseClock,
+    rules: ReleaseRules,
     request: ReleaseRequest,
     by: tuple[str, ...] = (),
     *,
@@ -187,7 +194,7 @@ def cached_release_view(
     del url, version
     with store() as st_:
         return release_view(
-            st_, deployment().policies[request.role], request, clock, by=by, with_cells=with_cells
+            st_, deployment().policies[request.role], request, rules, by=by, with_cells=with_cells
         )
 
 
@@ -195,7 +202,7 @@ def cached_release_view(
 def cached_release_area_view(
     url: str,
     version: tuple[int, int],
-    clock: ReleaseClock,
+    rules: ReleaseRules,
     request: ReleaseRequest,
     by: tuple[str, ...] = (),
 ) -> PublishedView:
@@ -203,14 +210,14 @@ def cached_release_area_view(
     del url, version
     with store() as st_:
         return release_area_view(
-            st_, deployment().policies[request.role], request, areas(), clock, by=by
+            st_, deployment().policies[request.role], request, areas(), rules, by=by
         )
 
 
 def map_view_of(url: str, version: tuple[int, int], request: AnyRequest) -> PublishedView:
     """Return the map's published view of ``request``: live, or sums of releases."""
     if isinstance(request, ReleaseRequest):
-        return cached_release_view(url, version, release_clock(), request)
+        return cached_release_view(url, version, release_rules(), request)
     return cached_view(url, version, request)
 
 

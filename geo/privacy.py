@@ -243,26 +243,6 @@ def publish(
     )
 
 
-def groups_of(contributions: Contributions) -> pd.DataFrame:
-    """Return each group of ``contributions`` with what protecting it takes.
-
-    One row per layer, ``by`` values and cell (when there is one): ``n`` records, ``keysum``
-    (the sum of their record keys: the cell key), ``people`` (as ``k`` counts them: see
-    :func:`_contributors`) and ``public`` (public data: exempt from ``k`` and noise). Partner
-    releases store these groups, perturbed once (:mod:`geo.releases`).
-    """
-    rows = _Rows.of(contributions)
-    gid, first, groups = _group_ids(rows.keys, rows.cell)
-    out: dict[str, Any] = {c: contributions.keys[c].decoded(first) for c in contributions.keys}
-    if rows.has_cell:
-        out["cell"] = rows.cell[first]
-    out["n"] = np.bincount(gid, weights=rows.n, minlength=groups).astype(np.int64)
-    out["keysum"] = np.bincount(gid, weights=rows.keysum, minlength=groups).astype(np.int64)
-    out["people"] = _contributors(gid, groups, rows.person, rows.n, rows.reports)
-    out["public"] = rows.public[first]
-    return pd.DataFrame(out)
-
-
 @dataclass
 class _Published:
     """Groups published at one step: representative rows, cells, resolution, values."""
@@ -425,9 +405,10 @@ def _contributors(
 ) -> npt.NDArray[np.int64]:
     """Return how many people stand behind each group: what ``k`` is compared with.
 
-    Distinct people named, plus one if any record names nobody (unnamed reports may all be one
-    woman's: three anonymous reports about her must not publish her street); in the layers of
-    reports about places (:data:`~geo.layers.REPORT_LAYERS`), each report counts as one.
+    Distinct people named; where no one is named, one for all the records naming nobody (they
+    may all be one woman's: three anonymous reports about her must not publish her street, and
+    beside named women they may be about one of them); in the layers of reports about places
+    (:data:`~geo.layers.REPORT_LAYERS`), each report counts as one.
     """
     named = (person >= 0) & ~reports
     span = int(person.max(initial=-1)) + 1
@@ -440,7 +421,7 @@ def _contributors(
         people = np.bincount((np.unique(pairs) // span).astype(np.intp), minlength=groups)
     unnamed = np.bincount(gid[~named & ~reports], minlength=groups) > 0
     counted = np.bincount(gid[reports], weights=n[reports], minlength=groups)
-    return np.asarray(people + unnamed + counted, dtype=np.int64)
+    return np.asarray(people + (unnamed & (people == 0)) + counted, dtype=np.int64)
 
 
 def _protect(

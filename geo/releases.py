@@ -1,31 +1,41 @@
 """Partner releases: a month's counts, published once with fixed dimensions, never recomputed.
 
 Roles outside case knowledge (police, community safety) never put a question of their own to
-the records. For each calendar month that has closed, streetsafe makes one release for their
-scope (sharing levels, layers, resolution): two tables of groups, each group's record count
-perturbed once with the cell-key method and stored beside the number of people behind it.
+the records. For each calendar month that has closed, streetsafe makes one release of every
+record shared with partners (and public data), whatever roles exist: two tables of groups, each
+group's record count perturbed once with the cell-key method and stored beside the number of
+people behind it.
 
-- ``places``: layer x hexagon (at the scope's resolution) x category group;
+- ``places``: layer x hexagon (at :data:`RELEASE_RES`) x category group;
 - ``times``: layer x category group x night band x group of nights, over the whole study area.
 
 A role's view of releases (:func:`release_view`) keeps the groups with at least its ``k``
 people, lifts them to ``k``, rounds them as the role rounds, drops those under its
-``min_shown``, and sums what was asked for. So every figure a partner sees is a sum of values
-fixed once: asking again, or asking a slightly different question, sums the same values, and a
+``min_shown``, and sums what was asked for: coarser hexagons, fewer layers, a subset of
+category groups. So every figure a partner sees is a sum of values fixed once: asking again,
+asking a slightly different question, or a role tightened later, sums the same values, and a
 record lies under one value of each table, two in all. A group with fewer than ``k`` people is
 in no figure, and no figure says how much was left out. Nothing here talks to a database.
+
+A release holds the records of trusted uploaders only (the operator, or a role with case
+knowledge): a partner's own uploads are in no release, since a partner could otherwise plant
+people to lift a hexagon over ``k`` and so reveal who else is there. Who counts towards ``k`` is
+reckoned cautiously (:func:`people`): the most distinct references any one agency gives
+(agencies reference one woman differently), and reports naming nobody add one person only
+where no one is named.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from geo.aggregate import Contributions
 from geo.errors import FilterError
 from geo.hexes import cell_resolutions, parent_cells
+from geo.layers import PARTNERS, PUBLIC, PUBLIC_LAYERS, REPORT_LAYERS
 from geo.privacy import (
     EXACT_PUBLIC,
     PERTURBATION_TABLE,
@@ -33,17 +43,23 @@ from geo.privacy import (
     ROUNDED,
     PublishedView,
     RolePolicy,
-    groups_of,
     round_to,
 )
 
 PLACES = "places"
 TIMES = "times"
+# What a release holds: every record shared with partners, and public data, at this resolution
+# (the finest any shipped role without case knowledge sees); roles see sums of it.
+RELEASE_SHARING = (PARTNERS, PUBLIC)
+RELEASE_RES = 8
 # The fixed dimensions of each table, besides the layer (and, in places, the hexagon).
 DIMENSIONS = {
     PLACES: ("category_group",),
     TIMES: ("category_group", "band", "weekday_group"),
 }
+# What the store's count cube is broken down by, besides a table's dimensions, to count people
+# as a release does: each record's agency, and whether its file came from a trusted uploader.
+PROVENANCE = ("agency", "trusted")
 # What a partner view may break its figures down by: a table's dimensions, or the month.
 VIEW_DIMENSIONS = ("category_group", "band", "weekday_group", "month")
 # A release's rows, as stored: one per group of one table.
@@ -55,35 +71,52 @@ COLUMNS = (
     "band",  # "" in the places table
     "weekday_group",  # "" in the places table
     "value",  # the record count with its cell-key offset; exact for public data
-    "people",  # as k counts them; never shown
+    "people",  # as k counts them, cautiously (see people()); never shown
     "public",
 )
 RELEASED = "released"
 _MAX_ROW = PERTURBATION_TABLE.shape[0] - 1
 
 
-def release_rows(places: Contributions, times: Contributions) -> pd.DataFrame:
+def release_rows(
+    places: pd.DataFrame, times: pd.DataFrame, references: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """Return a month's release: its two tables' groups, each value perturbed once.
 
-    ``places`` is the month's count cube by ``category_group`` with cells at the scope's
-    resolution; ``times`` by ``category_group``, ``band`` and ``weekday_group`` without cells.
+    ``references`` maps agencies that share person references to their scheme's name (see
+    :func:`people`); any other agency's references are a scheme of their own.
+
+    ``places`` and ``times`` are the month's count cube as the store's SQL gives it
+    (:meth:`store.Store.contributions`): rows of layer, cell (places only), the table's
+    :data:`DIMENSIONS`, :data:`PROVENANCE`, person, ``n`` and ``keysum``.
     """
+    parts = []
     for table, cube in ((PLACES, places), (TIMES, times)):
-        if cube.by != DIMENSIONS[table] or (cube.cell is None) != (table == TIMES):
-            raise FilterError(f"the {table} table is broken down by {DIMENSIONS[table]}")
-    parts = [_table_rows(PLACES, groups_of(places)), _table_rows(TIMES, groups_of(times))]
+        keys = ["layer", *(["cell"] if table == PLACES else []), *DIMENSIONS[table]]
+        missing = [c for c in (*keys, *PROVENANCE, "person", "n", "keysum") if c not in cube]
+        if missing:
+            raise FilterError(f"the {table} table's cube lacks {', '.join(missing)}")
+        parts.append(_table_rows(table, cube, keys, references or {}))
     return pd.concat(parts, ignore_index=True).loc[:, list(COLUMNS)]
 
 
-def _table_rows(table: str, groups: pd.DataFrame) -> pd.DataFrame:
+def _table_rows(
+    table: str, cube: pd.DataFrame, keys: list[str], references: Mapping[str, str]
+) -> pd.DataFrame:
+    cube = cube[cube["trusted"].astype(bool)]  # a partner's own uploads: in no release
+    groups = cube.groupby(keys, as_index=False, sort=True).agg(
+        n=("n", "sum"), keysum=("keysum", "sum")
+    )
+    groups = groups.merge(people(cube, keys, references), on=keys, how="left")
     n = groups["n"].to_numpy(dtype=np.int64)
     key = groups["keysum"].to_numpy(dtype=np.int64) % 256
     offset = PERTURBATION_TABLE[np.minimum(n, _MAX_ROW), key]
-    public = groups["public"].to_numpy(dtype=bool)
+    public = groups["layer"].isin(PUBLIC_LAYERS).to_numpy()
     out = groups.assign(
         table=table,
         value=np.where(public, n, n + offset),
-        people=np.where(public, 0, groups["people"].to_numpy(dtype=np.int64)),
+        people=np.where(public, 0, groups["people"].fillna(0).to_numpy(dtype=np.int64)),
+        public=public,
     )
     for column in ("band", "weekday_group"):
         if column not in out.columns:
@@ -91,6 +124,31 @@ def _table_rows(table: str, groups: pd.DataFrame) -> pd.DataFrame:
     if "cell" not in out.columns:
         out["cell"] = np.int64(0)
     return out.astype({"layer": str, "category_group": str, "band": str, "weekday_group": str})
+
+
+def people(
+    cube: pd.DataFrame, keys: list[str], references: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Return the people behind each group of ``cube`` (by ``keys``), as a release counts them.
+
+    In layers of reports about places each report counts; in the others, the most distinct
+    references any one reference scheme gives in the group (one woman referenced by the police
+    and by outreach counts once), plus one when reports naming nobody are all the group has
+    (they may be about a woman already counted). An agency's scheme is ``references[agency]``,
+    or the agency itself.
+    """
+    reports = cube["layer"].isin(REPORT_LAYERS)
+    counted = cube[reports].groupby(keys)["n"].sum()
+    about_people = cube[~reports]
+    named = about_people[about_people["person"].notna()]
+    agency = named["agency"].astype("string").fillna("")
+    named = named.assign(scheme=agency.replace(dict(references or {})))
+    per_agency = named.groupby([*keys, "scheme"])["person"].nunique().groupby(keys).max()
+    unnamed = about_people[about_people["person"].isna()].groupby(keys).size() > 0
+    total = pd.concat([counted, per_agency, unnamed.astype(np.int64)], axis=1).fillna(0)
+    total.columns = pd.Index(["reports", "named", "unnamed"])
+    total["people"] = total["reports"] + total["named"] + total["unnamed"] * (total["named"] == 0)
+    return total["people"].astype(np.int64).reset_index()
 
 
 def release_view(
@@ -117,6 +175,7 @@ def release_view(
         )
     policy.check_layers(layers)
     table = TIMES if {"band", "weekday_group"} & set(by) else PLACES
+    values = values[_sharing_allowed(values, policy)]
     if res is not None:
         policy.check_res(res)
         if table == TIMES:
@@ -147,6 +206,13 @@ def release_view(
         res=policy.finest_res if res is None else res,
         release=", ".join(releases) or None,
     )
+
+
+def _sharing_allowed(values: pd.DataFrame, policy: RolePolicy) -> Any:
+    """Which rows the role's sharing levels allow: public rows are the public data's, the
+    others were shared with partners."""
+    public = values["public"].to_numpy(dtype=bool)
+    return np.where(public, PUBLIC in policy.sharing, PARTNERS in policy.sharing)
 
 
 def shown_groups(rows: pd.DataFrame, policy: RolePolicy) -> pd.DataFrame:

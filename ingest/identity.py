@@ -51,7 +51,11 @@ _NULL = np.uint64(0x9E3779B97F4A7C15)  # stands for a missing number
 class Identities:
     """Assigns ``key_hi``, ``key_lo`` and ``record_key`` to the sealed records of one file."""
 
-    def __init__(self, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(self, pseudonymiser: Pseudonymiser, *, space: str | None = None) -> None:
+        """``space``: the uploader whose records these are, when duplicates are to be found
+        among that uploader's records only (a partner's uploads: a file of guesses must not
+        learn which records others hold); None: among all (the operator's and the trusted
+        roles' files)."""
         self._keys = {
             half: (
                 pseudonymiser.hash_key(f"identity-{half}"),
@@ -60,6 +64,7 @@ class Identities:
             for half in ("hi", "lo")
         }
         self._seen: dict[int, int] = {}  # content hash -> identical rows seen so far in this file
+        self._space = np.uint64(0 if space is None else pseudonymiser.int_key(f"uploader:{space}"))
 
     def assign(self, records: pd.DataFrame) -> pd.DataFrame:
         """Return ``records`` with the identity columns set (in place of the ``_`` helpers)."""
@@ -77,7 +82,8 @@ class Identities:
         if (~has_id).any():
             ordinal[~has_id] = self._ordinals(halves["hi"][~has_id])
         for half, (_, int_key) in self._keys.items():
-            key = _mix(halves[half] ^ _mix(ordinal, int_key) ^ has_id.astype(np.uint64), int_key)
+            mixed = halves[half] ^ _mix(ordinal, int_key) ^ has_id.astype(np.uint64) ^ self._space
+            key = _mix(mixed, int_key)
             out[f"key_{half}"] = key.view(np.int64)
         # Uniform and unpredictable without the key, yet the same for the same record everywhere.
         out["record_key"] = (out["key_hi"].to_numpy().view(np.uint64) >> np.uint64(56)).astype(

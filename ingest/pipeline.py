@@ -70,14 +70,37 @@ class IngestSummary:
 
 
 @dataclass(frozen=True)
+class Uploader:
+    """Who supplies a file: the operator (the command line) or a role through the dashboard.
+
+    ``trusted``: the operator, or a role with case knowledge. A file from anyone else is a
+    partner's: its records do not count towards ``k`` in a release (a partner could otherwise
+    plant people to lift a hexagon over ``k`` and so reveal who else is there), and its
+    duplicates are looked for among that partner's own records only.
+    """
+
+    name: str = "operator"
+    trusted: bool = True
+
+    @property
+    def identity_space(self) -> str | None:
+        """Where this uploader's duplicates are looked for (None: among every record)."""
+        return None if self.trusted else self.name
+
+
+OPERATOR = Uploader()
+
+
+@dataclass(frozen=True)
 class IngestJob:
     """One file to ingest: the kind of reports it holds, and the file (a path or a byte stream)."""
 
     kind: str
     file: IO[bytes] | str
-    source: str | None = None  # the name shown and stored; default: the path
+    source: str | None = None  # the name shown (never stored); default: the path
     synthetic: bool = False
     progress: Progress | None = None
+    uploader: Uploader = OPERATOR
 
 
 def ingest_file(
@@ -89,13 +112,14 @@ def ingest_file(
     source: str | None = None,
     synthetic: bool = False,
     progress: Progress | None = None,
+    uploader: Uploader = OPERATOR,
 ) -> IngestSummary:
     """Ingest one CSV file of ``kind_name`` into ``store`` in a single transaction.
 
     Raises :class:`SchemaError` (store untouched) when the file cannot be read as that kind.
     Rejected rows do not stop the file: they are returned in ``summary.rejects``.
     """
-    job = IngestJob(kind_name, file, source, synthetic, progress)
+    job = IngestJob(kind_name, file, source, synthetic, progress, uploader)
     with contextlib.closing(ingest_files(store, [job], ctx=ctx)) as results:
         result = next(results)
     if isinstance(result, StreetsafeError):
@@ -255,7 +279,10 @@ def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContex
     ]
     reasons: Counter[str] = Counter()
     reject_parts: list[pd.DataFrame] = []
-    info = BatchInfo(kind.layer, lambda: table.sha256, opened.job.synthetic)
+    uploader = opened.job.uploader
+    info = BatchInfo(
+        kind.layer, lambda: table.sha256, opened.job.synthetic, uploader.name, uploader.trusted
+    )
     with store.writing(info, key_fingerprint=ctx.pseudonymiser.fingerprint) as writer:
         for part in items:
             if isinstance(part, _Failed):
@@ -414,7 +441,8 @@ def _identified_items(items: Iterator[_Item], ctx: SealContext) -> Generator[_It
         if item.n == failed:
             continue
         if isinstance(item, _Opened):
-            identities = Identities(ctx.pseudonymiser)  # repeats are counted within a file
+            space = item.job.uploader.identity_space  # repeats are counted within a file
+            identities = Identities(ctx.pseudonymiser, space=space)
         elif isinstance(item, _Part) and len(item.sealed.records):
             try:
                 _identify(item, identities)

@@ -28,6 +28,8 @@ class BatchInfo:
     # hashed as it streams. Its name is not kept: a name can say whose file it was.
     file_sha256: str | Callable[[], str]
     synthetic: bool = False
+    uploaded_by: str = "operator"  # the command line's operator, or the dashboard role
+    trusted: bool = True  # its records count towards k in releases (see ingest.pipeline)
 
     def sha256(self) -> str:
         """Return the file's SHA-256."""
@@ -343,14 +345,16 @@ class Store(abc.ABC):
 
     def _insert_batch(self, info: BatchInfo) -> int:
         rows = self._execute(
-            "INSERT INTO batches (layer, source, file_sha256, ingested_at, synthetic) "
-            "VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO batches (layer, source, file_sha256, ingested_at, synthetic, "
+            "uploaded_by, trusted) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 info.layer,
                 "",  # the file's name is not stored: its hash and the batch's number are
                 "",  # set with the count of records added, when the file has been read
                 datetime.now(UTC).replace(tzinfo=None),
                 info.synthetic,
+                info.uploaded_by,
+                info.trusted,
             ),
         )
         return int(rows[0][0])

@@ -38,6 +38,9 @@ DIMENSIONS = {
     "band": band_sql(),
     "weekday_group": weekday_group_sql(),
     "category_group": _category_group_sql(),
+    # where a record came from, for counting people cautiously in partner releases
+    "agency": "agency",
+    "trusted": "(batch_id NOT IN (SELECT id FROM batches WHERE NOT trusted))",
 }
 
 

@@ -396,7 +396,8 @@ def map_export(
     from store import open_store
     from streetsafe.filters import ReleaseRequest, parse_request
     from streetsafe.policies import load_policies
-    from streetsafe.views import ReleaseClock, published_view, release_view
+    from streetsafe.releases import ReleaseRules
+    from streetsafe.views import published_view, release_view
 
     with _failures():
         settings = _settings(store)
@@ -418,8 +419,8 @@ def map_export(
             raise typer.Exit(2) from None
         with open_store(settings.store, storage_res=settings.storage_res) as st:
             if isinstance(request, ReleaseRequest):
-                clock = ReleaseClock(date.today(), settings.release_after_days)
-                view = release_view(st, policies[role], request, clock)
+                rules = ReleaseRules.of(settings, date.today())
+                view = release_view(st, policies[role], request, rules)
             else:
                 view = published_view(st, policies[role], request.cube_filter(), res=request.res)
     if fmt is ExportFormat.geojson:

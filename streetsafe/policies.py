@@ -18,6 +18,7 @@ from typing import Any
 from geo.errors import ConfigError
 from geo.layers import LAYERS, SHARING_LEVELS
 from geo.privacy import RolePolicy
+from geo.releases import RELEASE_RES
 from streetsafe.resources import data_file
 
 # The dashboard's pages, by screen name, in menu order (dashboard/screens/<name>.py).
@@ -154,6 +155,11 @@ def _role(name: str, raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
         )
     if "data" in raw["pages"] and not raw["can_upload"]:
         raise ConfigError(f"{path} [{name}]: the data page needs can_upload = true")
+    if not raw["case_knowledge"] and raw["finest_res"] > RELEASE_RES:
+        raise ConfigError(
+            f"{path} [{name}]: finest_res: a role without case knowledge sees the monthly "
+            f"releases, made at resolution {RELEASE_RES}; it cannot see {raw['finest_res']}"
+        )
     return raw
 
 

@@ -1,56 +1,62 @@
 """Partner releases in operation: which months have closed, and each month's release, made once.
 
 A role without case knowledge (``case_knowledge = false`` in its policy) sees only releases
-(:mod:`geo.releases`). Roles that share sharing levels, layers and resolution share a scope,
-and so one release a month: a person holding both sees each value once. A month's release is
-made the first time a view asks for it once the month has closed (``release_after_days`` after
-its end, so that late reports arrive first) from the store's SQL, stored, and never made again.
-Records that arrive later for a released month stay out of partner views: making the release
-again would give a second, differently perturbed look at the same records.
+(:mod:`geo.releases`). There is one release a month, of every record shared with partners and
+public data, whatever the roles: a role sees sums of it (its layers, its sharing levels, its
+resolution or coarser), so a role tightened later, or a person holding two roles, still sees
+each value once. A month's release is made the first time a view asks for it once the month has
+closed (``release_after_days`` after its end, so that late reports arrive first) from the
+store's SQL, stored, and never made again: records that arrive later for a released month stay
+out of partner views, since a second release would be a second, differently perturbed look.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
 
 from geo.aggregate import CubeFilter
-from geo.privacy import RolePolicy
-from geo.releases import DIMENSIONS, PLACES, TIMES, release_rows
+from geo.layers import LAYERS
+from geo.releases import (
+    DIMENSIONS,
+    PLACES,
+    PROVENANCE,
+    RELEASE_RES,
+    RELEASE_SHARING,
+    TIMES,
+    release_rows,
+)
+from ingest.agencies import Agencies
 from store import Store
+from streetsafe.settings import Settings
 
 RELEASE_VERSION = 1  # how releases are made; a change makes new releases, with a new version
+SCOPE = f"partners/r{RELEASE_RES}"  # what every release holds (see geo.releases)
 
 
 @dataclass(frozen=True)
-class ReleaseScope:
-    """What one release covers: the sharing levels, layers and resolution of its roles."""
+class ReleaseRules:
+    """How the deployment releases: ``today``, ``after_days`` (how long after a month ends it
+    is released) and ``references``: (agency, scheme) for agencies sharing person references
+    (``Agencies.reference_schemes``); every other agency is a scheme of its own."""
 
-    sharing: tuple[str, ...]
-    layers: tuple[str, ...]
-    res: int
+    today: date
+    after_days: int
+    references: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def of(cls, policy: RolePolicy) -> ReleaseScope:
-        """Return the scope of ``policy``'s releases."""
-        return cls(tuple(sorted(policy.sharing)), tuple(sorted(policy.layers)), policy.finest_res)
-
-    @property
-    def key(self) -> str:
-        """The scope as a short text: ``partners+public/asb+incident+policeuk/r8``."""
-        return f"{'+'.join(self.sharing)}/{'+'.join(self.layers)}/r{self.res}"
+    def of(cls, settings: Settings, today: date) -> ReleaseRules:
+        """Return the rules of the deployment ``settings`` describe, on ``today``."""
+        agencies = Agencies.load(settings.agencies)
+        return cls(today, settings.release_after_days, agencies.reference_schemes())
 
 
-def release_id(scope: ReleaseScope, month: date) -> str:
-    """Return the identifier of ``month``'s release for ``scope``: ``2026-10/<scope>/v1``."""
-    return f"{month:%Y-%m}/{scope.key}/v{RELEASE_VERSION}"
-
-
-def month_start(day: date) -> date:
-    """Return the first day of ``day``'s month."""
-    return day.replace(day=1)
+def release_id(month: date) -> str:
+    """Return the identifier of ``month``'s release: ``2026-10/partners/r8/v1``."""
+    return f"{month:%Y-%m}/{SCOPE}/v{RELEASE_VERSION}"
 
 
 def next_month(month: date) -> date:
@@ -64,44 +70,55 @@ def closed(month: date, *, today: date, after_days: int) -> bool:
 
 
 def releasable_months(
-    store: Store, scope: ReleaseScope, *, today: date, after_days: int
+    store: Store,
+    *,
+    layers: Sequence[str],
+    sharing: Sequence[str],
+    today: date,
+    after_days: int,
 ) -> list[date]:
-    """Return the closed months with records in ``scope``: those its releases are made for.
+    """Return the closed months with records of ``layers`` and ``sharing`` levels.
 
-    Only records the scope's roles may see count: a month with outreach-only contacts alone is
-    no month of theirs (listing it would tell them such records exist).
+    Only records the asking role may see count: a month with outreach-only contacts alone is no
+    month of a partner's (listing it would tell them such records exist).
     """
-    months = store.months(layers=scope.layers, sharing=scope.sharing)
+    shared = [level for level in sharing if level in RELEASE_SHARING]
+    months = store.months(layers=layers, sharing=shared)
     return [m for m in months if closed(m, today=today, after_days=after_days)]
 
 
-def releases(store: Store, scope: ReleaseScope, months: list[date]) -> pd.DataFrame:
-    """Return the rows of the releases of ``months`` (closed ones), making those not made yet.
+def releases(
+    store: Store, months: list[date], references: Sequence[tuple[str, str]] = ()
+) -> pd.DataFrame:
+    """Return the rows of the releases of ``months`` (closed ones), making those not made yet
+    (``references``: agencies sharing person references, see :class:`ReleaseRules`).
 
     Each row carries its ``release`` id and ``month`` (see :meth:`Store.release_values`).
     """
-    made = store.release_ids(scope.key)
+    made = store.release_ids(SCOPE)
     for month in months:
         if month not in made:
             store.add_release(
-                release_id(scope, month),
+                release_id(month),
                 month=month,
-                scope=scope.key,
+                scope=SCOPE,
                 version=RELEASE_VERSION,
-                rows=make_release(store, scope, month),
+                rows=make_release(store, month, dict(references)),
             )
-    made = store.release_ids(scope.key)
+    made = store.release_ids(SCOPE)
     return store.release_values([made[m] for m in months if m in made])
 
 
-def make_release(store: Store, scope: ReleaseScope, month: date) -> pd.DataFrame:
-    """Return ``month``'s release for ``scope``, from the store's SQL (the same on both engines)."""
+def make_release(
+    store: Store, month: date, references: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Return ``month``'s release, from the store's SQL (the same on both engines)."""
     f = CubeFilter(
-        layers=scope.layers,
-        sharing=scope.sharing,
+        layers=LAYERS,
+        sharing=RELEASE_SHARING,
         date_from=month,
         date_to=next_month(month) - timedelta(days=1),
     )
-    places = store.cube(f, res=scope.res, by=DIMENSIONS[PLACES])
-    times = store.cube(f, res=None, by=DIMENSIONS[TIMES])
-    return release_rows(places, times)
+    places = store.contributions(f, res=RELEASE_RES, by=(*DIMENSIONS[PLACES], *PROVENANCE))
+    times = store.contributions(f, res=None, by=(*DIMENSIONS[TIMES], *PROVENANCE))
+    return release_rows(places, times, references)

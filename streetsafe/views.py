@@ -10,7 +10,7 @@ resolution before the store is asked anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -24,7 +24,7 @@ from geo.releases import release_view as sum_releases
 from geo.wards import Areas
 from store import CountSource, Store
 from streetsafe.filters import ReleaseRequest
-from streetsafe.releases import ReleaseScope, releasable_months, releases
+from streetsafe.releases import ReleaseRules, releasable_months, releases
 
 LATEST_MONTHS = 3  # a partner view without months shows the latest this many released
 
@@ -116,20 +116,18 @@ def _live(policy: RolePolicy) -> None:
 # --- partner roles: sums of releases --------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ReleaseClock:
-    """When releases are made: today, and how many days after a month ends it is released."""
-
-    today: date
-    after_days: int
-
-
 def release_months(
-    store: Store, scope: ReleaseScope, request: ReleaseRequest, clock: ReleaseClock
+    store: Store, policy: RolePolicy, request: ReleaseRequest, rules: ReleaseRules
 ) -> tuple[list[date], list[str]]:
     """Return the released months ``request`` covers, and notes on those it asked for but
-    that are not released (not closed yet, or with no records)."""
-    available = releasable_months(store, scope, today=clock.today, after_days=clock.after_days)
+    that are not released (not closed yet, or with no records the role may see)."""
+    available = releasable_months(
+        store,
+        layers=request.layers,
+        sharing=policy.sharing,
+        today=rules.today,
+        after_days=rules.after_days,
+    )
     if request.first is None and request.last is None:
         return available[-LATEST_MONTHS:], []
     first = request.first or (available[0] if available else date.min)
@@ -140,7 +138,7 @@ def release_months(
     if request.last is not None and (latest_open is None or request.last > latest_open):
         notes.append(
             f"months after {latest_open:%Y-%m} are not released yet: a month is released "
-            f"{clock.after_days} days after it ends"
+            f"{rules.after_days} days after it ends"
             if latest_open
             else "no month is released yet"
         )
@@ -151,7 +149,7 @@ def release_view(
     store: Store,
     policy: RolePolicy,
     request: ReleaseRequest,
-    clock: ReleaseClock,
+    rules: ReleaseRules,
     *,
     by: tuple[str, ...] = (),
     with_cells: bool = True,
@@ -162,9 +160,8 @@ def release_view(
     says); without, figures for the whole study area by ``by`` (night band, group of nights,
     category group, month).
     """
-    scope = ReleaseScope.of(policy)
-    months, notes = release_months(store, scope, request, clock)
-    values = releases(store, scope, months)
+    months, notes = release_months(store, policy, request, rules)
+    values = releases(store, months, rules.references)
     view = sum_releases(
         values,
         policy,
@@ -182,14 +179,14 @@ def release_area_view(
     policy: RolePolicy,
     request: ReleaseRequest,
     areas: Areas,
-    clock: ReleaseClock,
+    rules: ReleaseRules,
     *,
     by: tuple[str, ...] = (),
 ) -> PublishedView:
     """Return the released figures per named area (ward): sums of the released hexagons whose
     centre lies in it, so that the map and the area table agree, and no area figure holds a
     record the map does not show."""
-    cells = release_view(store, policy, replace(request, res=policy.finest_res), clock, by=by)
+    cells = release_view(store, policy, replace(request, res=policy.finest_res), rules, by=by)
     frame = cells.cells
     area = _areas_of(frame["cell"].to_numpy(dtype=np.int64), areas).decoded()
     summed = (

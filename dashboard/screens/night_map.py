@@ -15,7 +15,7 @@ from dashboard.state import (
     deployment,
     display_table,
     map_view_of,
-    release_clock,
+    release_rules,
     require_page,
     view_csv,
 )
@@ -87,13 +87,13 @@ def _live_detail(request: ViewRequest, cell: int) -> None:
 
 
 def _released_detail(request: ReleaseRequest, cell: int) -> None:
-    clock = release_clock()
+    rules = release_rules()
     left, right = st.columns(2)
     for column, by, title in (
         (left, ("category_group",), "By category group"),
         (right, ("month",), "By month"),
     ):
-        view = cached_release_view(settings.store, version, clock, request, by)
+        view = cached_release_view(settings.store, version, rules, request, by)
         rows = view.cells[view.cells["cell"] == cell]
         with column:
             st.markdown(f"**{title}**")

@@ -13,7 +13,7 @@ from dashboard.state import (
     cached_view,
     data_version,
     deployment,
-    release_clock,
+    release_rules,
     require_page,
 )
 from geo.nights import NIGHT_BANDS, UNKNOWN_TIME, WEEKDAY_GROUPS
@@ -75,10 +75,10 @@ def _live(request: ViewRequest) -> PublishedView:
 
 
 def _released(request: ReleaseRequest) -> PublishedView:
-    clock = release_clock()
+    rules = release_rules()
 
     def figures(*by: str) -> PublishedView:
-        return cached_release_view(url, version, clock, request, by, with_cells=False)
+        return cached_release_view(url, version, rules, request, by, with_cells=False)
 
     bands = {band.name: band.label for band in NIGHT_BANDS} | {UNKNOWN_TIME: "Time unknown"}
     by_band = figures("band")

@@ -12,28 +12,34 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 
+import h3
 import numpy as np
 import pytest
 
 from bench.attacks import (
     ATTACKS,
-    CLOCK,
     PAIRS,
+    RULES,
+    UPLOAD_ATTACKS,
     Case,
     Outcome,
     doors,
     load_case,
+    town_cells,
 )
 from geo.export import view_geojson, view_table
+from geo.hexes import cell_centres, parent_cells
 from geo.wards import Areas
-from ingest.pipeline import ingest_file
+from ingest.pipeline import Uploader, ingest_file
 from ingest.seal import SealContext
 from store import Store, open_store
 from streetsafe.boundaries import load_areas
 from streetsafe.filters import ReleaseRequest
 from streetsafe.policies import load_policies
+from streetsafe.releases import SCOPE
 from streetsafe.settings import Settings
 from streetsafe.views import release_area_view, release_view
 from tests.conftest import ENGINES, _store_url
@@ -134,7 +140,7 @@ def test_nothing_a_partner_gets_says_how_much_was_held_back(
     store, _ = attacked
     policy = load_policies()["police_npt"]
     request = ReleaseRequest("police_npt", 8, policy.layers, date(2026, 6, 1), date(2026, 8, 1))
-    view = release_view(store, policy, request, CLOCK)
+    view = release_view(store, policy, request, RULES)
     assert view.suppressed_groups == 0
     assert view.suppressed_records == 0
     exported = json.dumps(view_geojson(view)) + view_table(view).to_csv()
@@ -151,8 +157,8 @@ def test_ward_figures_are_sums_of_the_hexagons_the_role_is_shown(
     store, case = attacked
     policy = load_policies()["police_npt"]
     request = ReleaseRequest("police_npt", 8, ("incident",), date(2026, 6, 1), date(2026, 8, 1))
-    cells = release_view(store, policy, request, CLOCK).cells
-    wards = release_area_view(store, policy, request, areas, CLOCK).cells
+    cells = release_view(store, policy, request, RULES).cells
+    wards = release_area_view(store, policy, request, areas, RULES).cells
     by_ward = cells.assign(area=areas.of_cells(cells["cell"].to_numpy(dtype=np.int64)))
     expected = by_ward.dropna(subset=["area"]).groupby("area")["value"].sum()
     got = wards.set_index("area")["value"]
@@ -174,8 +180,8 @@ def test_both_engines_release_the_same_values(
         for url in _store_url(engine, request, tmp):
             with open_store(url, storage_res=10) as store:
                 load_case(store, ctx, areas)
-                release_view(store, policy, req, CLOCK)  # makes the releases
-                ids = list(store.release_ids("partners+public/asb+incident+policeuk/r8").values())
+                release_view(store, policy, req, RULES)  # makes the releases
+                ids = list(store.release_ids(SCOPE).values())
                 values = store.release_values(ids)
                 tables.append(values.sort_values(list(values.columns)).reset_index(drop=True))
     assert len(tables[0]) > 0
@@ -190,10 +196,94 @@ def test_a_release_is_final_however_much_arrives_later(
     store, _ = attacked
     policy = load_policies()["police_npt"]
     request = ReleaseRequest("police_npt", 8, ("incident",), date(2026, 7, 1), date(2026, 7, 1))
-    first = release_view(store, policy, request, CLOCK).cells
+    first = release_view(store, policy, request, RULES).cells
     row = "2026-07-04 23:30,50.9052,-1.3962,violence,high,Police NPT,LATE-1,partners"
     header = "occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing"
     data = io.BytesIO(f"{header}\n{row}\n{row}\n{row}\n".encode())
     assert ingest_file(store, "incidents", data, ctx=_ctx(), source="late.csv").accepted == 3
-    again = release_view(store, policy, request, CLOCK).cells
+    again = release_view(store, policy, request, RULES).cells
     assert again.equals(first)
+
+
+# --- the red team's attacks: planting, re-scoping, the duplicate count, one woman many ways --
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("attack", list(UPLOAD_ATTACKS))
+def test_a_partners_upload_wins_no_more_than_a_coin(
+    engine_store: Store, ctx: SealContext, areas: Areas, role: str, attack: str
+) -> None:
+    """Planted women lift no hexagon over ``k``; guesses learn nothing from 'already stored'."""
+    outcome = UPLOAD_ATTACKS[attack](engine_store, ctx, areas, role, True)
+    assert outcome.targets >= 20
+    assert outcome.positives * 2 == outcome.targets
+    assert outcome.success <= COIN, outcome
+
+
+@pytest.mark.parametrize("attack", list(UPLOAD_ATTACKS))
+def test_the_same_upload_counted_and_deduplicated_as_the_operators_wins(
+    store: Store, ctx: SealContext, areas: Areas, attack: str
+) -> None:
+    """Why partner uploads stay out of releases and out of others' duplicates: treated as the
+    operator's, the planted women betray every real one and each guess is answered."""
+    assert UPLOAD_ATTACKS[attack](store, ctx, areas, "police_npt", False).success == 1.0
+
+
+def test_a_partners_own_records_are_still_found_as_duplicates(
+    store: Store, ctx: SealContext
+) -> None:
+    rows = "2026-06-06 22:00,50.909000,-1.396000,robbery,high,Police NPT,,partners"
+    partner = Uploader("community_safety", trusted=False)
+    for expected in ((1, 0), (0, 1)):
+        summary = ingest_file(
+            store, "incidents", _incidents([rows]), ctx=ctx, source="g.csv", uploader=partner
+        )
+        assert (summary.accepted, summary.duplicates) == expected
+
+
+def _incidents(rows: list[str]) -> io.BytesIO:
+    header = "occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing"
+    return io.BytesIO("\n".join([header, *rows]).encode())
+
+
+def test_a_tightened_role_sees_sums_of_the_same_release_not_a_new_one(
+    attacked: tuple[Store, Case],
+) -> None:
+    """Tightening a role (coarser hexagons, fewer layers) must not make a second, differently
+    perturbed release of months a partner has already seen."""
+    store, _ = attacked
+    police = load_policies()["police_npt"]
+    months = (date(2026, 6, 1), date(2026, 8, 1))
+    fine = release_view(
+        store, police, ReleaseRequest("police_npt", 8, ("incident",), *months), RULES
+    )
+    made = store.release_ids(SCOPE)
+    tight = replace(police, finest_res=7, layers=("incident", "asb"))
+    coarse = release_view(
+        store, tight, ReleaseRequest("police_npt", 7, ("incident",), *months), RULES
+    )
+    assert store.release_ids(SCOPE) == made  # no new release
+    summed = fine.cells.assign(cell=parent_cells(fine.cells["cell"].to_numpy(), 7))
+    assert coarse.cells.set_index("cell")["value"].to_dict() == (
+        summed.groupby("cell")["value"].sum().to_dict()
+    )
+
+
+def test_one_woman_referenced_three_ways_by_agencies_is_one_person(
+    engine_store: Store, ctx: SealContext, areas: Areas
+) -> None:
+    """Agencies reference her by their own numbers, and a report names no one: she is one
+    person, not three (at most: the largest number any one agency names). Counted as before
+    (two references and the anonymous report as one more), she would reach police's k of 3."""
+    x8 = h3.int_to_str(town_cells(areas, ctx, 1)[0])
+    children = np.array([h3.str_to_int(c) for c in sorted(h3.cell_to_children(x8, 10))[:3]])
+    at = [f"{lat:.6f},{lon:.6f}" for lat, lon in zip(*cell_centres(children), strict=True)]
+    rows = [
+        f"2026-06-04 23:10,{at[0]},violence,high,Outreach team,AB-17,partners",
+        f"2026-06-05 23:10,{at[1]},violence,high,Police NPT,P-99881,partners",
+        f"2026-06-06 23:10,{at[2]},violence,high,Ugly Mugs report,,partners",
+    ]
+    ingest_file(engine_store, "incidents", _incidents(rows), ctx=ctx, source="i.csv")
+    police = load_policies()["police_npt"]
+    request = ReleaseRequest("police_npt", 8, ("incident",), date(2026, 6, 1), date(2026, 6, 1))
+    assert release_view(engine_store, police, request, RULES).cells.empty

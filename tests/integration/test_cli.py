@@ -162,7 +162,7 @@ def test_map_exports_the_published_view(env: dict[str, str], tmp_path: Path) -> 
     assert table[0] == "cell,resolution,layer,value,protection,release"
     assert len(table) > 1
     assert not any(",outreach," in line for line in table)
-    assert all("2026-08/partners+public/" in line for line in table[1:])
+    assert all("2026-08/partners/r8/v1" in line for line in table[1:])
     assert "released figures for the whole months 2026-08 to 2026-10" in result.stderr
     live = tmp_path / "out" / "outreach.csv"
     args = ["map", "--role", "outreach", "--format", "csv", "--hours", "22-04", "--out", str(live)]

@@ -25,9 +25,10 @@ from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area
 from streetsafe.filters import ReleaseRequest, parse_request
 from streetsafe.policies import load_policies
+from streetsafe.releases import ReleaseRules
 from streetsafe.resources import data_file
 from streetsafe.settings import Settings
-from streetsafe.views import ReleaseClock, published_view, release_view
+from streetsafe.views import published_view, release_view
 from tests.conftest import ROOT, TEST_KEY
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -108,8 +109,8 @@ def _published(url: str, role: str, **filters: str) -> dict[tuple[str, str], int
     request = parse_request(policies, role=role, **filters)
     with open_store(url, storage_res=10) as store:
         if isinstance(request, ReleaseRequest):
-            clock = ReleaseClock(date.today(), Settings.from_env({}).release_after_days)
-            view = release_view(store, policies[role], request, clock)
+            rules = ReleaseRules.of(Settings.from_env({}), date.today())
+            view = release_view(store, policies[role], request, rules)
         else:
             view = published_view(store, policies[role], request.cube_filter(), res=request.res)
     cells = view.cells

@@ -13,13 +13,9 @@ from store import Store, open_store
 from streetsafe.deployment import seal_context
 from streetsafe.filters import ReleaseRequest
 from streetsafe.policies import load_policies
-from streetsafe.releases import ReleaseScope, releasable_months
+from streetsafe.releases import SCOPE, ReleaseRules, releasable_months
 from streetsafe.settings import Settings
-from streetsafe.views import ReleaseClock, published_view, release_view
-
-
-def _scope() -> str:
-    return ReleaseScope.of(load_policies()["police_npt"]).key
+from streetsafe.views import published_view, release_view
 
 
 def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Path) -> None:
@@ -38,7 +34,7 @@ def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Pat
     ]
     rows += ["2025-05-02 23:10,50.9112,-1.3931,violence,high,Police NPT,P-1,partners"]
     policies = load_policies()
-    clock = ReleaseClock(date(2025, 7, 1), 7)  # May 2025 has closed and been released
+    rules = ReleaseRules(date(2025, 7, 1), 7)  # May 2025 has closed and been released
     with open_store(settings.store, storage_res=10) as store:
         ingest_file(
             store, "incidents", io.BytesIO("\n".join(rows).encode()), ctx=ctx, source="i.csv"
@@ -48,13 +44,13 @@ def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Pat
         )
         partners = {
             role: [
-                release_view(store, policies[role], request, clock, by=by, with_cells=cells)
+                release_view(store, policies[role], request, rules, by=by, with_cells=cells)
                 for by, cells in (((), True), (("band",), False), (("month",), False))
             ]
             for role in ("police_npt", "community_safety")
             for request in [ReleaseRequest(role, 8, ("incident",))]
         }
-        stored = store.release_values(list(store.release_ids(_scope()).values()))
+        stored = store.release_values(list(store.release_ids(SCOPE).values()))
     assert outreach.total >= 200
     for role, views in partners.items():
         assert all(view.cells.empty for view in views), role  # map, trends, months: nothing
@@ -74,11 +70,14 @@ def test_a_month_of_outreach_only_records_is_no_month_of_the_partners(
     ]
     data = io.BytesIO("\n".join([header, *rows]).encode())
     ingest_file(engine_store, "incidents", data, ctx=ctx, source="i.csv")
-    scope = ReleaseScope.of(load_policies()["police_npt"])
+    police = load_policies()["police_npt"]
     today = date(2025, 9, 1)
-    assert releasable_months(engine_store, scope, today=today, after_days=7) == [date(2025, 5, 1)]
+    months = releasable_months(
+        engine_store, layers=police.layers, sharing=police.sharing, today=today, after_days=7
+    )
+    assert months == [date(2025, 5, 1)]
     request = ReleaseRequest("police_npt", 8, ("incident",), date(2025, 5, 1), date(2025, 6, 1))
     view = release_view(
-        engine_store, load_policies()["police_npt"], request, ReleaseClock(today, 7)
+        engine_store, load_policies()["police_npt"], request, ReleaseRules(today, 7)
     )
     assert view.notes[0] == "released figures for the whole months 2025-05"

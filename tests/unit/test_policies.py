@@ -40,7 +40,6 @@ def test_a_deployment_names_only_the_keys_it_tightens(tmp_path: Path) -> None:
     ("line", "key"),
     [
         ("k = 2", "k"),
-        ("finest_res = 10", "finest_res"),
         ('layers = ["incident", "outreach"]', "layers"),
         ('sharing = ["outreach_only", "partners"]', "sharing"),
         ("perturb = false", "perturb"),
@@ -105,3 +104,11 @@ def test_default_layers_must_be_layers_the_role_keeps(tmp_path: Path) -> None:
         load_policies(_deployment(tmp_path, text))
     fixed = text + 'default_layers = ["asb"]\n'
     assert load_policies(_deployment(tmp_path, fixed))["police_npt"].default_layers == ("asb",)
+
+
+def test_a_finer_resolution_is_refused_for_every_role(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[outreach\]: finest_res\b.*loosen"):
+        load_policies(_deployment(tmp_path, "[outreach]\nfinest_res = 10\n"))
+    # a role without case knowledge sees the releases: no finer than they are made
+    with pytest.raises(ConfigError, match=r"\[police_npt\]: finest_res: .* releases, made at"):
+        load_policies(_deployment(tmp_path, "[police_npt]\nfinest_res = 9\n"))

@@ -62,11 +62,12 @@ def _contributions(records: pd.DataFrame, res: int) -> pd.DataFrame:
 
 
 def _people(layer: str, refs: pd.Series) -> int:
-    """Who counts towards k: each report about a place (ASB); else the people named, and all
-    reports naming nobody together as one."""
+    """Who counts towards k: each report about a place (ASB); else the people named, or, where
+    no one is named, all the reports naming nobody together as one."""
     if layer == "asb":
         return len(refs)
-    return int(refs.dropna().nunique()) + int(refs.isna().any())
+    named = int(refs.dropna().nunique())
+    return named or int(refs.isna().any())
 
 
 def _reference(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -10,11 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.aggregate import Contributions
 from geo.errors import FilterError, PolicyError
 from geo.hexes import cells_from_points, parent_cells
-from geo.privacy import RolePolicy
-from geo.releases import DIMENSIONS, PLACES, TIMES, release_rows, release_view
+from geo.privacy import PERTURBATION_TABLE, RolePolicy
+from geo.releases import DIMENSIONS, PLACES, PROVENANCE, TIMES, release_rows, release_view
 from streetsafe.policies import load_policies
 
 POLICE = load_policies()["police_npt"]
@@ -46,21 +46,29 @@ def months_of_records(draw: st.DrawFn) -> pd.DataFrame:
             "weekday_group": rng.choice(["weeknights", "weekend"], n),
             "person": person,
             "record_key": rng.integers(0, 256, n),
+            "agency": rng.choice(["Outreach team", "Police NPT"], n),
+            "trusted": rng.random(n) < 0.9,
         }
     )
 
 
-def _cube(records: pd.DataFrame, table: str) -> Contributions:
+def _cube(records: pd.DataFrame, table: str) -> pd.DataFrame:
+    """The count cube as the store's SQL gives it for a release's table."""
+    for column, value in _PROVENANCE.items():
+        if column not in records:
+            records = records.assign(**{column: value})
     dims = list(DIMENSIONS[table])
-    keys = ["layer", *(["cell"] if table == PLACES else []), *dims, "person"]
-    frame = records.groupby(keys, dropna=False, as_index=False).agg(
+    keys = ["layer", *(["cell"] if table == PLACES else []), *dims, *PROVENANCE, "person"]
+    return records.groupby(keys, dropna=False, as_index=False).agg(
         n=("record_key", "size"), keysum=("record_key", "sum")
     )
-    return Contributions.from_frame(frame, by=tuple(dims))
 
 
-def _release(records: pd.DataFrame) -> pd.DataFrame:
-    rows = release_rows(_cube(records, PLACES), _cube(records, TIMES))
+_PROVENANCE: dict[str, str | bool] = {"agency": "Outreach team", "trusted": True}
+
+
+def _release(records: pd.DataFrame, references: dict[str, str] | None = None) -> pd.DataFrame:
+    rows = release_rows(_cube(records, PLACES), _cube(records, TIMES), references)
     return rows.assign(release="2026-10/test/v1", month=pd.Timestamp("2026-10-01").date())
 
 
@@ -142,3 +150,93 @@ def test_a_partner_cannot_break_figures_down_finer_than_the_release() -> None:
         release_view(release, POLICE, res=9, layers=("incident",))
     with pytest.raises(PolicyError, match="may not see the 'outreach' layer"):
         release_view(release, replace(POLICE), res=8, layers=("outreach",))
+
+
+def _people_of(
+    rows: Sequence[tuple[str, int | None, bool]],
+    layer: str = "incident",
+    references: dict[str, str] | None = None,
+) -> int:
+    """The people a release counts behind one hexagon's group of ``rows`` (agency, person,
+    trusted), with agencies sharing references as ``references`` says."""
+    cell = int(cells_from_points([50.91], [-1.395], 8)[0])
+    records = pd.DataFrame(
+        {
+            "layer": layer,
+            "cell": cell,
+            "category_group": "harm" if layer == "incident" else "litter",
+            "band": "late",
+            "weekday_group": "weekend",
+            "person": pd.array([p for _, p, _ in rows], dtype="Int64"),
+            "record_key": 1,
+            "agency": [a for a, _, _ in rows],
+            "trusted": [t for _, _, t in rows],
+        }
+    )
+    places = _release(records, references)
+    return int(places.loc[places["table"] == PLACES, "people"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    ("rows", "people", "why"),
+    [
+        ([("Outreach team", 1, True), ("Outreach team", 2, True)], 2, "two women named"),
+        (
+            [("Outreach team", 1, True), ("Police NPT", 7, True), ("Police NPT", 8, True)],
+            2,
+            "one agency names two, another one: at most two women, maybe the same",
+        ),
+        ([("Outreach team", None, True)] * 4, 1, "anonymous reports: at most one woman"),
+        (
+            [("Outreach team", 1, True), ("Ugly Mugs report", None, True)],
+            1,
+            "an anonymous report beside a named woman may be about her",
+        ),
+        (
+            [("Outreach team", 1, True), *[("Community safety", 90 + i, False) for i in range(5)]],
+            1,
+            "a partner's planted people count for nothing",
+        ),
+        (
+            [*[("Outreach team", i, True) for i in range(3)], ("Community safety", 9, False)],
+            3,
+            "and are in no value",
+        ),
+    ],
+)
+def test_a_release_counts_people_cautiously(
+    rows: list[tuple[str, int | None, bool]], people: int, why: str
+) -> None:
+    assert _people_of(rows) == people, why
+
+
+def test_agencies_sharing_a_reference_scheme_count_its_references_together() -> None:
+    """The night van and the foot team are one outreach service, referencing a woman by one
+    code: their five references are five women. Apart, they might be two or three."""
+    rows = [("Night van", 1, True), ("Night van", 2, True), ("Foot team", 3, True)]
+    rows += [("Foot team", 4, True), ("Foot team", 5, True), ("Police NPT", 6, True)]
+    shared = {"Night van": "outreach service", "Foot team": "outreach service"}
+    assert _people_of(rows) == 3
+    assert _people_of(rows, references=shared) == 5
+
+
+def test_asb_reports_each_count_and_a_partners_own_uploads_are_in_no_release() -> None:
+    rows = [("Resident report", None, True)] * 3 + [("Community safety", None, False)] * 4
+    assert _people_of(rows, layer="asb") == 3
+    cell = int(cells_from_points([50.91], [-1.395], 8)[0])
+    records = pd.DataFrame(
+        {
+            "layer": "asb",
+            "cell": cell,
+            "category_group": "litter",
+            "band": "day",
+            "weekday_group": "weekend",
+            "person": pd.array([None] * 7, dtype="Int64"),
+            "record_key": 0,
+            "agency": [a for a, _, _ in rows],
+            "trusted": [t for _, _, t in rows],
+        }
+    )
+    release = _release(records)
+    value = release.loc[release["table"] == PLACES, "value"].iloc[0]
+    assert value == 3 + PERTURBATION_TABLE[3, 0]  # three reports, their keys summing to 0
