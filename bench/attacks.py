@@ -48,7 +48,7 @@ from streetsafe.boundaries import load_areas
 from streetsafe.deployment import seal_context
 from streetsafe.filters import ReleaseRequest
 from streetsafe.policies import load_policies
-from streetsafe.releases import SCOPE, ReleaseRules
+from streetsafe.releases import ReleaseRules, make_releases
 from streetsafe.settings import Settings
 from streetsafe.views import published_view, release_area_view, release_view
 
@@ -226,11 +226,13 @@ def _spelt_rows(cell: int, *, as_written: bool) -> list[str]:
 
 
 def load_case(store: Store, ctx: SealContext, areas: Areas, *, as_written: bool = False) -> Case:
-    """Ingest the constructed case into ``store``; return where it put her records."""
+    """Ingest the constructed case into ``store`` and release its months, as the operator
+    would once they have closed; return where it put her records."""
     case, files = build_case(areas, as_written=as_written)
     for kind, data in files.items():
         summary = ingest_file(store, kind, io.BytesIO(data), ctx=ctx, source=f"{kind}.csv")
         assert summary.rejected == 0, summary.rejects.head()
+    make_releases(store, RULES)
     return case
 
 
@@ -391,7 +393,7 @@ class ReleaseDoor:
         if q not in self._seen:
             self.queries += 1
             request = ReleaseRequest(self.policy.name, q.res, q.layers, q.first, q.last, q.groups)
-            self._seen[q] = release_view(self.store, self.policy, request, RULES)
+            self._seen[q] = release_view(self.store, self.policy, request)
         return self._seen[q]
 
     def cell(self, question: ReleaseQuestion | None, cell: int) -> float:
@@ -407,7 +409,7 @@ class ReleaseDoor:
         request = ReleaseRequest(
             self.policy.name, 8, question.layers, question.first, question.last, question.groups
         )
-        view = release_area_view(self.store, self.policy, request, self.areas, RULES)
+        view = release_area_view(self.store, self.policy, request, self.areas)
         return float(view.cells.loc[view.cells["area"] == ward, "value"].sum())
 
     def held_back(self, night: date, hours: HourRange | None) -> float | None:
@@ -515,9 +517,12 @@ def door_widest(door: Door, first: date, last: date) -> Any:
 # --- attacks through uploads ------------------------------------------------------------------
 # These need a store of their own each (a release is made once), so they take an empty store
 # and the deployment's seal context. "Before" is an upload as every upload was before the red
-# team's findings: counted in the releases and deduplicated against every record.
+# team's findings: counted with the trusted sources' records and deduplicated against every
+# record.
 
 UPLOAD_MONTH = date(2026, 3, 1)  # a month the constructed case leaves empty
+PLANTED_HER = 6  # records of the one real woman in a hexagon the planting attacks look for
+UPLOAD_TARGETS = 40  # hexagons the upload attacks ask about, half with records
 
 
 def planting(store: Store, ctx: SealContext, areas: Areas, role: str, defence: bool) -> Outcome:
@@ -525,27 +530,68 @@ def planting(store: Store, ctx: SealContext, areas: Areas, role: str, defence: b
     real records name, so that a hexagon crosses ``k`` exactly where one real woman has
     records: the released map would then say which hexagons held her (half of them)."""
     out = Outcome("planting k-1 invented women", role, defence, counts=False)
+    shown = _plant(store, ctx, areas, role, defence=defence, fakes=load_policies()[role].k - 1)
+    for i, (_, value) in enumerate(shown):
+        out.score(PLANTED_HER if i % 2 == 0 else 0, 1.0 if value > 0 else 0.0)
+    out.queries = 2
+    return out
+
+
+def planting_k(store: Store, ctx: SealContext, areas: Areas, role: str, defence: bool) -> Outcome:
+    """Upload ``k`` invented women (three records each) into each hexagon, so that every one is
+    published whatever else is there, and subtract the records planted: what is left is the
+    real records in the hexagon, under k people or not."""
+    out = Outcome("planting k invented women", role, defence)
     k = load_policies()[role].k
-    targets = town_cells(areas, ctx, 24)
-    real = [
+    shown = _plant(store, ctx, areas, role, defence=defence, fakes=k)
+    for i, (_, value) in enumerate(shown):
+        left = value - 3 * k  # her records, plus the noise: under 3 is taken for noise alone
+        out.score(PLANTED_HER if i % 2 == 0 else 0, left if left >= 3 else 0.0)
+    out.queries = 2
+    return out
+
+
+def planted_values(
+    store: Store, ctx: SealContext, areas: Areas, role: str, *, real: bool
+) -> list[tuple[int, float]]:
+    """What ``role`` is shown in each target after a partner planted ``k`` women in it: with
+    the real woman in half of them, or (``real=False``) in none."""
+    return _plant(store, ctx, areas, role, defence=True, fakes=load_policies()[role].k, real=real)
+
+
+def _plant(
+    store: Store,
+    ctx: SealContext,
+    areas: Areas,
+    role: str,
+    *,
+    defence: bool,
+    fakes: int,
+    real: bool = True,
+) -> list[tuple[int, float]]:
+    """Ingest one real woman (six records) into every other target hexagon, then a partner's
+    file of ``fakes`` invented women in every target, release the month and return each
+    target's released value (0 where none is shown). ``real=False``: she is in none."""
+    targets = town_cells(areas, ctx, UPLOAD_TARGETS)
+    hers = [
         _upload_row((UPLOAD_MONTH.replace(day=3 + r), 23), cell, 3, f"T{i}")
         for i, cell in enumerate(targets[::2])
-        for r in range(3)
+        for r in range(PLANTED_HER)
     ]
-    _ingest_all(store, ctx, real, OPERATOR)
+    if real:
+        _ingest_all(store, ctx, hers, OPERATOR)
     planted = [
         _upload_row((UPLOAD_MONTH.replace(day=10 + r), 3), cell, 4, f"FAKE{i}-{w}")
         for i, cell in enumerate(targets)
-        for w in range(k - 1)
+        for w in range(fakes)
         for r in range(3)
     ]
     _ingest_all(store, ctx, planted, Uploader("community_safety", trusted=not defence))
     request = ReleaseRequest(role, RELEASE_RES, ("incident",), UPLOAD_MONTH, UPLOAD_MONTH)
-    shown = set(release_view(store, load_policies()[role], request, RULES).cells["cell"])
-    for i, cell in enumerate(targets):
-        out.score(3 if i % 2 == 0 else 0, 1.0 if cell in shown else 0.0)
-    out.queries = 2
-    return out
+    make_releases(store, RULES)  # the operator, at the month's end
+    cells = release_view(store, load_policies()[role], request).cells
+    values = dict(zip(cells["cell"], cells["value"], strict=True))
+    return [(cell, float(values.get(cell, 0))) for cell in targets]
 
 
 def duplicate_count(
@@ -554,10 +600,10 @@ def duplicate_count(
     """Upload guesses of other agencies' records, half of them real, and read the summary's
     "already stored": a duplicate says the record exists."""
     out = Outcome("guesses read from 'already stored'", role, defence, counts=False)
-    cells = town_cells(areas, ctx, 24)
+    cells = town_cells(areas, ctx, UPLOAD_TARGETS)
     secret = [
         _upload_row(
-            (UPLOAD_MONTH.replace(day=1 + i), 22), cell, 2, f"S{i}", sharing="outreach_only"
+            (UPLOAD_MONTH.replace(day=1 + i % 28), 22), cell, 2, f"S{i}", sharing="outreach_only"
         )
         for i, cell in enumerate(cells[::2])
     ]
@@ -567,7 +613,7 @@ def duplicate_count(
         if i % 2 == 0:
             guess = secret[i // 2]
         else:
-            guess = _upload_row((UPLOAD_MONTH.replace(day=1 + i), 22), cell, 2, f"G{i}")
+            guess = _upload_row((UPLOAD_MONTH.replace(day=1 + i % 28), 22), cell, 2, f"G{i}")
         summary = _ingest_all(store, ctx, [guess], partner)
         out.score(1 if i % 2 == 0 else 0, float(summary.duplicates))
         out.queries += 1
@@ -578,7 +624,7 @@ def town_cells(areas: Areas, ctx: SealContext, n: int) -> list[int]:
     """``n`` resolution-8 hexagons around Derby Road, each wholly inside the study area."""
     from shapely.geometry import Polygon
 
-    ring = sorted(h3.grid_disk(h3.latlng_to_cell(50.9112, -1.3932, RELEASE_RES), 5))
+    ring = sorted(h3.grid_disk(h3.latlng_to_cell(50.9112, -1.3932, RELEASE_RES), 7))
     cells = [h3.str_to_int(c) for c in ring]
     in_wards = [c for c, w in zip(cells, areas.of_cells(cells), strict=True) if w]
     town = ctx.study_area.geometry
@@ -612,6 +658,7 @@ def _ingest_all(
 
 UPLOAD_ATTACKS: dict[str, Callable[[Store, SealContext, Areas, str, bool], Outcome]] = {
     "planting": planting,
+    "planting_k": planting_k,
     "duplicates": duplicate_count,
 }
 
@@ -653,7 +700,7 @@ def costs(store: Store, role: str, months: list[date]) -> Cost:
     live = publish(cube, replace(policy, case_knowledge=True), res=policy.finest_res)
     assert live.shown_rows is not None
     request = ReleaseRequest(role, policy.finest_res, policy.default_layers, months[0], months[-1])
-    released = release_view(store, policy, request, RULES)
+    released = release_view(store, policy, request)
     after = _released_rows(store, policy, months)
     named = cube.person >= 0
     before_rows = np.zeros(len(cube), dtype=bool)
@@ -672,7 +719,7 @@ def _released_rows(store: Store, policy: RolePolicy, months: list[date]) -> tupl
     """Records and distinct people behind the released values ``policy``'s role is shown."""
     from geo.releases import DIMENSIONS, PLACES, shown_groups
 
-    values = store.release_values(list(store.release_ids(SCOPE).values()))
+    values = store.release_values(list(store.release_ids().values()))
     records, people = 0, set()
     for month in months:
         last = _add_months(month, 1) - timedelta(days=1)
@@ -777,6 +824,7 @@ def _load_demo(store: Store, ctx: SealContext) -> None:
     files = generate_demo(end=date(2026, 10, 31))
     for kind in ("incidents", "outreach", "asb"):
         ingest_file(store, kind, io.BytesIO(getattr(files, kind)), ctx=ctx, source=kind)
+    make_releases(store, RULES)
 
 
 def _print_costs(spent: list[Cost]) -> None:

@@ -160,7 +160,7 @@ def release_controls(role: str, *, with_resolution: bool = True) -> ReleaseReque
     return the checked request and update the link."""
     policy = deployment().policies[role]
     start = _release_from_link(role)
-    months = released_months(role)
+    months = released_months()
     side = st.sidebar
     side.subheader("Filters")
     first = last = None

@@ -29,7 +29,6 @@ from streetsafe import boundaries
 from streetsafe.deployment import load_study_area, seal_context
 from streetsafe.filters import ReleaseRequest, ViewRequest
 from streetsafe.policies import PAGES, load_policies
-from streetsafe.releases import ReleaseRules, releasable_months
 from streetsafe.settings import Settings
 from streetsafe.views import (
     area_view,
@@ -48,16 +47,13 @@ class Deployment:
 
     settings: Settings
     policies: dict[str, RolePolicy]
-    releases: ReleaseRules  # as of the day the server started: see release_rules()
 
 
 @st.cache_resource
 def deployment() -> Deployment:
-    """Return the settings, role policies and release rules (read once per server)."""
+    """Return the settings and role policies (read once per server)."""
     settings = Settings.from_env(store=os.environ.get("STREETSAFE_STORE"))
-    return Deployment(
-        settings, load_policies(settings.policy), ReleaseRules.of(settings, date.today())
-    )
+    return Deployment(settings, load_policies(settings.policy))
 
 
 class _Shared:
@@ -112,19 +108,21 @@ def current_role() -> str:
     return role if role in policies else next(iter(policies))
 
 
-def data_version() -> tuple[int, int]:
-    """Return (batches, records accepted): changes whenever data is added, so caches refresh.
+def data_version() -> tuple[int, ...]:
+    """Return (batches, records accepted, releases): changes whenever data is added or a month
+    released, so caches refresh.
 
-    Read from the small audit table, not by counting records, so it costs nothing per rerun.
+    Read from the small tables of files and releases, not by counting records, so it costs
+    nothing per rerun.
     """
     with store() as st_:
-        return st_.data_version()
+        return (*st_.data_version(), len(st_.release_ids()))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_view(
     url: str,
-    version: tuple[int, int],
+    version: tuple[int, ...],
     request: ViewRequest,
     by: tuple[str, ...] = (),
     *,
@@ -152,72 +150,54 @@ def cached_view(
 # --- partner roles: sums of monthly releases --------------------------------------------------
 
 
-def release_rules() -> ReleaseRules:
-    """Return the deployment's release rules as of today."""
-    return replace(deployment().releases, today=date.today())
-
-
-def released_months(role: str) -> list[date]:
-    """Return the months ``role`` can see released (closed, with its records), oldest first."""
-    policy = deployment().policies[role]
-    url = deployment().settings.store
-    return _released_months(url, data_version(), release_rules(), policy.layers, policy.sharing)
+def released_months() -> list[date]:
+    """Return the months the operator has released, oldest first (the same for every role:
+    which months exist says nothing about the records)."""
+    return _released_months(deployment().settings.store, data_version())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _released_months(
-    url: str,
-    version: tuple[int, int],
-    rules: ReleaseRules,
-    layers: tuple[str, ...],
-    sharing: tuple[str, ...],
-) -> list[date]:
+def _released_months(url: str, version: tuple[int, ...]) -> list[date]:
     del url, version  # part of the cache key only
     with store() as st_:
-        return releasable_months(
-            st_, layers=layers, sharing=sharing, today=rules.today, after_days=rules.after_days
-        )
+        return sorted(st_.release_ids())
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def cached_release_view(
     url: str,
-    version: tuple[int, int],
-    rules: ReleaseRules,
+    version: tuple[int, ...],
     request: ReleaseRequest,
     by: tuple[str, ...] = (),
     *,
     with_cells: bool = True,
 ) -> PublishedView:
-    """Return a partner's view of ``request``: sums of releases (made here the first time a
-    closed month is asked for), cached per store, data version, day and request."""
+    """Return a partner's view of ``request``: sums of the operator's releases, cached per
+    store, data version and request."""
     del url, version
     with store() as st_:
         return release_view(
-            st_, deployment().policies[request.role], request, rules, by=by, with_cells=with_cells
+            st_, deployment().policies[request.role], request, by=by, with_cells=with_cells
         )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_release_area_view(
     url: str,
-    version: tuple[int, int],
-    rules: ReleaseRules,
+    version: tuple[int, ...],
     request: ReleaseRequest,
     by: tuple[str, ...] = (),
 ) -> PublishedView:
     """Return a partner's released figures per ward (sums of its released hexagons)."""
     del url, version
     with store() as st_:
-        return release_area_view(
-            st_, deployment().policies[request.role], request, areas(), rules, by=by
-        )
+        return release_area_view(st_, deployment().policies[request.role], request, areas(), by=by)
 
 
-def map_view_of(url: str, version: tuple[int, int], request: AnyRequest) -> PublishedView:
+def map_view_of(url: str, version: tuple[int, ...], request: AnyRequest) -> PublishedView:
     """Return the map's published view of ``request``: live, or sums of releases."""
     if isinstance(request, ReleaseRequest):
-        return cached_release_view(url, version, release_rules(), request)
+        return cached_release_view(url, version, request)
     return cached_view(url, version, request)
 
 
@@ -250,7 +230,7 @@ def areas_geojson() -> dict[str, Any]:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def cached_area_view(
-    url: str, version: tuple[int, int], request: ViewRequest, by: tuple[str, ...] = ()
+    url: str, version: tuple[int, ...], request: ViewRequest, by: tuple[str, ...] = ()
 ) -> PublishedView:
     """Return the published view of ``request`` per ward (cached like :func:`cached_view`)."""
     del url, version
@@ -265,14 +245,14 @@ def synthetic_loaded() -> bool:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _synthetic(url: str, version: tuple[int, int]) -> bool:
+def _synthetic(url: str, version: tuple[int, ...]) -> bool:
     del url, version  # part of the cache key only
     with store() as st_:
         return st_.has_synthetic()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def display_table(url: str, version: tuple[int, int], request: AnyRequest) -> pd.DataFrame:
+def display_table(url: str, version: tuple[int, ...], request: AnyRequest) -> pd.DataFrame:
     """Return the request's published view as a table for people (layer names, plain words)."""
     from dashboard.mapping import LAYER_TITLES, protection_text
 
@@ -283,7 +263,7 @@ def display_table(url: str, version: tuple[int, int], request: AnyRequest) -> pd
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def view_csv(url: str, version: tuple[int, int], request: AnyRequest) -> str:
+def view_csv(url: str, version: tuple[int, ...], request: AnyRequest) -> str:
     """Return the CSV export of the request's published view (what ``streetsafe map`` writes)."""
     return view_table(map_view_of(url, version, request)).to_csv(index=False)
 
@@ -326,7 +306,7 @@ def require_page(name: str) -> str:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def cached_night_deck(
-    url: str, version: tuple[int, int], request: AnyRequest, *, dark: bool, basemap: str | None
+    url: str, version: tuple[int, ...], request: AnyRequest, *, dark: bool, basemap: str | None
 ) -> pdk.Deck:
     """Return the night map's deck for a request, serialised once (cached like the view)."""
     from dashboard.mapping import compact, night_deck, ward_layers

@@ -17,12 +17,13 @@ asking a slightly different question, or a role tightened later, sums the same v
 record lies under one value of each table, two in all. A group with fewer than ``k`` people is
 in no figure, and no figure says how much was left out. Nothing here talks to a database.
 
-A release holds the records of trusted uploaders only (the operator, or a role with case
-knowledge): a partner's own uploads are in no release, since a partner could otherwise plant
-people to lift a hexagon over ``k`` and so reveal who else is there. Who counts towards ``k`` is
-reckoned cautiously (:func:`people`): the most distinct references any one agency gives
-(agencies reference one woman differently), and reports naming nobody add one person only
-where no one is named.
+Each group is counted within one **pool** of sources: the trusted ones (the operator's files,
+a role with case knowledge), or one partner's own files. A partner could otherwise plant people
+to lift a hexagon over ``k`` and so reveal who else is there; within its own pool it can only
+publish what it put in itself. Who counts towards ``k`` is reckoned cautiously
+(:func:`people`): the most distinct references any one reference scheme gives (agencies
+reference one woman differently), and reports naming nobody add one person only where no one
+is named.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ DIMENSIONS = {
     TIMES: ("category_group", "band", "weekday_group"),
 }
 # What the store's count cube is broken down by, besides a table's dimensions, to count people
-# as a release does: each record's agency, and whether its file came from a trusted uploader.
-PROVENANCE = ("agency", "trusted")
+# as a release does: each record's agency, and its pool ("" for the trusted sources, else the
+# partner or file it came from).
+PROVENANCE = ("agency", "pool")
+TRUSTED_POOL = ""
 # What a partner view may break its figures down by: a table's dimensions, or the month.
 VIEW_DIMENSIONS = ("category_group", "band", "weekday_group", "month")
 # A release's rows, as stored: one per group of one table.
@@ -70,6 +73,7 @@ COLUMNS = (
     "category_group",
     "band",  # "" in the places table
     "weekday_group",  # "" in the places table
+    "pool",  # whose sources the group counts: "" the trusted ones, else one partner's
     "value",  # the record count with its cell-key offset; exact for public data
     "people",  # as k counts them, cautiously (see people()); never shown
     "public",
@@ -92,7 +96,7 @@ def release_rows(
     """
     parts = []
     for table, cube in ((PLACES, places), (TIMES, times)):
-        keys = ["layer", *(["cell"] if table == PLACES else []), *DIMENSIONS[table]]
+        keys = ["layer", *(["cell"] if table == PLACES else []), *DIMENSIONS[table], "pool"]
         missing = [c for c in (*keys, *PROVENANCE, "person", "n", "keysum") if c not in cube]
         if missing:
             raise FilterError(f"the {table} table's cube lacks {', '.join(missing)}")
@@ -103,7 +107,6 @@ def release_rows(
 def _table_rows(
     table: str, cube: pd.DataFrame, keys: list[str], references: Mapping[str, str]
 ) -> pd.DataFrame:
-    cube = cube[cube["trusted"].astype(bool)]  # a partner's own uploads: in no release
     groups = cube.groupby(keys, as_index=False, sort=True).agg(
         n=("n", "sum"), keysum=("keysum", "sum")
     )
@@ -123,7 +126,8 @@ def _table_rows(
             out[column] = ""
     if "cell" not in out.columns:
         out["cell"] = np.int64(0)
-    return out.astype({"layer": str, "category_group": str, "band": str, "weekday_group": str})
+    text = dict.fromkeys(("layer", "category_group", "band", "weekday_group", "pool"), str)
+    return out.astype(text)
 
 
 def people(
@@ -159,14 +163,16 @@ def release_view(
     by: tuple[str, ...] = (),
     layers: tuple[str, ...],
     groups: tuple[str, ...] | None = None,
+    releases: tuple[str, ...] = (),
 ) -> PublishedView:
     """Return what ``policy``'s role sees of released ``values``: sums of their groups.
 
-    ``values`` are the rows of one or more releases (:data:`COLUMNS`, plus ``month`` and
-    ``release``). With ``res`` the figures are per hexagon at ``res`` (the release's resolution
-    or coarser), from the places table; without, for the whole study area, from the times
-    table when ``by`` names a night band or group of nights, else from the places table.
-    ``groups`` limits the category groups (None: all).
+    ``values`` are the rows of the releases ``releases`` (:data:`COLUMNS`, plus ``month`` and
+    ``release``); the view names those releases, whatever rows it shows. With ``res`` the
+    figures are per hexagon at ``res`` (the release's resolution or coarser), from the places
+    table; without, for the whole study area, from the times table when ``by`` names a night
+    band or group of nights, else from the places table. ``groups`` limits the category groups
+    (None: all).
     """
     unknown = [d for d in by if d not in VIEW_DIMENSIONS]
     if unknown:
@@ -199,12 +205,11 @@ def release_view(
     cells = pd.DataFrame(frame)
     if res is None:
         cells = cells.drop(columns="resolution")
-    releases = sorted(set(values["release"])) if "release" in values.columns else []
     return PublishedView(
         cells=cells.reset_index(drop=True),
         role=policy.name,
         res=policy.finest_res if res is None else res,
-        release=", ".join(releases) or None,
+        release=", ".join(sorted(releases)) or None,
     )
 
 

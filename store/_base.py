@@ -28,8 +28,8 @@ class BatchInfo:
     # hashed as it streams. Its name is not kept: a name can say whose file it was.
     file_sha256: str | Callable[[], str]
     synthetic: bool = False
-    uploaded_by: str = "operator"  # the command line's operator, or the dashboard role
-    trusted: bool = True  # its records count towards k in releases (see ingest.pipeline)
+    uploaded_by: str = "operator"  # the command line's operator, or a role
+    trusted: bool = True  # counts towards k with the trusted sources (see ingest.pipeline)
 
     def sha256(self) -> str:
         """Return the file's SHA-256."""
@@ -238,11 +238,10 @@ class Store(abc.ABC):
 
     # --- partner releases ------------------------------------------------------------------
 
-    def release_ids(self, scope: str) -> dict[date, str]:
-        """Return the releases made for ``scope``: month -> release id (the latest version)."""
-        rows = self._execute(
-            "SELECT month, id FROM releases WHERE scope = ? ORDER BY month, version", (scope,)
-        )
+    def release_ids(self) -> dict[date, str]:
+        """Return the releases made: month -> release id (a month has one, whatever its
+        scope or version)."""
+        rows = self._execute("SELECT month, id FROM releases ORDER BY month")
         return {pd.Timestamp(month).date(): str(rid) for month, rid in rows}
 
     def release_values(self, ids: Sequence[str]) -> pd.DataFrame:
@@ -261,16 +260,16 @@ class Store(abc.ABC):
     def add_release(
         self, release_id: str, *, month: date, scope: str, version: int, rows: pd.DataFrame
     ) -> bool:
-        """Store a release whole; return False (storing nothing) if ``release_id`` is stored.
+        """Store a release whole; return False (storing nothing) if ``month`` has a release.
 
-        A release is never changed once stored: a second maker (another server made it first)
-        keeps the stored one.
+        A release is never changed once stored, nor made again for its month: a second maker
+        (another process made it first), or a later version, keeps the stored one.
         """
         self._begin()
         try:
             made = self._execute(
                 "INSERT INTO releases (id, month, scope, version, made_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (id) DO NOTHING RETURNING id",
+                "ON CONFLICT DO NOTHING RETURNING id",
                 (release_id, month, scope, version, datetime.now(UTC).replace(tzinfo=None)),
             )
             if made:

@@ -38,9 +38,14 @@ DIMENSIONS = {
     "band": band_sql(),
     "weekday_group": weekday_group_sql(),
     "category_group": _category_group_sql(),
-    # where a record came from, for counting people cautiously in partner releases
+    # where a record came from, for counting people cautiously in partner releases: its agency,
+    # and its pool ('' for the trusted sources; else the partner that supplied it, or for a
+    # file from before uploaders were recorded, that file)
     "agency": "agency",
-    "trusted": "(batch_id NOT IN (SELECT id FROM batches WHERE NOT trusted))",
+    "pool": (
+        "(SELECT CASE WHEN b.trusted THEN '' ELSE COALESCE(b.uploaded_by, "
+        "'file ' || CAST(b.id AS TEXT)) END FROM batches b WHERE b.id = batch_id)"
+    ),
 }
 
 

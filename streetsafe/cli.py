@@ -85,10 +85,20 @@ def ingest(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    from_role: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="A partner role whose file this is (e.g. police_npt): its records form a pool "
+            "of their own in partner releases and count towards no one else's k. Without it the "
+            "files are the operator's own, trusted.",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Ingest report files; each file lands whole or not at all."""
-    from ingest.pipeline import IngestJob, IngestSummary, ingest_files, write_rejects
+    from ingest.pipeline import OPERATOR, IngestJob, IngestSummary, ingest_files, write_rejects
     from store import open_store
     from streetsafe.deployment import seal_context
 
@@ -96,13 +106,14 @@ def ingest(
     summaries: list[IngestSummary] = []
     with _failures():
         settings = _settings(store)
+        uploader = OPERATOR if from_role is None else _uploader(settings, from_role)
         ctx = seal_context(settings)
         with (
             open_store(settings.store, storage_res=settings.storage_res) as st,
             _ProgressBars(paths, quiet=as_json) as bars,
         ):
             jobs = [
-                IngestJob(kind.value, str(path), progress=bars.of(n))
+                IngestJob(kind.value, str(path), progress=bars.of(n), uploader=uploader)
                 for n, path in enumerate(paths)
             ]
             # The next file is read and sealed while this one is reported and the last loads.
@@ -127,6 +138,19 @@ def ingest(
         out.print_json(json.dumps(_json_summary(summaries)))
     if failed:
         raise typer.Exit(1)
+
+
+def _uploader(settings: Any, role: str) -> Any:
+    """The uploader of a file a role supplied: trusted if the role has case knowledge."""
+    from ingest.pipeline import Uploader
+    from streetsafe.policies import load_policies
+
+    policies = load_policies(settings.policy)
+    if role not in policies:
+        raise typer.BadParameter(
+            f"{role!r} is not a role; roles: {', '.join(policies)}", param_hint="--from"
+        )
+    return Uploader(role, trusted=policies[role].case_knowledge)
 
 
 def _rejects_path(rejects: Path | None, path: Path, *, several: bool) -> Path | None:
@@ -243,6 +267,7 @@ def demo(
     from store import open_store
     from streetsafe.demo import generate_demo
     from streetsafe.deployment import seal_context
+    from streetsafe.releases import ReleaseRules, make_releases
     from streetsafe.resources import data_dir
 
     with _failures():
@@ -274,6 +299,12 @@ def demo(
                         f"police.uk {result.source}: {result.accepted:,} added, "
                         f"{result.duplicates:,} already there"
                     )
+            made = make_releases(st, ReleaseRules.of(settings, date.today()))
+        if made:
+            out.print(
+                f"released for partner roles: {made[0][0]:%Y-%m} to {made[-1][0]:%Y-%m} "
+                f"({len(made)} months)"
+            )
         out.print(f"demo store ready: {settings.store} (synthetic data, labelled as such)")
 
 
@@ -351,6 +382,47 @@ class ExportFormat(StrEnum):
     csv = "csv"
 
 
+@app.command()
+def release(
+    through: Annotated[
+        str | None,
+        typer.Option(
+            help="Release closed months up to this one (YYYY-MM) [default: every closed month].",
+            show_default=False,
+        ),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Release every closed month not yet released, for partner roles (run monthly, e.g. from
+    cron). A month closes STREETSAFE_RELEASE_AFTER_DAYS after it ends; once released it is
+    never made again, whatever arrives later."""
+    from store import open_store
+    from streetsafe.releases import ReleaseRules, make_releases
+
+    last = _parse_month(through) if through else None
+    with _failures():
+        settings = _settings(store)
+        rules = ReleaseRules.of(settings, date.today())
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            made = make_releases(st, rules, through=last)
+            released = sorted(st.release_ids())
+    for month, rid, rows in made:
+        out.print(f"released {month:%Y-%m}: {rid} ({rows:,} groups)")
+    if not made:
+        out.print("nothing to release: every closed month is released")
+    if released:
+        out.print(f"partner roles see {released[0]:%Y-%m} to {released[-1]:%Y-%m}")
+
+
+def _parse_month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a month (YYYY-MM)", param_hint="--through"
+        ) from None
+
+
 @app.command("map")
 def map_export(
     role: Annotated[
@@ -396,7 +468,6 @@ def map_export(
     from store import open_store
     from streetsafe.filters import ReleaseRequest, parse_request
     from streetsafe.policies import load_policies
-    from streetsafe.releases import ReleaseRules
     from streetsafe.views import published_view, release_view
 
     with _failures():
@@ -419,8 +490,7 @@ def map_export(
             raise typer.Exit(2) from None
         with open_store(settings.store, storage_res=settings.storage_res) as st:
             if isinstance(request, ReleaseRequest):
-                rules = ReleaseRules.of(settings, date.today())
-                view = release_view(st, policies[role], request, rules)
+                view = release_view(st, policies[role], request)
             else:
                 view = published_view(st, policies[role], request.cube_filter(), res=request.res)
     if fmt is ExportFormat.geojson:

@@ -4,10 +4,16 @@ A role without case knowledge (``case_knowledge = false`` in its policy) sees on
 (:mod:`geo.releases`). There is one release a month, of every record shared with partners and
 public data, whatever the roles: a role sees sums of it (its layers, its sharing levels, its
 resolution or coarser), so a role tightened later, or a person holding two roles, still sees
-each value once. A month's release is made the first time a view asks for it once the month has
-closed (``release_after_days`` after its end, so that late reports arrive first) from the
-store's SQL, stored, and never made again: records that arrive later for a released month stay
-out of partner views, since a second release would be a second, differently perturbed look.
+each value once.
+
+Releases are made by the operator (``streetsafe release``, monthly, e.g. from cron), never by a
+view: whoever first asked would otherwise decide when a month is frozen and with which rules,
+and which months exist would follow the records (a month listed, or not, says whether it holds
+any). The operator releases every closed month (``release_after_days`` after its end, so that
+late reports arrive first) from the first month the store holds records of, empty or not; a
+month's release is stored and never made again, whatever changes later: records that arrive
+after it stay out of partner views, since a second release would be a second, differently
+perturbed look at the same records.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from ingest.agencies import Agencies
 from store import Store
 from streetsafe.settings import Settings
 
-RELEASE_VERSION = 1  # how releases are made; a change makes new releases, with a new version
+RELEASE_VERSION = 1  # how releases are made; a change applies to months not yet released
 SCOPE = f"partners/r{RELEASE_RES}"  # what every release holds (see geo.releases)
 
 
@@ -69,44 +75,44 @@ def closed(month: date, *, today: date, after_days: int) -> bool:
     return next_month(month) + timedelta(days=after_days) <= today
 
 
-def releasable_months(
-    store: Store,
-    *,
-    layers: Sequence[str],
-    sharing: Sequence[str],
-    today: date,
-    after_days: int,
-) -> list[date]:
-    """Return the closed months with records of ``layers`` and ``sharing`` levels.
+def closed_months(store: Store, *, today: date, after_days: int) -> list[date]:
+    """Return every closed month from the first the store holds records of (any layer): the
+    months the operator releases, with records or without."""
+    first = min(store.months(), default=None)
+    months: list[date] = []
+    month = first
+    while month is not None and closed(month, today=today, after_days=after_days):
+        months.append(month)
+        month = next_month(month)
+    return months
 
-    Only records the asking role may see count: a month with outreach-only contacts alone is no
-    month of a partner's (listing it would tell them such records exist).
+
+def released(store: Store, months: Sequence[date]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Return the rows of the stored releases of ``months`` (those released), with each row's
+    ``release`` id and ``month`` (see :meth:`Store.release_values`), and the releases' ids."""
+    made = store.release_ids()
+    ids = tuple(made[m] for m in months if m in made)
+    return store.release_values(list(ids)), ids
+
+
+def make_releases(
+    store: Store, rules: ReleaseRules, *, through: date | None = None
+) -> list[tuple[date, str, int]]:
+    """Release every closed month (up to ``through``'s, if given) not yet released.
+
+    Returns (month, release id, rows) for each release made. Months already released are
+    left as they are, whatever has arrived since.
     """
-    shared = [level for level in sharing if level in RELEASE_SHARING]
-    months = store.months(layers=layers, sharing=shared)
-    return [m for m in months if closed(m, today=today, after_days=after_days)]
-
-
-def releases(
-    store: Store, months: list[date], references: Sequence[tuple[str, str]] = ()
-) -> pd.DataFrame:
-    """Return the rows of the releases of ``months`` (closed ones), making those not made yet
-    (``references``: agencies sharing person references, see :class:`ReleaseRules`).
-
-    Each row carries its ``release`` id and ``month`` (see :meth:`Store.release_values`).
-    """
-    made = store.release_ids(SCOPE)
-    for month in months:
-        if month not in made:
-            store.add_release(
-                release_id(month),
-                month=month,
-                scope=SCOPE,
-                version=RELEASE_VERSION,
-                rows=make_release(store, month, dict(references)),
-            )
-    made = store.release_ids(SCOPE)
-    return store.release_values([made[m] for m in months if m in made])
+    made = store.release_ids()
+    out = []
+    for month in closed_months(store, today=rules.today, after_days=rules.after_days):
+        if month in made or (through is not None and month > through):
+            continue
+        rows = make_release(store, month, dict(rules.references))
+        rid = release_id(month)
+        if store.add_release(rid, month=month, scope=SCOPE, version=RELEASE_VERSION, rows=rows):
+            out.append((month, rid, len(rows)))
+    return out
 
 
 def make_release(

@@ -24,7 +24,7 @@ from geo.releases import release_view as sum_releases
 from geo.wards import Areas
 from store import CountSource, Store
 from streetsafe.filters import ReleaseRequest
-from streetsafe.releases import ReleaseRules, releasable_months, releases
+from streetsafe.releases import released
 
 LATEST_MONTHS = 3  # a partner view without months shows the latest this many released
 
@@ -116,18 +116,11 @@ def _live(policy: RolePolicy) -> None:
 # --- partner roles: sums of releases --------------------------------------------------------
 
 
-def release_months(
-    store: Store, policy: RolePolicy, request: ReleaseRequest, rules: ReleaseRules
-) -> tuple[list[date], list[str]]:
-    """Return the released months ``request`` covers, and notes on those it asked for but
-    that are not released (not closed yet, or with no records the role may see)."""
-    available = releasable_months(
-        store,
-        layers=request.layers,
-        sharing=policy.sharing,
-        today=rules.today,
-        after_days=rules.after_days,
-    )
+def release_months(store: Store, request: ReleaseRequest) -> tuple[list[date], list[str]]:
+    """Return the released months ``request`` covers, and a note if it asked for months after
+    the latest released. Every month the operator releases is listed, whatever it holds: which
+    months exist says nothing about the records."""
+    available = sorted(store.release_ids())
     if request.first is None and request.last is None:
         return available[-LATEST_MONTHS:], []
     first = request.first or (available[0] if available else date.min)
@@ -137,8 +130,7 @@ def release_months(
     latest_open = max(available, default=None)
     if request.last is not None and (latest_open is None or request.last > latest_open):
         notes.append(
-            f"months after {latest_open:%Y-%m} are not released yet: a month is released "
-            f"{rules.after_days} days after it ends"
+            f"months after {latest_open:%Y-%m} are not released yet"
             if latest_open
             else "no month is released yet"
         )
@@ -149,7 +141,6 @@ def release_view(
     store: Store,
     policy: RolePolicy,
     request: ReleaseRequest,
-    rules: ReleaseRules,
     *,
     by: tuple[str, ...] = (),
     with_cells: bool = True,
@@ -160,8 +151,8 @@ def release_view(
     says); without, figures for the whole study area by ``by`` (night band, group of nights,
     category group, month).
     """
-    months, notes = release_months(store, policy, request, rules)
-    values = releases(store, months, rules.references)
+    months, notes = release_months(store, request)
+    values, ids = released(store, months)
     view = sum_releases(
         values,
         policy,
@@ -169,6 +160,7 @@ def release_view(
         by=by,
         layers=request.layers,
         groups=request.groups,
+        releases=ids,
     )
     view.notes.extend([_coverage(months), *notes])
     return view
@@ -179,14 +171,13 @@ def release_area_view(
     policy: RolePolicy,
     request: ReleaseRequest,
     areas: Areas,
-    rules: ReleaseRules,
     *,
     by: tuple[str, ...] = (),
 ) -> PublishedView:
     """Return the released figures per named area (ward): sums of the released hexagons whose
     centre lies in it, so that the map and the area table agree, and no area figure holds a
     record the map does not show."""
-    cells = release_view(store, policy, replace(request, res=policy.finest_res), rules, by=by)
+    cells = release_view(store, policy, replace(request, res=policy.finest_res), by=by)
     frame = cells.cells
     area = _areas_of(frame["cell"].to_numpy(dtype=np.int64), areas).decoded()
     summed = (

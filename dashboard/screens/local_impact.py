@@ -16,7 +16,6 @@ from dashboard.state import (
     data_version,
     deployment,
     map_view,
-    release_rules,
     require_page,
 )
 from geo.privacy import PublishedView
@@ -37,7 +36,7 @@ version = data_version()
 
 def _ward_view(by: tuple[str, ...]) -> PublishedView:
     if isinstance(request, ReleaseRequest):
-        return cached_release_area_view(settings.store, version, release_rules(), request, by)
+        return cached_release_area_view(settings.store, version, request, by)
     return cached_area_view(settings.store, version, request, by)
 
 

@@ -15,7 +15,6 @@ from dashboard.state import (
     deployment,
     display_table,
     map_view_of,
-    release_rules,
     require_page,
     view_csv,
 )
@@ -87,13 +86,12 @@ def _live_detail(request: ViewRequest, cell: int) -> None:
 
 
 def _released_detail(request: ReleaseRequest, cell: int) -> None:
-    rules = release_rules()
     left, right = st.columns(2)
     for column, by, title in (
         (left, ("category_group",), "By category group"),
         (right, ("month",), "By month"),
     ):
-        view = cached_release_view(settings.store, version, rules, request, by)
+        view = cached_release_view(settings.store, version, request, by)
         rows = view.cells[view.cells["cell"] == cell]
         with column:
             st.markdown(f"**{title}**")

@@ -13,7 +13,6 @@ from dashboard.state import (
     cached_view,
     data_version,
     deployment,
-    release_rules,
     require_page,
 )
 from geo.nights import NIGHT_BANDS, UNKNOWN_TIME, WEEKDAY_GROUPS
@@ -75,10 +74,9 @@ def _live(request: ViewRequest) -> PublishedView:
 
 
 def _released(request: ReleaseRequest) -> PublishedView:
-    rules = release_rules()
 
     def figures(*by: str) -> PublishedView:
-        return cached_release_view(url, version, rules, request, by, with_cells=False)
+        return cached_release_view(url, version, request, by, with_cells=False)
 
     bands = {band.name: band.label for band in NIGHT_BANDS} | {UNKNOWN_TIME: "Time unknown"}
     by_band = figures("band")

@@ -102,6 +102,45 @@ def test_demo_loads_synthetic_and_police_data_once(env: dict[str, str]) -> None:
     assert "0 added" in again.stdout
 
 
+def test_the_operator_releases_closed_months_once(env: dict[str, str], tmp_path: Path) -> None:
+    incidents = tmp_path / "incidents.csv"
+    incidents.write_text(
+        "occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing\n"
+        "2026-08-04 23:10,50.9112,-1.3931,violence,high,Outreach team,AB-17,partners\n"
+    )
+    assert runner.invoke(app, ["ingest", "incidents", str(incidents)], env=env).exit_code == 0
+    before = runner.invoke(app, ["map", "--role", "police_npt", "--format", "csv"], env=env)
+    assert "no month is released yet" in before.stderr  # views never make releases
+    first = runner.invoke(app, ["release", "--through", "2026-09"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "released 2026-08: 2026-08/partners/r8/v1" in first.stdout
+    assert "released 2026-09: 2026-09/partners/r8/v1" in first.stdout  # a month with no records
+    assert "2026-10" not in first.stdout
+    again = runner.invoke(app, ["release", "--through", "2026-09"], env=env)
+    assert "nothing to release" in again.stdout
+    assert "partner roles see 2026-08 to 2026-09" in again.stdout
+    bad = runner.invoke(app, ["release", "--through", "2026-9-1"], env=env)
+    assert bad.exit_code == 2
+    assert "not a month (YYYY-MM)" in bad.output
+
+
+def test_a_partners_file_is_ingested_as_the_partners(env: dict[str, str], tmp_path: Path) -> None:
+    asb = tmp_path / "asb.csv"
+    asb.write_text(
+        "occurred_at,latitude,longitude,category,agency,sharing\n"
+        "2026-08-04 23:10,50.9112,-1.3931,noise,Community safety,partners\n"
+    )
+    args = ["ingest", "asb", str(asb), "--from", "community_safety"]
+    assert runner.invoke(app, args, env=env).exit_code == 0
+    con = duckdb.connect(env["STREETSAFE_STORE"], read_only=True)
+    batches = con.execute("SELECT uploaded_by, trusted FROM batches").fetchall()
+    con.close()
+    assert batches == [("community_safety", False)]
+    wrong = runner.invoke(app, ["ingest", "asb", str(asb), "--from", "mayor"], env=env)
+    assert wrong.exit_code == 2
+    assert "'mayor' is not a role" in wrong.output
+
+
 def test_a_killed_ingest_leaves_the_store_and_rejects_as_they_were(
     env: dict[str, str], tmp_path: Path
 ) -> None:

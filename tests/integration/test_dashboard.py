@@ -25,7 +25,7 @@ from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area
 from streetsafe.filters import ReleaseRequest, parse_request
 from streetsafe.policies import load_policies
-from streetsafe.releases import ReleaseRules
+from streetsafe.releases import ReleaseRules, make_releases
 from streetsafe.resources import data_file
 from streetsafe.settings import Settings
 from streetsafe.views import published_view, release_view
@@ -72,6 +72,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             str(data_file("policeuk", "2022-02-southampton-street.csv")),
             ctx=ctx,
         )
+        make_releases(store, ReleaseRules.of(Settings.from_env({}), date.today()))
     return url
 
 
@@ -109,8 +110,7 @@ def _published(url: str, role: str, **filters: str) -> dict[tuple[str, str], int
     request = parse_request(policies, role=role, **filters)
     with open_store(url, storage_res=10) as store:
         if isinstance(request, ReleaseRequest):
-            rules = ReleaseRules.of(Settings.from_env({}), date.today())
-            view = release_view(store, policies[role], request, rules)
+            view = release_view(store, policies[role], request)
         else:
             view = published_view(store, policies[role], request.cube_filter(), res=request.res)
     cells = view.cells

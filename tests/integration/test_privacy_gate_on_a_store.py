@@ -13,7 +13,7 @@ from store import Store, open_store
 from streetsafe.deployment import seal_context
 from streetsafe.filters import ReleaseRequest
 from streetsafe.policies import load_policies
-from streetsafe.releases import SCOPE, ReleaseRules, releasable_months
+from streetsafe.releases import ReleaseRules, make_releases
 from streetsafe.settings import Settings
 from streetsafe.views import published_view, release_view
 
@@ -39,18 +39,19 @@ def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Pat
         ingest_file(
             store, "incidents", io.BytesIO("\n".join(rows).encode()), ctx=ctx, source="i.csv"
         )
+        make_releases(store, rules)
         outreach = published_view(
             store, policies["outreach"], CubeFilter(layers=("incident",)), res=9
         )
         partners = {
             role: [
-                release_view(store, policies[role], request, rules, by=by, with_cells=cells)
+                release_view(store, policies[role], request, by=by, with_cells=cells)
                 for by, cells in (((), True), (("band",), False), (("month",), False))
             ]
             for role in ("police_npt", "community_safety")
             for request in [ReleaseRequest(role, 8, ("incident",))]
         }
-        stored = store.release_values(list(store.release_ids(SCOPE).values()))
+        stored = store.release_values(list(store.release_ids().values()))
     assert outreach.total >= 200
     for role, views in partners.items():
         assert all(view.cells.empty for view in views), role  # map, trends, months: nothing
@@ -59,25 +60,31 @@ def test_outreach_only_records_never_reach_police_or_council_views(tmp_path: Pat
     assert stored["people"].max() == 1
 
 
-def test_a_month_of_outreach_only_records_is_no_month_of_the_partners(
+def test_partners_see_every_released_month_whatever_it_holds(
     engine_store: Store, ctx: SealContext
 ) -> None:
-    """Listing it as released would tell a partner that outreach-only records exist then."""
+    """Which months are listed says nothing about the records: a month of outreach-only
+    records, a month with no records at all and a month with records partners see are listed
+    alike, and a month's note is the same whatever it holds."""
     header = "occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing"
     rows = [
         "2025-05-02 23:10,50.9112,-1.3931,violence,high,Police NPT,P-1,partners",
-        "2025-06-02 23:10,50.9112,-1.3931,violence,high,Outreach team,W-1,outreach_only",
+        "2025-07-02 23:10,50.9112,-1.3931,violence,high,Outreach team,W-1,outreach_only",
     ]
     data = io.BytesIO("\n".join([header, *rows]).encode())
     ingest_file(engine_store, "incidents", data, ctx=ctx, source="i.csv")
+    made = make_releases(engine_store, ReleaseRules(date(2025, 9, 1), 7))
+    assert [m for m, _, _ in made] == [date(2025, 5, 1), date(2025, 6, 1), date(2025, 7, 1)]
     police = load_policies()["police_npt"]
-    today = date(2025, 9, 1)
-    months = releasable_months(
-        engine_store, layers=police.layers, sharing=police.sharing, today=today, after_days=7
+    notes = []
+    for month in (date(2025, 5, 1), date(2025, 6, 1), date(2025, 7, 1)):
+        request = ReleaseRequest("police_npt", 8, ("incident",), month, month)
+        view = release_view(engine_store, police, request)
+        assert view.cells.empty  # one woman: under k
+        notes.append(view.notes[0].replace(f"{month:%Y-%m}", "M"))
+        assert view.release == f"{month:%Y-%m}/partners/r8/v1"
+    assert len(set(notes)) == 1
+    after = ReleaseRequest("police_npt", 8, ("incident",), date(2025, 8, 1), date(2025, 8, 1))
+    assert release_view(engine_store, police, after).notes[-1] == (
+        "months after 2025-07 are not released yet"
     )
-    assert months == [date(2025, 5, 1)]
-    request = ReleaseRequest("police_npt", 8, ("incident",), date(2025, 5, 1), date(2025, 6, 1))
-    view = release_view(
-        engine_store, load_policies()["police_npt"], request, ReleaseRules(today, 7)
-    )
-    assert view.notes[0] == "released figures for the whole months 2025-05"

@@ -151,3 +151,39 @@ def test_postgis_partitions_records_by_month_and_prunes_them(
         plan = "\n".join(store.query("EXPLAIN " + sql, params).iloc[:, 0])
         scanned = set(re.findall(r"records_\d{4}_\d{2}", plan))
         assert scanned == {"records_2026_08", "records_2026_09", "records_2026_10"}
+
+
+def test_files_ingested_before_uploaders_were_recorded_are_not_trusted(
+    ctx: SealContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file from before migration 4 may have been a partner's upload: its records count
+    towards no one else's k, each such file a pool of its own in partner releases."""
+    from datetime import date
+
+    from store import _base
+    from streetsafe.releases import ReleaseRules, make_releases
+
+    data = HEADER + "\nA1,2025-03-30 23:40,50.9112,-1.3931,,violence,high,Outreach,AB-17,partners\n"
+    with open_store(str(tmp_path / "now.duckdb"), storage_res=10) as now:
+        ingest_file(now, "incidents", io.BytesIO(data.encode()), ctx=ctx)
+        records = now.query("SELECT * EXCLUDE (batch_id) FROM records")
+    released = _base._migrations("duckdb")
+    old_path = str(tmp_path / "old.duckdb")
+    monkeypatch.setattr(_base, "_migrations", lambda dialect: released[:3])
+    with open_store(old_path, storage_res=10) as old:  # a store as version 3 left it
+        old.query("SELECT 1")
+        con = old._con  # type: ignore[attr-defined]
+        con.execute(
+            "INSERT INTO batches (layer, source, file_sha256, ingested_at, accepted) "
+            "VALUES ('incident', '', 'x', now(), 1)"
+        )
+        con.register("old_records", records.assign(batch_id=1))
+        con.execute("INSERT INTO records SELECT * FROM old_records")
+    monkeypatch.undo()
+    with open_store(old_path, storage_res=10) as upgraded:
+        assert upgraded.query("SELECT uploaded_by, trusted FROM batches").values.tolist() == [
+            [None, False]
+        ]
+        make_releases(upgraded, ReleaseRules(date(2025, 5, 1), 7))
+        values = upgraded.release_values(list(upgraded.release_ids().values()))
+    assert set(values["pool"]) == {"file 1"}

@@ -47,7 +47,7 @@ def months_of_records(draw: st.DrawFn) -> pd.DataFrame:
             "person": person,
             "record_key": rng.integers(0, 256, n),
             "agency": rng.choice(["Outreach team", "Police NPT"], n),
-            "trusted": rng.random(n) < 0.9,
+            "pool": np.where(rng.random(n) < 0.9, "", "community_safety"),
         }
     )
 
@@ -64,7 +64,7 @@ def _cube(records: pd.DataFrame, table: str) -> pd.DataFrame:
     )
 
 
-_PROVENANCE: dict[str, str | bool] = {"agency": "Outreach team", "trusted": True}
+_PROVENANCE: dict[str, str] = {"agency": "Outreach team", "pool": ""}
 
 
 def _release(records: pd.DataFrame, references: dict[str, str] | None = None) -> pd.DataFrame:
@@ -170,11 +170,12 @@ def _people_of(
             "person": pd.array([p for _, p, _ in rows], dtype="Int64"),
             "record_key": 1,
             "agency": [a for a, _, _ in rows],
-            "trusted": [t for _, _, t in rows],
+            "pool": ["" if t else "community_safety" for _, _, t in rows],
         }
     )
     places = _release(records, references)
-    return int(places.loc[places["table"] == PLACES, "people"].iloc[0])
+    trusted = places[(places["table"] == PLACES) & (places["pool"] == "")]
+    return int(trusted["people"].iloc[0]) if len(trusted) else 0
 
 
 @pytest.mark.parametrize(
@@ -193,14 +194,9 @@ def _people_of(
             "an anonymous report beside a named woman may be about her",
         ),
         (
-            [("Outreach team", 1, True), *[("Community safety", 90 + i, False) for i in range(5)]],
+            [("Outreach team", 1, True), *[("Outreach team", 90 + i, False) for i in range(5)]],
             1,
-            "a partner's planted people count for nothing",
-        ),
-        (
-            [*[("Outreach team", i, True) for i in range(3)], ("Community safety", 9, False)],
-            3,
-            "and are in no value",
+            "a partner's planted people, under any agency, count for no one else's group",
         ),
     ],
 )
@@ -220,7 +216,9 @@ def test_agencies_sharing_a_reference_scheme_count_its_references_together() -> 
     assert _people_of(rows, references=shared) == 5
 
 
-def test_asb_reports_each_count_and_a_partners_own_uploads_are_in_no_release() -> None:
+def test_a_partners_records_are_a_pool_of_their_own() -> None:
+    """A partner's ASB reports count among themselves: four of theirs beside three trusted
+    ones make two groups, each kept or dropped on its own, never one of seven."""
     rows = [("Resident report", None, True)] * 3 + [("Community safety", None, False)] * 4
     assert _people_of(rows, layer="asb") == 3
     cell = int(cells_from_points([50.91], [-1.395], 8)[0])
@@ -234,9 +232,16 @@ def test_asb_reports_each_count_and_a_partners_own_uploads_are_in_no_release() -
             "person": pd.array([None] * 7, dtype="Int64"),
             "record_key": 0,
             "agency": [a for a, _, _ in rows],
-            "trusted": [t for _, _, t in rows],
+            "pool": ["" if t else "community_safety" for _, _, t in rows],
         }
     )
     release = _release(records)
-    value = release.loc[release["table"] == PLACES, "value"].iloc[0]
-    assert value == 3 + PERTURBATION_TABLE[3, 0]  # three reports, their keys summing to 0
+    places = release[release["table"] == PLACES].set_index("pool")
+    assert places["people"].to_dict() == {"": 3, "community_safety": 4}
+    assert places.loc["", "value"] == 3 + PERTURBATION_TABLE[3, 0]  # their keys sum to 0
+    assert places.loc["community_safety", "value"] == 4 + PERTURBATION_TABLE[4, 0]
+    council = replace(COUNCIL, min_shown=0, round_to=1)  # k = 5: neither pool has five
+    assert release_view(release, council, res=8, layers=("asb",)).cells.empty
+    four = replace(council, k=4)  # the partner's pool alone is shown, never lifted by the other
+    shown = release_view(release, four, res=8, layers=("asb",)).cells
+    assert shown["value"].tolist() == [max(4 + PERTURBATION_TABLE[4, 0], 4)]

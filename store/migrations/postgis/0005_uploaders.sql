@@ -1,4 +1,7 @@
--- Who supplied each file: the operator or a dashboard role, and whether its records count
--- towards k in partner releases (a partner's own uploads do not: see ingest/pipeline.py).
-ALTER TABLE batches ADD COLUMN IF NOT EXISTS uploaded_by TEXT NOT NULL DEFAULT 'operator';
-ALTER TABLE batches ADD COLUMN IF NOT EXISTS trusted BOOLEAN NOT NULL DEFAULT TRUE;
+-- Who supplied each file (the operator, or a role through the dashboard or `ingest --from`),
+-- and whether its records count towards k with the trusted sources' in partner releases (a
+-- partner's do not: its records are a pool of their own, see geo/releases.py). Files ingested
+-- before this was recorded may have been a partner's: they are not trusted, each a pool of its
+-- own.
+ALTER TABLE batches ADD COLUMN IF NOT EXISTS uploaded_by TEXT;
+ALTER TABLE batches ADD COLUMN IF NOT EXISTS trusted BOOLEAN NOT NULL DEFAULT FALSE;
