@@ -112,7 +112,8 @@ class DuckDBStore(Store):
 
     def _insert_release_values(self, rows: pd.DataFrame) -> None:
         columns = ", ".join(f'"{c}"' for c in ("release_id", *RELEASE_COLUMNS))
-        self._con.register("release_rows", rows)
+        # Through Arrow: duckdb 1.2 does not know pandas 3's "str" dtype (the pool column).
+        self._con.register("release_rows", pa.Table.from_pandas(rows, preserve_index=False))
         try:
             self._con.execute(
                 f"INSERT INTO release_values ({columns}) SELECT {columns} FROM release_rows"
