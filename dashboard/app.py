@@ -1,4 +1,4 @@
-"""The streetsafe dashboard (Streamlit entry point): role, theme, and the pages a role may see."""
+"""The streetsafe dashboard (Streamlit entry point): who is looking, theme, and their pages."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard.signin import gate, sign_out_button
 from dashboard.state import (
     PAGE_TITLES,
-    ROLE_KEY,
-    current_role,
     deployment,
+    note_policy_changes,
     pages_for,
     synthetic_loaded,
 )
+from streetsafe.access import ADMIN
 
 HERE = Path(__file__).parent
 DARK_CSS = """
@@ -22,30 +23,42 @@ DARK_CSS = """
   background-color: #0b0d12; color: #c9ccd1;
 }
 .stApp h1, .stApp h2, .stApp h3, .stApp p, .stApp label, .stApp span { color: #c9ccd1; }
+/* notices: no bright boxes in a dark van */
+.stApp [data-testid="stAlertContainer"] {
+  background-color: #171a21; border: 1px solid #3a3f4b; color: #c9ccd1;
+}
 </style>
 """
 
 st.set_page_config(page_title="streetsafe", page_icon="🌙", layout="wide")
-policies = deployment().policies
-role = current_role()
-
+note_policy_changes()
 with st.sidebar:
     st.markdown("**streetsafe** · night-time street safety")
-    st.info("Demo mode: there is no sign-in yet; choose the role to view as.", icon="🔓")
-    st.selectbox(
-        "Role",
-        list(policies),
-        index=list(policies).index(role),
-        key=ROLE_KEY,
-        format_func=lambda name: policies[name].title,
-    )
     dark = st.toggle("Low-light mode (for the van at night)", key="dark")
-role = current_role()
-if st.query_params.get("role") != role:
-    st.query_params["role"] = role
 if dark:
     st.markdown(DARK_CSS, unsafe_allow_html=True)
-if synthetic_loaded():
+
+viewer = gate()  # the sign-in page (and nothing else) until someone is signed in
+policies = deployment().policies
+with st.sidebar:
+    if not viewer.demo:  # (demo mode: the role chooser is in the sidebar, the banner above)
+        title = "Administrator" if viewer.role == ADMIN else policies[viewer.role].title
+        st.caption(f"Signed in as **{viewer.email}**  \n{title} · {viewer.agency or '—'}")
+        sign_out_button()
+synthetic = viewer.role != ADMIN and synthetic_loaded()
+if viewer.demo:
+    st.warning(
+        (
+            "**Demo, with synthetic demo data.** No one is signed in: the role is chosen in the "
+            "sidebar. The women, incidents, contacts and reports shown are invented; only the "
+            "police.uk layer is real public data."
+            if synthetic
+            else "**Demo.** No one is signed in: the role is chosen in the sidebar (started with "
+            "--demo; keep it to this machine)."
+        ),
+        icon="🧪",
+    )
+elif synthetic:
     st.warning(
         "**Synthetic demo data.** The women, incidents, contacts and reports shown are "
         "invented; only the police.uk layer is real public data.",
@@ -57,8 +70,8 @@ pages = [
         HERE / "screens" / f"{name}.py",
         title=PAGE_TITLES[name][0],
         icon=PAGE_TITLES[name][1],
-        default=name == "night_map",
+        default=i == 0,
     )
-    for name in pages_for(role)
+    for i, name in enumerate(pages_for(viewer.role))
 ]
 st.navigation(pages).run()

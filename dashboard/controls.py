@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from dashboard.state import deployment, released_months
+from dashboard.state import current_viewer, deployment, released_months
 from geo.errors import StreetsafeError
 from geo.layers import CATEGORY_GROUPS
 from geo.nights import WEEKDAYS
@@ -146,6 +146,8 @@ def _dates(value: object) -> tuple[date | None, date | None]:
 
 def _to_link(request: ViewRequest | ReleaseRequest, *, whole_day: bool = False) -> None:
     params = request.query_params()
+    if not current_viewer().demo:
+        params.pop("role")  # a signed-in role comes from sign-in, never from a link
     if whole_day:
         params["hours"] = "00-24"
     if dict(st.query_params) != params:

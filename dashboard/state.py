@@ -6,6 +6,8 @@ request), so a cached answer is never served for another question.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -25,10 +27,11 @@ from geo.sun import AFTER_SUNSET
 from geo.wards import Areas
 from ingest.seal import SealContext
 from store import CountSource, ResidentViews, Store, open_store
-from streetsafe import boundaries
-from streetsafe.deployment import load_study_area, seal_context
+from streetsafe import audit, boundaries
+from streetsafe.access import ADMIN, AccessMap
+from streetsafe.deployment import load_access, load_study_area, seal_context
 from streetsafe.filters import ReleaseRequest, ViewRequest
-from streetsafe.policies import PAGES, load_policies
+from streetsafe.policies import PAGES, default_policy_file, load_policies
 from streetsafe.settings import Settings
 from streetsafe.views import (
     area_view,
@@ -37,7 +40,7 @@ from streetsafe.views import (
     release_view,
 )
 
-ROLE_KEY = "role"
+VIEWER_KEY = "_streetsafe_viewer"
 AnyRequest = ViewRequest | ReleaseRequest
 
 
@@ -47,13 +50,56 @@ class Deployment:
 
     settings: Settings
     policies: dict[str, RolePolicy]
+    access: AccessMap
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person at the dashboard: their email, and the role and agency it gives them."""
+
+    email: str
+    role: str
+    agency: str
+    via: str  # "oidc", "local" or "demo"
+    since: float  # when the sign-in was made (epoch seconds)
+
+    @property
+    def actor(self) -> audit.Actor:
+        """Who this is, for the audit trail."""
+        return audit.Actor(self.email, self.role, self.agency)
+
+    @property
+    def demo(self) -> bool:
+        """Whether this is demo mode (a chosen role, no sign-in)."""
+        return self.via == "demo"
 
 
 @st.cache_resource
 def deployment() -> Deployment:
-    """Return the settings and role policies (read once per server)."""
+    """Return the settings, role policies and access map (read once per server); a change to
+    the policies or the access map since the last start is written to the audit trail."""
     settings = Settings.from_env(store=os.environ.get("STREETSAFE_STORE"))
-    return Deployment(settings, load_policies(settings.policy))
+    policies = load_policies(settings.policy)
+    return Deployment(settings, policies, load_access(settings, policies))
+
+
+@st.cache_resource
+def note_policy_changes() -> bool:
+    """Audit a change of the policy file or the access map (by their SHA-256) since the
+    dashboard last started (once per server); return True if there was one."""
+    dep = deployment()
+    policy = dep.settings.policy or default_policy_file()
+    now = {
+        "policy_sha256": hashlib.sha256(policy.read_bytes()).hexdigest(),
+        "access_sha256": dep.access.digest,
+        "grants": len(dep.access.grants),
+    }
+    with store() as st_:
+        last = st_.audit_entries(events=[audit.AUTHZ_CHANGE])
+        if len(last) and json.loads(last["detail"].iloc[-1]) == now:
+            return False
+        audit.record(st_, audit.AUTHZ_CHANGE, audit.OPERATOR, **now)
+    return True
 
 
 class _Shared:
@@ -98,14 +144,38 @@ def counts() -> Iterator[CountSource]:
         yield shared.views
 
 
-def current_role() -> str:
-    """Return the role of the person looking at the dashboard.
+def current_viewer() -> Viewer:
+    """Return the person at the dashboard (set by the sign-in gate at the top of every run)."""
+    found = st.session_state.get(VIEWER_KEY)
+    if not isinstance(found, Viewer):
+        st.error("Sign in first.")
+        st.stop()
+    return found
 
-    Until sign-in exists this is the demo-mode chooser's value; sign-in replaces this function.
-    """
-    policies = deployment().policies
-    role = st.session_state.get(ROLE_KEY) or st.query_params.get("role") or next(iter(policies))
-    return role if role in policies else next(iter(policies))
+
+def current_role() -> str:
+    """Return the role of the person looking at the dashboard: from their sign-in (or, on demo
+    data, the demo chooser), never from a link."""
+    return current_viewer().role
+
+
+def audit_read(page: str, request: AnyRequest | None, *, cells: int, export: str = "") -> None:
+    """Write a view (once per session and question) or an export (each time) to the audit
+    trail: the page, the role's request (release months or filters), the cells it returned."""
+    who = current_viewer()
+    detail: dict[str, Any] = {"page": page, "cells": cells}
+    if request is not None:
+        detail["request"] = request.query_params()
+    if export:
+        detail["export"] = export
+    else:
+        key = json.dumps(detail, sort_keys=True, default=str)
+        seen: set[str] = st.session_state.setdefault("_streetsafe_reads", set())
+        if key in seen:
+            return
+        seen.add(key)
+    with store() as st_:
+        audit.record(st_, audit.SENSITIVE_READ, who.actor, **detail)
 
 
 def data_version() -> tuple[int, ...]:
@@ -283,11 +353,15 @@ PAGE_TITLES = {
     "local_impact": ("Local impact", "🏘️"),
     "data": ("Data", "📥"),
     "about": ("About the data", ":material/info:"),
+    "audit": ("Audit trail", ":material/fact_check:"),
 }
 
 
 def pages_for(role: str) -> tuple[str, ...]:
-    """Return the pages ``role`` may open, by screen name, in menu order."""
+    """Return the pages ``role`` may open, by screen name, in menu order (``admin``: the
+    audit trail alone)."""
+    if role == ADMIN:
+        return ("audit",)
     mine = deployment().policies[role].pages
     return tuple(page for page in PAGES if page in mine)
 
@@ -295,10 +369,13 @@ def pages_for(role: str) -> tuple[str, ...]:
 def require_page(name: str) -> str:
     """Stop the page unless the current role may open it; return the role.
 
-    The menu already leaves such pages out; this holds even for a hand-typed address.
+    The menu already leaves such pages out; this holds even for a hand-typed address, and
+    such an attempt is audited.
     """
     role = current_role()
     if name not in pages_for(role):
+        with store() as st_:
+            audit.record(st_, audit.AUTHZ_FAIL, current_viewer().actor, asked="page", page=name)
         st.error("This page is not available to your role.")
         st.stop()
     return role

@@ -60,7 +60,7 @@ class RolePolicy:
     round_to: int = 1
     min_shown: int = 0
     max_rollup: int = 2
-    can_upload: bool = False
+    uploads: tuple[str, ...] = ()  # the layers it may add reports to (the Data page)
     # trusted with the records' detail (live views, fine filters); else monthly releases only
     case_knowledge: bool = False
     pages: tuple[str, ...] = ()  # the dashboard's pages the role gets, in menu order

@@ -71,6 +71,14 @@ class Agencies:
         others (agencies not listed are schemes of their own)."""
         return tuple(sorted(self.schemes.items()))
 
+    def family(self, agency: str) -> frozenset[str]:
+        """Return ``agency`` and every agency sharing its reference scheme (one service, such
+        as an outreach team and its van): the agencies its people may upload rows for."""
+        scheme = self.schemes.get(agency)
+        if scheme is None:
+            return frozenset({agency})
+        return frozenset(a for a, s in self.schemes.items() if s == scheme) | {agency}
+
     @property
     def all(self) -> list[str]:
         """Every agency's name, in the file's order."""

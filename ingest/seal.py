@@ -73,6 +73,11 @@ class SealContext:
     storage_res: int
     agencies: Agencies
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # the agency of whoever uploads (a signed-in user's): a row naming none is stamped with it,
+    # and a row naming one outside its service (agencies sharing its reference scheme) is
+    # rejected: its duplicates would be looked for among that agency's records, telling the
+    # uploader which of them exist. None: the operator's files, any agency.
+    agency: str | None = None
 
 
 @dataclass
@@ -363,7 +368,21 @@ _NATIVE_CHECKS: tuple[Check[_NativeRows], ...] = (
         column="agency",
         reason="missing agency",
         message="no reporting agency given",
-        test=lambda r: r.text.empty("agency"),
+        test=lambda r: r.text.empty("agency") & (r.ctx.agency is None),
+    ),
+    Check(
+        column="agency",
+        reason="another agency",
+        message=lambda r, _: (
+            f"names another agency; the files you upload are {r.ctx.agency}'s (leave the "
+            "column empty, or ask the operator to load another agency's file)"
+        ),
+        test=lambda r: (
+            r.agency.notna().to_numpy()
+            & ~r.agency.isin(r.ctx.agencies.family(r.ctx.agency)).to_numpy()
+            if r.ctx.agency is not None
+            else np.zeros(len(r.agency), dtype=bool)
+        ),
     ),
     Check(
         column="agency",
@@ -513,11 +532,20 @@ def _native_rows(text: _Text, kind: Kind, ctx: SealContext) -> _NativeRows:
         where=where,
         time=time,
         category=category,
-        agency=map_distinct_text(text["agency"], ctx.agencies.canonical),
+        agency=_agency(text, ctx),
         sharing=sharing.where(~defaulted, DEFAULT_SHARING),
         defaulted_sharing=defaulted,
         severity=severity,
     )
+
+
+def _agency(text: _Text, ctx: SealContext) -> pd.Series:
+    """Return each row's agency (its configured name; missing if none or unknown): an
+    uploader's own where the row names none."""
+    named = map_distinct_text(text["agency"], ctx.agencies.canonical)
+    if ctx.agency is None:
+        return named
+    return named.where(~text.empty("agency"), ctx.agency)
 
 
 def _seal_policeuk(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:

@@ -17,7 +17,8 @@ what=${1:-}
 
 case "$what" in
   demo) debs=(python3-venv) ;;
-  test) debs=(python3-venv postgresql-15 postgresql-15-postgis-3 chromium) ;;
+  # nodejs and npm: the sign-in test runs a real OIDC provider (npm's oidc-provider) on loopback
+  test) debs=(python3-venv postgresql-15 postgresql-15-postgis-3 chromium nodejs npm) ;;
   *) echo "usage: bash scripts/quickstart.sh demo|test" >&2; exit 2 ;;
 esac
 
@@ -28,6 +29,8 @@ ensure_debs() {
   for pkg in "$@"; do
     # python3-venv matters only where the interpreter is Debian's own
     if [ "$pkg" = python3-venv ] && "$PYTHON" -c 'import ensurepip' 2>/dev/null; then continue; fi
+    # a Node.js from elsewhere (e.g. NodeSource's nodejs) brings its own npm
+    if [ "$pkg" = npm ] && command -v npm >/dev/null; then continue; fi
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0

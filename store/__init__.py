@@ -6,6 +6,7 @@ answers a store's count cube from memory for a server that asks many views (the 
 
 from __future__ import annotations
 
+from store._access import UserRow, chain_hash
 from store._base import BatchInfo, CountSource, Store, Writer, to_arrow
 from store._schema import RECORD_COLUMNS
 from store.resident import ResidentViews
@@ -16,7 +17,9 @@ __all__ = [
     "CountSource",
     "ResidentViews",
     "Store",
+    "UserRow",
     "Writer",
+    "chain_hash",
     "open_store",
     "to_arrow",
 ]

@@ -16,6 +16,7 @@ import pyarrow as pa
 from geo.aggregate import Contributions, CubeFilter
 from geo.errors import FilterError, StoreError
 from store import _queries
+from store._access import AccessTables
 from store._schema import ARROW_SCHEMA, RELEASE_COLUMNS
 
 
@@ -90,7 +91,7 @@ class CountSource(Protocol):
         ...
 
 
-class Store(abc.ABC):
+class Store(AccessTables, abc.ABC):
     """A store of sealed records: the embedded (DuckDB) or the PostGIS engine.
 
     A database interface and nothing more: it writes a file's records in one transaction and
@@ -141,6 +142,14 @@ class Store(abc.ABC):
     def has_synthetic(self) -> bool:
         """Return whether any synthetic (demo) batch was loaded."""
         frame = self.query("SELECT count(*) AS n FROM batches WHERE synthetic")
+        return bool(frame["n"].iloc[0])
+
+    def has_real_records(self) -> bool:
+        """Return whether any file of real reports was loaded: one not synthetic and not of the
+        public police.uk layer (a store without is a demo store)."""
+        frame = self.query(
+            "SELECT count(*) AS n FROM batches WHERE NOT synthetic AND layer <> 'policeuk'"
+        )
         return bool(frame["n"].iloc[0])
 
     def data_version(self) -> tuple[int, int]:
@@ -438,8 +447,22 @@ def _migrations(dialect: str) -> list[tuple[int, str]]:
 
 
 def _statements(sql: str) -> list[str]:
+    """Split a migration into statements at ``;``, except inside a ``$$``-quoted body (a
+    PL/pgSQL function's)."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    pieces = "\n".join(lines).split("$$")
+    out, current = [], ""
+    for i, piece in enumerate(pieces):
+        if i % 2:  # inside $$ ... $$: kept whole
+            current += f"$${piece}$$"
+            continue
+        first, *rest = piece.split(";")
+        current += first
+        for part in rest:
+            out.append(current)
+            current = part
+    out.append(current)
+    return [s.strip() for s in out if s.strip()]
 
 
 def to_arrow(records: pd.DataFrame) -> pa.Table:

@@ -180,6 +180,11 @@ class PostGISStore(Store):
         except psycopg.Error as exc:
             raise StoreError(f"PostGIS store {self.url}: {exc}") from exc
 
+    def _lock_audit(self) -> None:
+        # a lock of the application's own, not of the table: the role may lack the table
+        # privileges a table lock needs (UPDATE and DELETE are revoked from the trail)
+        self._execute("SELECT pg_advisory_xact_lock(hashtext('streetsafe audit'))")
+
     def _begin(self) -> None:
         # PostgreSQL only warns about a nested BEGIN, and the inner COMMIT would then commit the
         # outer transaction's work early; refuse it, as DuckDB does

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from enum import StrEnum
 from importlib import resources
@@ -85,13 +86,14 @@ def ingest(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    from_role: Annotated[
+    from_agency: Annotated[
         str | None,
         typer.Option(
             "--from",
-            help="A partner role whose file this is (e.g. police_npt): its records form a pool "
-            "of their own in partner releases and count towards no one else's k. Without it the "
-            "files are the operator's own, trusted.",
+            help='A partner agency whose file this is (e.g. "Police NPT"): every row is '
+            "stamped with it, and its records form a pool of their own in partner releases, "
+            "counting towards no one else's k. Without it the files are the operator's own, "
+            "trusted.",
             show_default=False,
         ),
     ] = None,
@@ -100,14 +102,18 @@ def ingest(
     """Ingest report files; each file lands whole or not at all."""
     from ingest.pipeline import OPERATOR, IngestJob, IngestSummary, ingest_files, write_rejects
     from store import open_store
+    from streetsafe import audit
     from streetsafe.deployment import seal_context
 
     failed = False
     summaries: list[IngestSummary] = []
     with _failures():
         settings = _settings(store)
-        uploader = OPERATOR if from_role is None else _uploader(settings, from_role)
         ctx = seal_context(settings)
+        uploader = OPERATOR
+        if from_agency is not None:
+            uploader = _partner(ctx, from_agency)
+            ctx = replace(ctx, agency=uploader.name)
         with (
             open_store(settings.store, storage_res=settings.storage_res) as st,
             _ProgressBars(paths, quiet=as_json) as bars,
@@ -129,6 +135,17 @@ def ingest(
                         failed = True
                         continue
                     summaries.append(result)
+                    audit.record(
+                        st,
+                        audit.UPLOAD_COMPLETE,
+                        audit.OPERATOR,
+                        kind=kind.value,
+                        partner=uploader.name if from_agency else "",
+                        rows=result.rows,
+                        accepted=result.accepted,
+                        rejected=result.rejected,
+                        already_stored=result.duplicates,
+                    )
                     target = _rejects_path(rejects, path, several=len(paths) > 1)
                     if target is not None and (result.rejected or target.exists()):
                         write_rejects(result.rejects, target)
@@ -140,17 +157,18 @@ def ingest(
         raise typer.Exit(1)
 
 
-def _uploader(settings: Any, role: str) -> Any:
-    """The uploader of a file a role supplied: trusted if the role has case knowledge."""
+def _partner(ctx: Any, agency: str) -> Any:
+    """The uploader of a file a partner agency supplied (not trusted)."""
     from ingest.pipeline import Uploader
-    from streetsafe.policies import load_policies
 
-    policies = load_policies(settings.policy)
-    if role not in policies:
+    name = ctx.agencies.canonical(agency)
+    if name is None:
+        close = ctx.agencies.suggest(agency)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise typer.BadParameter(
-            f"{role!r} is not a role; roles: {', '.join(policies)}", param_hint="--from"
+            f"{agency!r} is not an agency in the agencies file{hint}", param_hint="--from"
         )
-    return Uploader(role, trusted=policies[role].case_knowledge)
+    return Uploader(name, trusted=False)
 
 
 def _rejects_path(rejects: Path | None, path: Path, *, several: bool) -> Path | None:
@@ -308,13 +326,11 @@ def demo(
         out.print(f"demo store ready: {settings.store} (synthetic data, labelled as such)")
 
 
-def _parse_day(text: str) -> date:
+def _parse_day(text: str, *, param: str = "--end") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a date (YYYY-MM-DD)", param_hint="--end"
-        ) from None
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=param) from None
 
 
 @app.command()
@@ -322,8 +338,20 @@ def dashboard(
     store: StoreOption = None,
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     address: Annotated[
-        str, typer.Option(help="Address to listen on; the default serves this machine only.")
+        str,
+        typer.Option(
+            help="Address to listen on; the default serves this machine only. Another needs "
+            "sign-in configured (an identity provider or local accounts)."
+        ),
     ] = "127.0.0.1",
+    demo_mode: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Demo mode whatever the store holds: a role chooser, no sign-in (this machine "
+            "only). On a store of demo data alone it is the default when no sign-in is set up.",
+        ),
+    ] = False,
     headless: Annotated[
         bool | None,
         typer.Option(
@@ -337,10 +365,27 @@ def dashboard(
     with _failures():
         settings = _settings(store)
         _check_deployment(settings)
+        signs_in = _sign_in_configured(settings)
+    if not _loopback(address) and (demo_mode or not signs_in):
+        err.print(
+            f"[bold red]error:[/] refusing to listen on {address} "
+            + (
+                "in demo mode (no sign-in): demo mode serves this machine only"
+                if demo_mode
+                else "without sign-in: configure an identity provider (STREETSAFE_SECRETS, "
+                "STREETSAFE_ACCESS) or local accounts (streetsafe users add), or serve "
+                "127.0.0.1 only"
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
     if headless is None:
         headless = not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     app_path = Path(str(resources.files("dashboard") / "app.py"))
-    env = {**os.environ, "STREETSAFE_STORE": settings.store}
+    env = {**os.environ, "STREETSAFE_STORE": settings.store, "STREETSAFE_DEMO": "0"}
+    if demo_mode:
+        env["STREETSAFE_DEMO"] = "1"
     cmd = [
         sys.executable,
         "-m",
@@ -355,24 +400,52 @@ def dashboard(
         address,
         "--browser.gatherUsageStats",
         "false",
+        # no "Deploy" button or developer menu for users
+        "--client.toolbarMode",
+        "viewer",
     ]
+    if settings.secrets is not None:
+        cmd += ["--secrets.files", str(settings.secrets)]
     out.print(f"streetsafe dashboard on http://{address}:{port} (store: {settings.store})")
     sys.stdout.flush()
     # Become the server (no child left behind when this process is stopped or killed).
     os.execve(sys.executable, cmd, env)
 
 
+def _loopback(address: str) -> bool:
+    import ipaddress
+
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _sign_in_configured(settings: Any) -> bool:
+    """Whether people sign in: an identity provider in the secrets, or local accounts."""
+    from store import open_store
+    from streetsafe.deployment import identity_provider_configured
+
+    if identity_provider_configured(settings):
+        return True
+    with open_store(settings.store, storage_res=settings.storage_res) as st:
+        return st.has_users()
+
+
 def _check_deployment(settings: Any) -> None:
     """Read the deployment's files now: a bad one is one message here, not a page of traceback."""
     from ingest.agencies import Agencies
     from streetsafe.boundaries import load_areas
-    from streetsafe.deployment import load_study_area
+    from streetsafe.deployment import load_access, load_study_area
     from streetsafe.policies import load_policies
 
     load_study_area(settings.study_area)
     load_areas(settings.wards)
-    load_policies(settings.policy)
+    policies = load_policies(settings.policy)
     Agencies.load(settings.agencies)
+    load_access(settings, policies)
 
 
 class ExportFormat(StrEnum):
@@ -506,6 +579,196 @@ def map_export(
             fh.write(text)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+users_app = typer.Typer(help="Local accounts, for teams without an identity provider.")
+app.add_typer(users_app, name="users")
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = typer.prompt("Password", hide_input=True)
+    if typer.prompt("Again", hide_input=True) != first:
+        raise typer.BadParameter("the two passwords differ", param_hint="password")
+    return str(first)
+
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin", help="Read the password from the first line of standard input."
+    ),
+]
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's email (their sign-in name).")],
+    role: Annotated[str, typer.Option(help="Their role (see data/policies.toml), or admin.")],
+    agency: Annotated[
+        str, typer.Option(help="The agency they work for (in the agencies file).")
+    ] = "",
+    password_stdin: PasswordStdin = False,
+    store: StoreOption = None,
+) -> None:
+    """Create a local account (the password is kept only as its argon2id hash)."""
+    from ingest.agencies import Agencies
+    from store import open_store
+    from streetsafe.accounts import add_user
+    from streetsafe.policies import load_policies
+
+    with _failures():
+        settings = _settings(store)
+        policies = load_policies(settings.policy)
+        agencies = Agencies.load(settings.agencies)
+        password = _password(password_stdin)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            user = add_user(
+                st,
+                email,
+                role=role,
+                agency=agency,
+                password=password,
+                roles=list(policies),
+                agency_of=agencies.canonical,
+            )
+    out.print(f"account {user.email} added: {user.role}, {user.agency or 'no agency'}")
+
+
+@users_app.command("list")
+def users_list(store: StoreOption = None) -> None:
+    """List the local accounts (never their passwords)."""
+    from store import open_store
+
+    with _failures():
+        settings = _settings(store)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            users = st.users()
+    table = Table("email", "role", "agency", "state", "changed (UTC)")
+    for user in users:
+        state = "disabled" if user.disabled else f"{user.failed} failed" if user.failed else "on"
+        changed = f"{user.changed_at:%Y-%m-%d %H:%M}" if user.changed_at else ""
+        table.add_row(user.email, user.role, user.agency, state, changed)
+    out.print(table if users else "no local accounts")
+
+
+@users_app.command("disable")
+def users_disable(
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    store: StoreOption = None,
+) -> None:
+    """Turn an account off (it is kept, for the audit trail)."""
+    from store import open_store
+    from streetsafe.accounts import disable_user
+
+    with _failures():
+        settings = _settings(store)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            disable_user(st, email)
+    out.print(f"account {email} disabled")
+
+
+@users_app.command("password")
+def users_password(
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    password_stdin: PasswordStdin = False,
+    store: StoreOption = None,
+) -> None:
+    """Give an account a new password (and lift a pause after failed sign-ins)."""
+    from store import open_store
+    from streetsafe.accounts import set_password
+
+    with _failures():
+        settings = _settings(store)
+        password = _password(password_stdin)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            set_password(st, email, password)
+    out.print(f"account {email}: password changed")
+
+
+class AuditFormat(StrEnum):
+    """File formats of ``audit``."""
+
+    csv = "csv"
+    json = "json"
+
+
+audit_app = typer.Typer(
+    help="The audit trail: sign-ins, refusals, views, exports, uploads, changes.",
+    invoke_without_command=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.callback()
+def audit_export(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Entries from this day (YYYY-MM-DD, UTC).", show_default=False),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="One person's entries (email).", show_default=False)
+    ] = None,
+    fmt: Annotated[AuditFormat, typer.Option("--format", help="Output format.")] = (
+        AuditFormat.csv
+    ),
+    store: StoreOption = None,
+) -> None:
+    """Print the audit trail (CSV, or JSON lines); `audit verify` checks its chain."""
+    from datetime import datetime
+
+    from store import open_store
+    from streetsafe import audit
+    from streetsafe.access import fold_email
+
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = store
+        return
+    with _failures():
+        day = _parse_day(since, param="--since") if since else None
+        settings = _settings(store)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            text = audit.export(
+                st,
+                since=datetime.combine(day, datetime.min.time()) if day else None,
+                actor=fold_email(user) if user else None,
+                fmt=fmt.value,
+            )
+    sys.stdout.write(text)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            help="A hash an earlier check printed: also finds the newest entries deleted.",
+            show_default=False,
+        ),
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Check that no audit entry was edited or deleted (exit status 1 if one was)."""
+    from store import open_store
+    from streetsafe import audit
+
+    with _failures():
+        settings = _settings(store or ctx.obj)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            found = audit.verify(st, head=head)
+    if not found.ok:
+        for problem in found.problems:
+            err.print(f"[bold red]audit trail changed:[/] {problem}", highlight=False)
+        raise typer.Exit(1)
+    out.print(
+        f"audit trail whole: {found.entries:,} entries; the newest has hash {found.head} "
+        "(note it away from the store: `audit verify --head` then finds deleted newest entries)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

@@ -1,8 +1,11 @@
-"""Build what ingest needs from the settings: study area, gazetteer and pseudonym key."""
+"""Build what the deployment's settings name: study area, sealing context, access map,
+and whether sign-in is configured."""
 
 from __future__ import annotations
 
 import json
+import tomllib
+from collections.abc import Collection
 from pathlib import Path
 
 import shapely
@@ -14,6 +17,7 @@ from ingest.agencies import Agencies
 from ingest.gazetteer import Gazetteer
 from ingest.pseudonyms import Pseudonymiser, load_key
 from ingest.seal import SealContext
+from streetsafe.access import AccessMap
 from streetsafe.settings import Settings
 
 
@@ -55,3 +59,33 @@ def seal_context(settings: Settings) -> SealContext:
         pseudonymiser=Pseudonymiser(key),
         storage_res=settings.storage_res,
     )
+
+
+def load_access(settings: Settings, roles: Collection[str]) -> AccessMap:
+    """Return the deployment's access map (no grants if ``STREETSAFE_ACCESS`` is unset)."""
+    if settings.access is None:
+        return AccessMap(())
+    agencies = Agencies.load(settings.agencies)
+    return AccessMap.load(settings.access, roles=roles, agency_of=agencies.canonical)
+
+
+def secrets_file(settings: Settings) -> Path:
+    """Return the Streamlit secrets file the dashboard reads its ``[auth]`` section from."""
+    return settings.secrets or Path(".streamlit") / "secrets.toml"
+
+
+def identity_provider_configured(settings: Settings) -> bool:
+    """Return whether the secrets file configures sign-in through an identity provider."""
+    path = secrets_file(settings)
+    try:
+        with path.open("rb") as fh:
+            secrets = tomllib.load(fh)
+    except FileNotFoundError:
+        if settings.secrets is not None:
+            raise ConfigError(f"cannot read the secrets file {path} (STREETSAFE_SECRETS)") from None
+        return False
+    except OSError as exc:
+        raise ConfigError(f"cannot read the secrets file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"secrets file {path} is not valid TOML: {exc}") from None
+    return isinstance(secrets.get("auth"), dict)

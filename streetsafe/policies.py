@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from geo.errors import ConfigError
-from geo.layers import LAYERS, SHARING_LEVELS
+from geo.layers import LAYERS, POLICEUK, SHARING_LEVELS
 from geo.privacy import RolePolicy
 from geo.releases import RELEASE_RES
 from streetsafe.resources import data_file
 
 # The dashboard's pages, by screen name, in menu order (dashboard/screens/<name>.py).
 PAGES = ("night_map", "trends", "local_impact", "data", "about")
+# The layers a role may be given the right to upload to (police.uk files are the operator's).
+UPLOAD_LAYERS = tuple(layer for layer in LAYERS if layer != POLICEUK)
 
 
 def _subset_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
@@ -76,7 +78,7 @@ _KEYS: dict[str, _Key] = {
     "min_shown": _Key(int, _at_least(0), lambda new, base: new >= base),
     # fewer levels of roll-up publish fewer merged hexagons (more is held back)
     "max_rollup": _Key(int, _between(0, 6), lambda new, base: new <= base),
-    "can_upload": _Key(bool, _anything, lambda new, base: base or not new),
+    "uploads": _Key(list, _subset_of(UPLOAD_LAYERS), _fewer),
     "pages": _Key(list, _subset_of(PAGES), _fewer),
     "default_layers": _Key(list, _subset_of(LAYERS), lambda new, base: True),
     "enabled": _Key(bool, _anything, lambda new, base: base or not new),
@@ -97,9 +99,9 @@ def load_policies(deployment: Path | None = None) -> dict[str, RolePolicy]:
     """Return the policy of every enabled role: the shipped ones, tightened by ``deployment``.
 
     A deployment may drop layers, sharing levels and pages, raise ``k``, ``round_to`` and
-    ``min_shown``, coarsen ``finest_res``, lower ``max_rollup``, turn perturbation on, upload off
-    or a role off (``enabled = false``); anything looser is refused with a message naming the
-    role and the key.
+    ``min_shown``, coarsen ``finest_res``, lower ``max_rollup``, turn perturbation on,
+    drop upload layers, or turn a role off (``enabled = false``); anything looser is refused
+    with a message naming the role and the key.
     """
     shipped_file = default_policy_file()
     shipped = {name: _role(name, raw, shipped_file) for name, raw in _read(shipped_file).items()}
@@ -153,8 +155,14 @@ def _role(name: str, raw: Mapping[str, Any], path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"{path} [{name}]: default_layers: {outside[0]!r} is not one of its layers"
         )
-    if "data" in raw["pages"] and not raw["can_upload"]:
-        raise ConfigError(f"{path} [{name}]: the data page needs can_upload = true")
+    unseen = [layer for layer in raw["uploads"] if layer not in raw["layers"]]
+    if unseen:
+        raise ConfigError(
+            f"{path} [{name}]: uploads: {unseen[0]!r} is not one of its layers (a role uploads "
+            "only to layers it sees)"
+        )
+    if "data" in raw["pages"] and not raw["uploads"]:
+        raise ConfigError(f"{path} [{name}]: the data page needs some uploads (layers)")
     if not raw["case_knowledge"] and raw["finest_res"] > RELEASE_RES:
         raise ConfigError(
             f"{path} [{name}]: finest_res: a role without case knowledge sees the monthly "

@@ -118,6 +118,32 @@ class Settings:
         },
     )
 
+    access: Path | None = field(
+        default=None,
+        metadata={
+            "env": "STREETSAFE_ACCESS",
+            "doc": "The access map (TOML): which identity from the identity provider (by email, "
+            'group or email domain) gets which role and agency; see the README\'s "Sign-in".',
+        },
+    )
+
+    secrets: Path | None = field(
+        default=None,
+        metadata={
+            "env": "STREETSAFE_SECRETS",
+            "doc": "Streamlit secrets file holding the [auth] section (identity provider, client "
+            "id and secret, cookie secret); unset: .streamlit/secrets.toml as Streamlit looks.",
+        },
+    )
+
+    session_hours: int = field(
+        default=12,
+        metadata={
+            "env": "STREETSAFE_SESSION_HOURS",
+            "doc": "Hours a sign-in lasts (one night shift); then the user signs in again.",
+        },
+    )
+
     basemap: str | None = field(
         default=None,
         metadata={
@@ -154,19 +180,30 @@ class Settings:
                         f"{f.metadata['env']} must be a whole number, got {raw!r}"
                     ) from None
                 out[f.name] = check_resolution(res, finest=12, coarsest=6)
-            elif f.name in {"resident_rows", "release_after_days"}:
+            elif f.name in {"resident_rows", "release_after_days", "session_hours"}:
                 try:
                     rows = int(str(raw).replace("_", ""))
                 except ValueError:
                     rows = -1
-                if rows < 0:
-                    unit = "records" if f.name == "resident_rows" else "days"
+                if rows < 0 or (f.name == "session_hours" and not 1 <= rows <= 24 * 7):
+                    unit = {
+                        "resident_rows": "records (0 or more)",
+                        "release_after_days": "days (0 or more)",
+                    }.get(f.name, "hours (1 to 168)")
                     raise ConfigError(
-                        f"{f.metadata['env']} must be a whole number of {unit} (0 or more), "
-                        f"got {raw!r}"
+                        f"{f.metadata['env']} must be a whole number of {unit}, got {raw!r}"
                     )
                 out[f.name] = rows
-            elif f.name in {"key_file", "study_area", "wards", "gazetteer", "agencies", "policy"}:
+            elif f.name in {
+                "key_file",
+                "study_area",
+                "wards",
+                "gazetteer",
+                "agencies",
+                "policy",
+                "access",
+                "secrets",
+            }:
                 out[f.name] = Path(str(raw)).expanduser()
             else:
                 out[f.name] = str(raw)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.state import require_page
-from dashboard.upload import ingest_upload
+from dashboard.state import current_viewer, require_page
+from dashboard.upload import ingest_upload, upload_kinds
 from geo.errors import StreetsafeError
 from ingest.kinds import KINDS
 from ingest.pipeline import IngestSummary
@@ -19,13 +19,25 @@ st.write(
     "recognised as already stored; a file lands whole or not at all. Coordinates and person "
     "references are sealed on the way in and never stored."
 )
+kinds = upload_kinds(current_viewer())
+if not kinds:
+    st.info(
+        "Uploads need sign-in: demo mode takes no files."
+        if current_viewer().demo
+        else "Your role uploads no kind of report."
+    )
+    st.stop()
+st.caption(
+    f"Every row is stamped **{current_viewer().agency}** (rows naming another agency are "
+    'rejected), and "already stored" counts your agency\'s records only.'
+)
 kind = st.selectbox(
-    "What the file holds", list(KINDS), format_func=lambda k: KINDS[k].title, key="upload-kind"
+    "What the file holds", kinds, format_func=lambda k: KINDS[k].title, key="upload-kind"
 )
 upload = st.file_uploader("CSV file", type=["csv", "txt"], key="upload-file")
 
 with st.expander("Templates (header and example rows)"):
-    for name in ("incidents", "outreach", "asb"):
+    for name in kinds:
         path = data_file("templates", f"{name}.csv")
         st.download_button(
             f"{KINDS[name].title} template",
@@ -37,7 +49,7 @@ with st.expander("Templates (header and example rows)"):
 
 if upload is not None and st.button("Ingest", type="primary"):
     try:
-        summary = ingest_upload(kind, upload.name, upload.getvalue())
+        summary = ingest_upload(current_viewer(), kind, upload.name, upload.getvalue())
     except StreetsafeError as exc:
         st.error(user_message(exc))
     else:

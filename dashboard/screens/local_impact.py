@@ -11,6 +11,7 @@ from dashboard.mapping import LAYER_TITLES, offline_deck
 from dashboard.state import (
     areas,
     areas_geojson,
+    audit_read,
     cached_area_view,
     cached_release_area_view,
     data_version,
@@ -41,6 +42,7 @@ def _ward_view(by: tuple[str, ...]) -> PublishedView:
 
 
 view = _ward_view(("month",))
+audit_read("local_impact", request, cells=len(view.cells))
 cells = view.cells.assign(
     ward=lambda d: d["area"].map(wards.name_of),
     month=lambda d: pd.to_datetime(d["month"]).dt.strftime("%Y-%m"),
@@ -99,6 +101,7 @@ st.download_button(
     table.to_csv(index=False),
     file_name="local-impact-by-ward.csv",
     mime="text/csv",
+    on_click=lambda: audit_read("local_impact", request, cells=len(view.cells), export="csv"),
 )
 for note in view.notes:
     st.info(note)

@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.controls import controls
 from dashboard.mapping import LAYER_TITLES, group_title, legend_html, selected_hexagons
 from dashboard.state import (
+    audit_read,
     cached_night_deck,
     cached_release_view,
     cached_view,
@@ -27,6 +28,7 @@ settings = deployment().settings
 policy = deployment().policies[role]
 version = data_version()
 view = map_view_of(settings.store, version, request)
+audit_read("night_map", request, cells=len(view.cells))
 
 st.header("Night map")
 if isinstance(request, ReleaseRequest):
@@ -131,4 +133,5 @@ st.download_button(
     lambda: view_csv(settings.store, version, request),
     file_name="night-map.csv",
     mime="text/csv",
+    on_click=lambda: audit_read("night_map", request, cells=len(view.cells), export="csv"),
 )

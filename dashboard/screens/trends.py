@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.controls import WEEKDAY_NAMES, controls
 from dashboard.mapping import LAYER_TITLES, group_title
 from dashboard.state import (
+    audit_read,
     cached_release_view,
     cached_view,
     data_version,
@@ -107,6 +108,7 @@ def _released(request: ReleaseRequest) -> PublishedView:
 
 
 months = _released(request) if isinstance(request, ReleaseRequest) else _live(request)
+audit_read("trends", request, cells=len(months.cells))
 monthly = months.cells.assign(month=pd.to_datetime(months.cells["month"]).dt.strftime("%Y-%m"))
 _chart(monthly, "month", "By month")
 

@@ -114,9 +114,10 @@ def page_and_log(
             context.close()
 
 
-def open_night_map(page: Page, url: str) -> MapPixels:
-    """Open the dashboard (the night map is its first page); return the map once it is drawn."""
-    page.goto(url, wait_until="domcontentloaded")
+def open_night_map(page: Page, url: str, role: str = "outreach") -> MapPixels:
+    """Open the dashboard as ``role`` (demo mode, so a link may choose it; the night map is
+    the first page); return the map once it is drawn."""
+    page.goto(f"{url}?role={role}", wait_until="domcontentloaded")
     canvas = page.locator(f"{MAP} canvas").first
     canvas.wait_for(state="visible", timeout=45_000)
     assert page.evaluate(WEBGL_RENDERER), (

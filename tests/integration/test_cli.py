@@ -130,15 +130,16 @@ def test_a_partners_file_is_ingested_as_the_partners(env: dict[str, str], tmp_pa
         "occurred_at,latitude,longitude,category,agency,sharing\n"
         "2026-08-04 23:10,50.9112,-1.3931,noise,Community safety,partners\n"
     )
-    args = ["ingest", "asb", str(asb), "--from", "community_safety"]
+    args = ["ingest", "asb", str(asb), "--from", "asb team"]  # another spelling of it
     assert runner.invoke(app, args, env=env).exit_code == 0
     con = duckdb.connect(env["STREETSAFE_STORE"], read_only=True)
     batches = con.execute("SELECT uploaded_by, trusted FROM batches").fetchall()
     con.close()
-    assert batches == [("community_safety", False)]
-    wrong = runner.invoke(app, ["ingest", "asb", str(asb), "--from", "mayor"], env=env)
+    assert batches == [("Community safety", False)]
+    wrong = runner.invoke(app, ["ingest", "asb", str(asb), "--from", "Comunity safety"], env=env)
     assert wrong.exit_code == 2
-    assert "'mayor' is not a role" in wrong.output
+    assert "'Comunity safety' is not an agency" in wrong.output
+    assert "did you mean 'Community safety'" in wrong.output
 
 
 def test_a_killed_ingest_leaves_the_store_and_rejects_as_they_were(
@@ -270,3 +271,76 @@ def test_the_dashboard_refuses_to_start_on_a_bad_wards_file(
     assert result.exit_code == 1
     assert "must give each area a code and a name" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_local_accounts_from_the_command_line(env: dict[str, str]) -> None:
+    add = [
+        "users",
+        "add",
+        "Pat@Outreach.example.org",
+        "--role",
+        "outreach",
+        "--agency",
+        "outreach van",
+    ]
+    short = runner.invoke(app, [*add, "--password-stdin"], input="short\n", env=env)
+    assert short.exit_code == 1
+    assert "at least 12 characters" in short.output
+    unknown = ["users", "add", "x@y.org", "--role", "outreach", "--agency", "Ghost team"]
+    bad = runner.invoke(app, [*unknown, "--password-stdin"], input="long enough pass\n", env=env)
+    assert bad.exit_code == 1
+    assert "'Ghost team' is not in the agencies file" in bad.output
+    added = runner.invoke(app, [*add, "--password-stdin"], input="a long night shift 42\n", env=env)
+    assert added.exit_code == 0, added.output
+    assert "pat@outreach.example.org added: outreach, Night van" in added.stdout
+    listed = runner.invoke(app, ["users", "list"], env=env)
+    assert "pat@outreach.example.org" in listed.stdout
+    assert "argon2" not in listed.stdout
+    off = runner.invoke(app, ["users", "disable", "pat@outreach.example.org"], env=env)
+    assert off.exit_code == 0
+    assert "disabled" in runner.invoke(app, ["users", "list"], env=env).stdout
+    missing = runner.invoke(app, ["users", "disable", "nobody@x.org"], env=env)
+    assert missing.exit_code == 1
+    assert "no account for nobody@x.org" in missing.output
+
+
+def test_the_audit_trail_exports_and_verifies(env: dict[str, str]) -> None:
+    add = [
+        "users",
+        "add",
+        "pat@outreach.example.org",
+        "--role",
+        "outreach",
+        "--agency",
+        "outreach van",
+    ]
+    runner.invoke(app, [*add, "--password-stdin"], input="a long night shift 42\n", env=env)
+    runner.invoke(app, ["users", "disable", "pat@outreach.example.org"], env=env)
+    lines = runner.invoke(app, ["audit", "--format", "json"], env=env).stdout.splitlines()
+    events = [json.loads(line)["event"] for line in lines]
+    assert events == ["user_created", "user_archived"]
+    csv_text = runner.invoke(app, ["audit", "--since", "2000-01-01"], env=env).stdout
+    assert csv_text.startswith("seq,logged_at_utc,event,actor,role,agency,detail,hash")
+    assert runner.invoke(app, ["audit", "--user", "nobody@x.org"], env=env).stdout.count("\n") == 1
+    ok = runner.invoke(app, ["audit", "verify"], env=env)
+    assert ok.exit_code == 0
+    assert "audit trail whole: 2 entries" in ok.stdout
+    con = duckdb.connect(env["STREETSAFE_STORE"])
+    con.execute("UPDATE audit SET actor = 'someone else' WHERE seq = 1")
+    con.close()
+    bad = runner.invoke(app, ["audit", "verify"], env=env)
+    assert bad.exit_code == 1
+    assert "entry 1: changed since it was written" in bad.output
+    wrong = runner.invoke(app, ["audit", "--since", "yesterday"], env=env)
+    assert wrong.exit_code == 2
+    assert "not a date" in wrong.output
+
+
+@pytest.mark.parametrize("extra", [[], ["--demo"]])
+def test_the_dashboard_refuses_to_serve_the_network_without_sign_in(
+    env: dict[str, str], extra: list[str]
+) -> None:
+    args = ["dashboard", "--address", "0.0.0.0", "--headless", *extra]
+    refused = runner.invoke(app, args, env=env)
+    assert refused.exit_code == 2
+    assert "refusing to listen on 0.0.0.0" in refused.output

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from time import time
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ import streamlit as st
 from shapely.geometry import mapping, shape
 from streamlit.testing.v1 import AppTest
 
+from dashboard.state import VIEWER_KEY, Viewer
 from dashboard.upload import ingest_upload
 from geo.area import fit_view
 from geo.errors import SchemaError
@@ -36,7 +39,7 @@ SCREENS = ROOT / "dashboard" / "screens"
 ROLES = ("outreach", "police_npt", "community_safety")
 PAGES = {
     "outreach": {"night_map", "trends", "data", "about"},
-    "police_npt": {"night_map", "trends", "about"},
+    "police_npt": {"night_map", "trends", "data", "about"},
     "community_safety": {"night_map", "trends", "local_impact", "data", "about"},
 }
 ALL_PAGES = ("night_map", "trends", "local_impact", "data", "about")
@@ -261,7 +264,7 @@ def test_a_page_run_outside_the_menu_still_refuses_a_role_that_may_not_see_it(
     st.cache_data.clear()
     for role in ROLES:
         at = AppTest.from_file(str(SCREENS / f"{page}.py"), default_timeout=120)
-        at.session_state["role"] = role
+        at.session_state[VIEWER_KEY] = Viewer("x@example.org", role, "Housing", "local", time())
         at.run()
         refused = any("not available to your role" in e.value for e in at.error)
         assert refused == (page not in PAGES[role]), role
@@ -275,7 +278,7 @@ def test_a_role_added_to_the_policies_gets_its_menu_with_no_code_change(
         data_file("policies.toml").read_text()
         + '\n[health]\ntitle = "Health outreach"\nlayers = ["outreach", "incident"]\n'
         'finest_res = 8\nk = 4\nsharing = ["outreach_only", "partners"]\nperturb = true\n'
-        "round_to = 1\nmin_shown = 0\nmax_rollup = 1\ncan_upload = false\n"
+        "round_to = 1\nmin_shown = 0\nmax_rollup = 1\nuploads = []\n"
         "case_knowledge = true\n"
         'pages = ["night_map", "about"]\ndefault_layers = ["outreach"]\n'
     )
@@ -296,9 +299,17 @@ def test_demo_mode_and_synthetic_data_are_announced(app: Any, role: str) -> None
     at = AppTest.from_file(APP, default_timeout=120)
     at.session_state["role"] = role
     at.run()
-    assert any("Synthetic demo data" in w.value for w in at.warning)
-    assert any("Demo mode" in i.value for i in at.sidebar.info)
+    banner = " ".join(w.value for w in at.warning)
+    assert "**Demo, with synthetic demo data.**" in banner
+    assert "invented" in banner
     assert at.sidebar.selectbox(key="role").value == role
+
+
+def test_demo_mode_opens_on_the_least_privileged_role(app: Any) -> None:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert at.sidebar.selectbox(key="role").value == "community_safety"
+    assert at.query_params["role"] == "community_safety"
 
 
 @pytest.mark.parametrize(
@@ -326,15 +337,24 @@ def test_local_impact_lists_wards_with_publishable_counts(app: Any) -> None:
     assert (values >= 10).all()
 
 
-def test_upload_a_broken_and_a_good_file(app: Any) -> None:
+def test_upload_a_broken_and_a_good_file(
+    app: Any, demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a store of its own: real records make it a store that asks for sign-in
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(demo_url, copy)
+    monkeypatch.setenv("STREETSAFE_STORE", str(copy))
+    st.cache_resource.clear()
     # AppTest cannot drive st.file_uploader, so the page's ingest call is exercised directly.
     at = app("community_safety", "data")
     assert "Add data" in [h.value for h in at.header]
-    assert len(at.selectbox(key="upload-kind").options) == 4
+    assert any("Uploads need sign-in" in i.value for i in at.info)  # demo mode takes no files
+    who = Viewer("asb@council.example.gov.uk", "community_safety", "Community safety", "local", 0)
     with pytest.raises(SchemaError, match="missing column"):
-        ingest_upload("asb", "broken.csv", b"when,where\n2025-01-01 22:00,Derby Road\n")
-    good = data_file("templates", "asb.csv").read_bytes()
-    summary = ingest_upload("asb", "asb.csv", good + b"X9,2025-03-15 23:00,,,Nowhere,noise,Res,\n")
+        ingest_upload(who, "asb", "broken.csv", b"when,where\n2025-01-01 22:00,Derby Road\n")
+    good = data_file("templates", "asb.csv").read_text().replace("Resident report", "")
+    good += "X9,2025-03-15 23:00,,,Nowhere,noise,,\n"
+    summary = ingest_upload(who, "asb", "asb.csv", good.encode())
     assert (summary.accepted, summary.rejected) == (3, 1)
     assert "unknown place" in summary.rejects["reject_reasons"].iloc[0]
 

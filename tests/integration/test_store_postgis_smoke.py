@@ -261,3 +261,41 @@ def test_unreachable_server_names_where_and_hides_the_password() -> None:
     with pytest.raises(StoreError, match=r"host 127\.0\.0\.1 port 1, database nowhere") as caught:
         PostGISStore("postgresql://someone:sekrit@127.0.0.1:1/nowhere", storage_res=STORAGE_RES)
     assert "sekrit" not in str(caught.value)
+
+
+def test_the_audit_trail_cannot_be_changed_through_the_server(pg_store: PostGISStore) -> None:
+    """A trigger refuses UPDATE, DELETE and TRUNCATE of the audit trail whoever asks (even the
+    owner, even a superuser): only a superuser dropping the trigger gets round it, and then
+    the chain (``audit verify``) still finds the edit."""
+    from streetsafe import audit
+
+    for i in range(3):
+        audit.record(pg_store, audit.SENSITIVE_READ, audit.Actor(f"p{i}@x.org", "outreach"), n=i)
+    for statement in (
+        "UPDATE audit SET actor = 'someone else' WHERE seq = 2",
+        "DELETE FROM audit WHERE seq = 2",
+        "TRUNCATE audit",
+    ):
+        with pytest.raises(StoreError, match="append-only"):
+            pg_store._execute(statement)
+    assert audit.verify(pg_store).ok
+    assert audit.verify(pg_store).entries == 3
+    pg_store._execute("ALTER TABLE audit DISABLE TRIGGER audit_append_only")
+    pg_store._execute("UPDATE audit SET actor = 'someone else' WHERE seq = 2")
+    assert audit.verify(pg_store).problems == ["entry 2: changed since it was written"]
+
+
+def test_accounts_round_trip_on_the_server(pg_store: PostGISStore) -> None:
+    from store import UserRow
+
+    pg_store.add_user(UserRow("a@b.org", "outreach", "Night van", "$argon2id$x"))
+    pg_store.update_user("a@b.org", failed=2, disabled=True)
+    user = pg_store.user("a@b.org")
+    assert user is not None
+    assert (user.role, user.agency, user.failed, user.disabled) == (
+        "outreach",
+        "Night van",
+        2,
+        True,
+    )
+    assert pg_store.has_users()

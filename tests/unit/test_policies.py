@@ -44,7 +44,7 @@ def test_a_deployment_names_only_the_keys_it_tightens(tmp_path: Path) -> None:
         ('sharing = ["outreach_only", "partners"]', "sharing"),
         ("perturb = false", "perturb"),
         ("max_rollup = 3", "max_rollup"),
-        ("can_upload = true", "can_upload"),
+        ('uploads = ["incident", "asb"]', "uploads"),
         ('pages = ["night_map", "local_impact"]', "pages"),
         ("case_knowledge = true", "case_knowledge"),
     ],
@@ -102,7 +102,14 @@ def test_default_layers_must_be_layers_the_role_keeps(tmp_path: Path) -> None:
     text = '[police_npt]\nlayers = ["asb", "policeuk"]\n'  # drops incident, its default layer
     with pytest.raises(ConfigError, match="default_layers: 'incident' is not one of its layers"):
         load_policies(_deployment(tmp_path, text))
-    fixed = text + 'default_layers = ["asb"]\n'
+    text += 'default_layers = ["asb"]\n'
+    # ... and it uploads only to layers it sees: incidents no longer
+    with pytest.raises(ConfigError, match="uploads: 'incident' is not one of its layers"):
+        load_policies(_deployment(tmp_path, text))
+    # with no uploads left, the Data page goes too
+    with pytest.raises(ConfigError, match="the data page needs some uploads"):
+        load_policies(_deployment(tmp_path, text + "uploads = []\n"))
+    fixed = text + 'uploads = []\npages = ["night_map", "trends", "about"]\n'
     assert load_policies(_deployment(tmp_path, fixed))["police_npt"].default_layers == ("asb",)
 
 
