@@ -20,7 +20,7 @@ from dashboard.state import VIEWER_KEY, Viewer, deployment, store
 from geo.errors import StreetsafeError
 from geo.privacy import RolePolicy
 from streetsafe import accounts, audit
-from streetsafe.access import ADMIN, AccessError
+from streetsafe.access import ADMIN, AccessError, fold_email, plausible_email
 from streetsafe.messages import user_message
 
 DEMO_ENV = "STREETSAFE_DEMO"  # set by `streetsafe dashboard --demo`
@@ -95,12 +95,13 @@ def _refuse_role_links(found: Viewer) -> None:
         return
     del st.query_params["role"]
     if asked != found.role:
+        named = asked if asked in deployment().policies else "(not a role)"
         once(
-            f"role-link:{asked}",
+            f"role-link:{named}",
             audit.AUTHZ_FAIL,
             found.actor,
             asked="role from a link",
-            role_asked=asked,
+            role_asked=named,
         )
         st.toast("The link asked for another role; your role comes from your sign-in.")
 
@@ -136,12 +137,15 @@ def _expired(since: float) -> bool:
 def _signed_in(policies: Mapping[str, RolePolicy]) -> Viewer:
     local = st.session_state.get(_LOCAL)
     if isinstance(local, Viewer):
-        if not _expired(local.since):
-            return local
-        del st.session_state[_LOCAL]
         with store() as st_:
-            audit.record(st_, audit.SESSION_EXPIRED, local.actor, via="local")
-        st.session_state.pop(_LOGGED, None)
+            account = st_.user(local.email)
+        changed = account is None or accounts.account_stamp(account) != local.stamp
+        if not changed and not _expired(local.since):
+            return local
+        forget_session()
+        with store() as st_:
+            reason = "account changed or disabled" if changed else "time"
+            audit.record(st_, audit.SESSION_EXPIRED, local.actor, via="local", reason=reason)
     if oidc_configured() and bool(st.user.get("is_logged_in")):
         return _oidc_viewer(policies)
     if st.context.cookies.get(AUTH_COOKIE) is not None and oidc_configured():
@@ -158,7 +162,9 @@ def _signed_in(policies: Mapping[str, RolePolicy]) -> Viewer:
 
 def _oidc_viewer(policies: Mapping[str, RolePolicy]) -> Viewer:
     claims = st.user.to_dict()
-    email = str(claims.get("email") or "")
+    email = fold_email(str(claims.get("email") or ""))
+    if not plausible_email(email):
+        email = ""  # nothing unchecked reaches the audit trail
     issued = _number(claims.get("iat")) or st.session_state.setdefault("_oidc_since", time.time())
     if _expired(issued):
         who = audit.Actor(email or "unknown")
@@ -259,8 +265,11 @@ def _local_form(*, with_heading: bool) -> None:
     if not submitted:
         return
     delays: list[float] = []
-    with store() as st_:
-        signed = accounts.sign_in(st_, email, password, sleep=delays.append)
+    try:  # the store is held only to read and write, never while the hash is checked
+        signed = accounts.sign_in(store, email, password, sleep=delays.append)
+    except StreetsafeError:
+        st.error("Signing in failed on our side; try again, or tell the person who runs it.")
+        return
     time.sleep(sum(delays))  # outside the store's lock: other people's pages go on meanwhile
     if signed is None:
         st.error(
@@ -268,10 +277,10 @@ def _local_form(*, with_heading: bool) -> None:
             "failures. Ask the person who runs streetsafe if you cannot sign in."
         )
         return
+    forget_session()
     st.session_state[_LOCAL] = Viewer(
-        signed.email, signed.role, signed.agency, "local", time.time()
+        signed.email, signed.role, signed.agency, "local", time.time(), signed.stamp
     )
-    st.session_state.pop(_LOGGED, None)
     st.rerun()
 
 
@@ -296,6 +305,15 @@ The README's "Sign-in" section shows both. To look at demo data instead, run
     st.stop()
 
 
+def forget_session() -> None:
+    """Drop everything this browser tab held for the person signed in (their upload summary,
+    the views already audited, their filters), keeping only the low-light switch: the next
+    person at the same screen starts afresh."""
+    for key in list(st.session_state):
+        if key != "dark":
+            del st.session_state[key]
+
+
 def sign_out_button() -> None:
     """Draw the one-click sign-out (in the sidebar)."""
     found = st.session_state.get(VIEWER_KEY)
@@ -303,9 +321,7 @@ def sign_out_button() -> None:
         if isinstance(found, Viewer):
             with store() as st_:
                 audit.record(st_, audit.LOGOUT, found.actor, via=found.via)
-        st.session_state.pop(_LOCAL, None)
-        st.session_state.pop(VIEWER_KEY, None)
-        st.session_state.pop(_LOGGED, None)
+        forget_session()
         if oidc_configured() and bool(st.user.get("is_logged_in")):
             st.logout()
         st.rerun()

@@ -62,6 +62,7 @@ class Viewer:
     agency: str
     via: str  # "oidc", "local" or "demo"
     since: float  # when the sign-in was made (epoch seconds)
+    stamp: str = ""  # a local account's state at sign-in (streetsafe.accounts.account_stamp)
 
     @property
     def actor(self) -> audit.Actor:
@@ -169,7 +170,7 @@ def audit_read(page: str, request: AnyRequest | None, *, cells: int, export: str
     if export:
         detail["export"] = export
     else:
-        key = json.dumps(detail, sort_keys=True, default=str)
+        key = json.dumps([who.email, detail], sort_keys=True, default=str)
         seen: set[str] = st.session_state.setdefault("_streetsafe_reads", set())
         if key in seen:
             return

@@ -149,6 +149,15 @@ class AccessTables(abc.ABC):
             (*changes.values(), now_utc(), email),
         )
 
+    def add_failure(self, email: str) -> int:
+        """Count one more failed sign-in of ``email``; return the count, counted in one
+        statement (two servers counting at once lose neither)."""
+        rows = self._execute(
+            "UPDATE users SET failed = failed + 1, changed_at = ? WHERE email = ? RETURNING failed",
+            (now_utc(), email),
+        )
+        return int(rows[0][0]) if rows else 0
+
     # --- the audit trail -------------------------------------------------------------------
 
     def append_audit(

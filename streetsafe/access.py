@@ -21,8 +21,9 @@ identity's email, group (a value of the ID token's ``groups`` claim) or email do
 
 The most specific grant wins: an email's over a group's over a domain's. Two grants of the same
 kind matching one identity with different roles or agencies are refused (an identity is never
-given the more privileged of two by chance). A domain grant needs a verified email (an ID token
-saying ``email_verified = false`` gets none). ``role = "admin"`` opens the Audit page only.
+given the more privileged of two by chance). An email or domain grant needs an email the
+provider has not said is unverified (an ID token saying ``email_verified = false`` gets
+none). ``role = "admin"`` opens the Audit page only.
 """
 
 from __future__ import annotations
@@ -106,10 +107,13 @@ class AccessMap:
         """
         email = fold_email(email)
         domain = email.rpartition("@")[2]
+        # an email the provider says it has not verified names nobody (some providers let a
+        # person type any address); a provider that says nothing is taken at its word
+        trusted = email_verified is not False
         wanted = {
-            "email": {email},
+            "email": {email} if trusted else set(),
             "group": {g.strip().casefold() for g in groups},
-            "domain": {domain} if domain and email_verified is not False else set(),
+            "domain": {domain} if domain and trusted else set(),
         }
         for kind in _KINDS:
             found = {
@@ -128,9 +132,26 @@ class AccessMap:
         return None
 
 
+MAX_EMAIL = 254  # RFC 5321's limit on a path
+
+
 def fold_email(email: str) -> str:
     """Return an email as accounts and grants are keyed: trimmed, case folded."""
     return email.strip().casefold()
+
+
+def plausible_email(email: str) -> bool:
+    """Whether ``email`` (folded) could be an address: one @, no spaces or control
+    characters, not too long. Anything else is never looked up, stored or written to the
+    audit trail as typed."""
+    local, at, domain = email.partition("@")
+    return (
+        bool(local and at and domain)
+        and len(email) <= MAX_EMAIL
+        and "@" not in domain
+        and email.isprintable()
+        and not any(c.isspace() for c in email)
+    )
 
 
 def _grant(

@@ -9,8 +9,12 @@ does not say which emails have accounts. Every outcome is written to the audit t
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,7 +25,7 @@ from geo.errors import ConfigError, StreetsafeError
 from store import Store, UserRow
 from store._access import now_utc
 from streetsafe import audit
-from streetsafe.access import ADMIN, fold_email
+from streetsafe.access import ADMIN, fold_email, plausible_email
 
 MIN_PASSWORD = 12
 LOCK_AFTER = 5  # failures in a row
@@ -30,6 +34,7 @@ MAX_DELAY = 8.0  # seconds
 _HASHER = PasswordHasher()
 # checked against when the email has no account, so that both take as long
 _DUMMY_HASH = _HASHER.hash("streetsafe: no such account")
+_NOT_AN_EMAIL = audit.Actor("(not an email)")  # what was typed is not written down
 
 
 class AccountError(StreetsafeError, ValueError):
@@ -43,6 +48,7 @@ class SignedIn:
     email: str
     role: str
     agency: str
+    stamp: str  # see account_stamp
 
 
 def hash_password(password: str, *, email: str = "") -> str:
@@ -112,45 +118,86 @@ def failure_delay(failed: int) -> float:
     return float(min(MAX_DELAY, 0.25 * 2.0 ** max(failed - 1, 0)))
 
 
+Borrow = Callable[[], AbstractContextManager[Store]]
+
+
 def sign_in(
-    store: Store, email: str, password: str, *, sleep: Callable[[float], None] = time.sleep
+    store: Store | Borrow,
+    email: str,
+    password: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> SignedIn | None:
     """Return the account if ``password`` is its password, else None (after a delay).
 
-    The same None answers an unknown email, a wrong password, a disabled and a locked account:
-    which it was is written to the audit trail, not told to the person at the keyboard.
+    The same None, after the same delays, answers an unknown email, a wrong password, a
+    disabled and a paused account: which it was is written to the audit trail, not told to
+    the person at the keyboard. ``store`` may be a function lending the store (the
+    dashboard's, shared): it is held to read and to write, never while the hash is checked.
     """
+    borrow: Borrow = (lambda: nullcontext(store)) if isinstance(store, Store) else store
     email = fold_email(email)
-    user = store.user(email)
+    if not plausible_email(email):
+        _matches(_DUMMY_HASH, password)
+        with borrow() as st:
+            audit.record(st, audit.LOGIN_FAIL, _NOT_AN_EMAIL, via="local", reason="not an email")
+        sleep(_unknown_failure(email))
+        return None
+    with borrow() as st:
+        user = st.user(email)
     who = audit.Actor(email, user.role if user else "", user.agency if user else "")
     now = now_utc()
     if user is None:
         _matches(_DUMMY_HASH, password)
-        audit.record(store, audit.LOGIN_FAIL, who, via="local", reason="no such account")
-        sleep(failure_delay(1))
+        with borrow() as st:
+            audit.record(st, audit.LOGIN_FAIL, who, via="local", reason="no such account")
+        sleep(_unknown_failure(email))
         return None
-    if user.locked_until is not None and user.locked_until > now:
-        _matches(user.password_hash, password)
-        audit.record(store, audit.LOGIN_FAIL, who, via="local", reason="locked")
-        sleep(MAX_DELAY)
-        return None
-    good = _matches(user.password_hash, password)
-    if good and not user.disabled:
-        store.update_user(email, failed=0, locked_until=None)
-        audit.record(store, audit.LOGIN_SUCCESS, who, via="local")
-        return SignedIn(email, user.role, user.agency)
-    failed = user.failed + 1
-    if user.disabled:
-        audit.record(store, audit.LOGIN_FAIL, who, via="local", reason="account disabled")
-    elif failed >= LOCK_AFTER:
-        until = now + timedelta(minutes=LOCK_MINUTES)
-        store.update_user(email, failed=failed, locked_until=until)
-        audit.record(store, audit.LOGIN_LOCK, who, via="local", failures=failed)
-    else:
-        store.update_user(email, failed=failed)
-        audit.record(store, audit.LOGIN_FAIL, who, via="local", reason="wrong password")
-    sleep(failure_delay(failed))
+    good = _matches(user.password_hash, password)  # outside the store's lock: it takes a while
+    with borrow() as st:
+        if user.locked_until is not None and user.locked_until > now:
+            audit.record(st, audit.LOGIN_FAIL, who, via="local", reason="locked")
+            delay = MAX_DELAY
+        elif good and not user.disabled:
+            st.update_user(email, failed=0, locked_until=None)
+            audit.record(st, audit.LOGIN_SUCCESS, who, via="local")
+            return SignedIn(email, user.role, user.agency, account_stamp(user))
+        else:
+            failed = st.add_failure(email)
+            delay = failure_delay(failed)
+            if user.disabled:
+                audit.record(st, audit.LOGIN_FAIL, who, via="local", reason="account disabled")
+            elif failed >= LOCK_AFTER:
+                st.update_user(email, locked_until=now + timedelta(minutes=LOCK_MINUTES))
+                audit.record(st, audit.LOGIN_LOCK, who, via="local", failures=failed)
+            else:
+                audit.record(st, audit.LOGIN_FAIL, who, via="local", reason="wrong password")
+    sleep(delay)
     return None
+
+
+def account_stamp(user: UserRow) -> str:
+    """Return what a session is signed in under: the account's role, agency, password and
+    state. A session whose account no longer has this stamp (disabled, new password, another
+    role) is signed out."""
+    text = "\n".join((user.role, user.agency, user.password_hash, str(user.disabled)))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# Failures in a row for emails without an account, so that their delays grow as a real
+# account's do (else the delay would say which emails have one). In memory, bounded.
+_UNKNOWN: OrderedDict[str, int] = OrderedDict()
+_UNKNOWN_LOCK = threading.Lock()
+_UNKNOWN_KEPT = 10_000
+
+
+def _unknown_failure(email: str) -> float:
+    with _UNKNOWN_LOCK:
+        failed = _UNKNOWN.pop(email, 0) + 1
+        _UNKNOWN[email] = failed
+        while len(_UNKNOWN) > _UNKNOWN_KEPT:
+            _UNKNOWN.popitem(last=False)
+    return failure_delay(failed) if failed <= LOCK_AFTER else MAX_DELAY
 
 
 def _matches(stored: str, password: str) -> bool:

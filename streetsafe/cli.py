@@ -403,6 +403,9 @@ def dashboard(
         # no "Deploy" button or developer menu for users
         "--client.toolbarMode",
         "viewer",
+        # an error is one line for the person at the screen; its details go to the server log
+        "--client.showErrorDetails",
+        "none",
     ]
     if settings.secrets is not None:
         cmd += ["--secrets.files", str(settings.secrets)]

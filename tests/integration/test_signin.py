@@ -26,7 +26,7 @@ from geo.errors import PolicyError
 from ingest.pipeline import ingest_file
 from store import Store, open_store
 from streetsafe import audit
-from streetsafe.accounts import add_user
+from streetsafe.accounts import add_user, disable_user
 from streetsafe.demo import generate_demo
 from streetsafe.deployment import seal_context
 from streetsafe.policies import load_policies
@@ -226,9 +226,21 @@ def test_an_unmapped_identity_sees_a_page_saying_so_and_nothing_else(
     assert refused["actor"].tolist() == ["stranger@example.com"]
 
 
-def test_a_domain_grant_needs_a_verified_email(deployment: dict[str, Any]) -> None:
-    at = _run(user={"email": "asb.officer@council.example.gov.uk", "email_verified": False})
+@pytest.mark.parametrize(
+    "email", ["asb.officer@council.example.gov.uk", "SAM@outreach.example.org"]
+)
+def test_an_email_the_provider_has_not_verified_gets_no_role(
+    deployment: dict[str, Any], email: str
+) -> None:
+    at = _run(user={"email": email, "email_verified": False})
     assert any("gives you no role" in e.value for e in at.error)
+    assert not at.header
+
+
+def test_an_identity_is_audited_as_its_folded_email(deployment: dict[str, Any]) -> None:
+    _run(user={"email": " Pc.Jones@Police.example.uk", "groups": ["npt-central"]})
+    signed = _entries(deployment["url"], audit.LOGIN_SUCCESS)
+    assert signed["actor"].tolist() == ["pc.jones@police.example.uk"]
 
 
 def test_a_sign_in_older_than_a_night_shift_has_expired(deployment: dict[str, Any]) -> None:
@@ -302,6 +314,36 @@ def test_a_local_account_signs_in_to_its_role(
     events = _entries(local_accounts["url"])["event"].tolist()
     assert events[-3:-1] == [audit.LOGIN_SUCCESS, audit.SENSITIVE_READ] or audit.LOGOUT in events
     assert events.count(audit.LOGOUT) == 1
+
+
+def test_signing_out_forgets_everything_the_tab_held(
+    local_accounts: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next person at a shared screen sees nothing of the last one's (their upload's
+    rejected rows, say), and their own views are audited afresh."""
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    at = _local_sign_in("pat@outreach.example.org", PASSWORD)
+    at.session_state["last-summary"] = "rejected rows of the last person"
+    at.toggle(key="dark").set_value(True).run()
+    at.sidebar.button(key="sign-out").click().run()
+    assert "last-summary" not in at.session_state
+    assert at.session_state["dark"] is True  # the low-light switch stays
+    assert [h.value for h in at.subheader] == ["Sign in"]
+
+
+def test_a_disabled_account_is_signed_out_at_once(
+    local_accounts: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    at = _local_sign_in("pat@outreach.example.org", PASSWORD)
+    assert "Night map" in [h.value for h in at.header]
+    with open_store(local_accounts["url"], storage_res=10) as store:
+        disable_user(store, "pat@outreach.example.org")
+    at.run()
+    assert not at.header
+    assert [h.value for h in at.subheader] == ["Sign in"]
+    ended = _entries(local_accounts["url"], audit.SESSION_EXPIRED)
+    assert ended["detail"].iloc[-1]["reason"] == "account changed or disabled"
 
 
 def test_a_wrong_password_gets_nowhere_and_is_audited(

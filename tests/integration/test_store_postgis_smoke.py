@@ -299,3 +299,5 @@ def test_accounts_round_trip_on_the_server(pg_store: PostGISStore) -> None:
         True,
     )
     assert pg_store.has_users()
+    assert pg_store.add_failure("a@b.org") == 3  # counted by the server, in one statement
+    assert pg_store.add_failure("nobody@b.org") == 0

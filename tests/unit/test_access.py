@@ -58,6 +58,8 @@ def test_the_most_specific_grant_wins(tmp_path: Path) -> None:
     assert chief is not None
     assert chief.role == "admin"
     assert access.resolve("jo@council.example.gov.uk", email_verified=False) is None
+    # an unverified email names nobody, even where a grant names it alone
+    assert access.resolve("sam@outreach.example.org", email_verified=False) is None
     assert access.resolve("someone@elsewhere.example") is None
 
 
@@ -103,7 +105,10 @@ def test_an_identity_gets_the_grant_its_claims_name_or_none(
 ) -> None:
     grant = example.resolve(email, groups=groups, email_verified=verified)
     folded = email.strip().casefold()
-    by_email = folded in {"sam@outreach.example.org", "chief@council.example.gov.uk"}
+    by_email = verified is not False and folded in {
+        "sam@outreach.example.org",
+        "chief@council.example.gov.uk",
+    }
     by_group = any(g.casefold() == "npt-central" for g in groups)
     domain = folded.rpartition("@")[2] == "council.example.gov.uk"
     by_domain = domain and verified is not False

@@ -118,6 +118,30 @@ def test_an_unknown_email_and_a_disabled_account_answer_like_a_wrong_password(
     assert all(w > 0 for w in waits)
 
 
+def test_an_unknown_email_is_slowed_like_a_known_one(store: Store) -> None:
+    """Else the delay would say which emails have an account."""
+    _add(store)
+    known: list[float] = []
+    unknown: list[float] = []
+    for _ in range(accounts.LOCK_AFTER + 2):
+        sign_in(store, "pat@outreach.example.org", "wrong password!!", sleep=known.append)
+        sign_in(store, "nobody-yet@outreach.example.org", "wrong pass!!", sleep=unknown.append)
+    assert known == unknown
+
+
+def test_what_is_not_an_email_is_never_looked_up_or_written_down(store: Store) -> None:
+    for typed in (
+        "pat\x00@outreach.example.org",
+        "x" * 300 + "@y.org",
+        "two@at@y.org",
+        "a b@c.org",
+    ):
+        assert sign_in(store, typed, PASSWORD, sleep=lambda s: None) is None
+    entries = store.audit_entries()
+    assert set(entries["actor"]) == {"(not an email)"}
+    assert {json.loads(d)["reason"] for d in entries["detail"]} == {"not an email"}
+
+
 def test_a_new_password_unpauses_the_account(store: Store) -> None:
     _add(store)
     store.update_user(
