@@ -23,7 +23,10 @@ DARK_CSS = """
   background-color: #0b0d12; color: #c9ccd1;
 }
 .stApp h1, .stApp h2, .stApp h3, .stApp p, .stApp label, .stApp span { color: #c9ccd1; }
-/* notices: no bright boxes in a dark van */
+/* buttons and notices: no bright boxes in a dark van */
+.stApp button[kind="secondary"] {
+  background-color: #171a21; color: #c9ccd1; border-color: #3a3f4b;
+}
 .stApp [data-testid="stAlertContainer"] {
   background-color: #171a21; border: 1px solid #3a3f4b; color: #c9ccd1;
 }

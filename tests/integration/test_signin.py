@@ -275,7 +275,8 @@ def test_a_page_typed_by_hand_opens_the_roles_own_first_page(deployment: dict[st
 
 
 @pytest.fixture
-def local_accounts(deployment: dict[str, Any]) -> dict[str, Any]:
+def local_accounts(deployment: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """An outreach account; failed sign-ins answer at once (their delays are unit-tested)."""
     with open_store(deployment["url"], storage_res=10) as store:
         _add(store, "pat@outreach.example.org", "outreach", "Night van")
     return deployment
@@ -302,10 +303,7 @@ def _local_sign_in(email: str, password: str) -> AppTest:
     return at
 
 
-def test_a_local_account_signs_in_to_its_role(
-    local_accounts: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("time.sleep", lambda s: None)
+def test_a_local_account_signs_in_to_its_role(local_accounts: dict[str, Any]) -> None:
     at = _local_sign_in("Pat@Outreach.example.org ", PASSWORD)
     assert "Night map" in [h.value for h in at.header]
     assert "Night van" in " ".join(c.value for c in at.sidebar.caption)
@@ -316,12 +314,9 @@ def test_a_local_account_signs_in_to_its_role(
     assert events.count(audit.LOGOUT) == 1
 
 
-def test_signing_out_forgets_everything_the_tab_held(
-    local_accounts: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_signing_out_forgets_everything_the_tab_held(local_accounts: dict[str, Any]) -> None:
     """The next person at a shared screen sees nothing of the last one's (their upload's
     rejected rows, say), and their own views are audited afresh."""
-    monkeypatch.setattr("time.sleep", lambda s: None)
     at = _local_sign_in("pat@outreach.example.org", PASSWORD)
     at.session_state["last-summary"] = "rejected rows of the last person"
     at.toggle(key="dark").set_value(True).run()
@@ -331,10 +326,7 @@ def test_signing_out_forgets_everything_the_tab_held(
     assert [h.value for h in at.subheader] == ["Sign in"]
 
 
-def test_a_disabled_account_is_signed_out_at_once(
-    local_accounts: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("time.sleep", lambda s: None)
+def test_a_disabled_account_is_signed_out_at_once(local_accounts: dict[str, Any]) -> None:
     at = _local_sign_in("pat@outreach.example.org", PASSWORD)
     assert "Night map" in [h.value for h in at.header]
     with open_store(local_accounts["url"], storage_res=10) as store:
@@ -346,10 +338,7 @@ def test_a_disabled_account_is_signed_out_at_once(
     assert ended["detail"].iloc[-1]["reason"] == "account changed or disabled"
 
 
-def test_a_wrong_password_gets_nowhere_and_is_audited(
-    local_accounts: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("time.sleep", lambda s: None)
+def test_a_wrong_password_gets_nowhere_and_is_audited(local_accounts: dict[str, Any]) -> None:
     for email in ("pat@outreach.example.org", "nobody@outreach.example.org"):
         at = _local_sign_in(email, "not the password at all")
         assert any("not recognised" in e.value for e in at.error)
