@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import replace
 
 from dashboard.state import Viewer, deployment, seal_context_for, store
 from geo.errors import PolicyError, StreetsafeError
@@ -47,8 +46,9 @@ def ingest_upload(who: Viewer, kind: str, name: str, data: bytes) -> IngestSumma
         title = KINDS[kind].title if kind in KINDS else kind
         raise PolicyError(f"your role may not upload {title} files (it uploads: {allowed})")
     dep = deployment()
-    uploader = Uploader(who.agency, trusted=dep.policies[who.role].case_knowledge)
-    ctx = replace(seal_context_for(dep.settings.store), agency=who.agency)
+    trusted = dep.policies[who.role].case_knowledge
+    uploader = Uploader(who.agency, trusted=trusted, agency=who.agency)
+    ctx = seal_context_for(dep.settings.store)
     with store() as st_:
         try:
             summary = ingest_file(

@@ -12,7 +12,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, TypeGuard
@@ -81,6 +81,10 @@ class Uploader:
 
     name: str = "operator"
     trusted: bool = True
+    # the agency a signed-in person (or a partner's file, ``ingest --from``) uploads for: every
+    # row is stamped with it, and a row naming an agency outside its service is rejected (see
+    # SealContext.agency). None: the operator's own files, which may name any agency.
+    agency: str | None = None
 
     @property
     def identity_space(self) -> str | None:
@@ -236,6 +240,7 @@ class _Frame:
     n: int
     kind: Kind
     frame: pd.DataFrame
+    agency: str | None = None  # the uploader's, stamped on every row
 
 
 @dataclass
@@ -361,7 +366,7 @@ def _file_items(jobs: Iterable[IngestJob], files: _Files) -> Generator[_Item]:
             for frame in opened.table.batches(job.progress):
                 if files.abandoned(n):
                     break
-                yield _Frame(n, opened.kind, frame)
+                yield _Frame(n, opened.kind, frame, job.uploader.agency)
         except Exception as exc:
             yield _Failed(n, exc)
             continue
@@ -426,6 +431,8 @@ def _ends_file(item: _Item) -> bool:
 
 def _sealed_part(item: _Frame, ctx: SealContext) -> _Part | _Failed:
     try:
+        if item.agency is not None:
+            ctx = replace(ctx, agency=item.agency)
         sealed = seal(item.frame, item.kind, ctx)
         rejects = _reject_rows(item.frame, sealed.problems) if len(sealed.problems) else None
     except Exception as exc:  # the loader reports it (or raises it) in the batch's turn

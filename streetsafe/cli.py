@@ -12,7 +12,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import replace
 from datetime import date, timedelta
 from enum import StrEnum
 from importlib import resources
@@ -110,10 +109,7 @@ def ingest(
     with _failures():
         settings = _settings(store)
         ctx = seal_context(settings)
-        uploader = OPERATOR
-        if from_agency is not None:
-            uploader = _partner(ctx, from_agency)
-            ctx = replace(ctx, agency=uploader.name)
+        uploader = OPERATOR if from_agency is None else _partner(ctx, from_agency)
         with (
             open_store(settings.store, storage_res=settings.storage_res) as st,
             _ProgressBars(paths, quiet=as_json) as bars,
@@ -168,7 +164,7 @@ def _partner(ctx: Any, agency: str) -> Any:
         raise typer.BadParameter(
             f"{agency!r} is not an agency in the agencies file{hint}", param_hint="--from"
         )
-    return Uploader(name, trusted=False)
+    return Uploader(name, trusted=False, agency=name)
 
 
 def _rejects_path(rejects: Path | None, path: Path, *, several: bool) -> Path | None:
