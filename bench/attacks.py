@@ -525,9 +525,30 @@ PLANTED_HER = 6  # records of the one real woman in a hexagon the planting attac
 UPLOAD_TARGETS = 40  # hexagons the upload attacks ask about, half with records
 
 
+# The agency each partner role uploads as: the dashboard stamps it on every row of a file.
+PARTNER_AGENCY = {"police_npt": "Police NPT", "community_safety": "Community safety"}
+
+
+def partner_uploader(role: str, *, defence: bool) -> Uploader:
+    """Who uploads the attacker's files. Before the defences, a file counted and deduplicated
+    with the operator's, its rows naming the agency the real records name; after, the
+    dashboard's upload for the role's agency: every row stamped with it (a row naming
+    another agency is rejected), its records a pool of their own."""
+    if not defence:
+        return Uploader("community_safety", trusted=True)
+    agency = PARTNER_AGENCY[role]
+    return Uploader(agency, trusted=False, agency=agency)
+
+
+def _named(uploader: Uploader) -> str:
+    """The agency the attacker's rows name: the real records' where it may (before the
+    defences), else none (the row is stamped with its own; naming another is refused)."""
+    return "" if uploader.agency else "Outreach team"
+
+
 def planting(store: Store, ctx: SealContext, areas: Areas, role: str, defence: bool) -> Outcome:
     """Upload ``k - 1`` invented women into each of two dozen hexagons, under the agency the
-    real records name, so that a hexagon crosses ``k`` exactly where one real woman has
+    real records name where it may, so that a hexagon crosses ``k`` exactly where one real woman has
     records: the released map would then say which hexagons held her (half of them)."""
     out = Outcome("planting k-1 invented women", role, defence, counts=False)
     shown = _plant(store, ctx, areas, role, defence=defence, fakes=load_policies()[role].k - 1)
@@ -580,13 +601,16 @@ def _plant(
     ]
     if real:
         _ingest_all(store, ctx, hers, OPERATOR)
+    partner = partner_uploader(role, defence=defence)
     planted = [
-        _upload_row((UPLOAD_MONTH.replace(day=10 + r), 3), cell, 4, f"FAKE{i}-{w}")
+        _upload_row(
+            (UPLOAD_MONTH.replace(day=10 + r), 3), cell, 4, f"FAKE{i}-{w}", agency=_named(partner)
+        )
         for i, cell in enumerate(targets)
         for w in range(fakes)
         for r in range(3)
     ]
-    _ingest_all(store, ctx, planted, Uploader("community_safety", trusted=not defence))
+    _ingest_all(store, ctx, planted, partner)
     request = ReleaseRequest(role, RELEASE_RES, ("incident",), UPLOAD_MONTH, UPLOAD_MONTH)
     make_releases(store, RULES)  # the operator, at the month's end
     cells = release_view(store, load_policies()[role], request).cells
@@ -601,19 +625,17 @@ def duplicate_count(
     "already stored": a duplicate says the record exists."""
     out = Outcome("guesses read from 'already stored'", role, defence, counts=False)
     cells = town_cells(areas, ctx, UPLOAD_TARGETS)
-    secret = [
-        _upload_row(
-            (UPLOAD_MONTH.replace(day=1 + i % 28), 22), cell, 2, f"S{i}", sharing="outreach_only"
-        )
-        for i, cell in enumerate(cells[::2])
-    ]
+
+    def row(i: int, cell: int, ref: str, agency: str = "Outreach team") -> str:
+        at = (UPLOAD_MONTH.replace(day=1 + i % 28), 22)
+        return _upload_row(at, cell, 2, ref, sharing="outreach_only", agency=agency)
+
+    secret = [row(i, cell, f"S{i}") for i, cell in enumerate(cells) if i % 2 == 0]
     _ingest_all(store, ctx, secret, OPERATOR)
-    partner = Uploader("community_safety", trusted=not defence)
+    partner = partner_uploader(role, defence=defence)
     for i, cell in enumerate(cells):
-        if i % 2 == 0:
-            guess = secret[i // 2]
-        else:
-            guess = _upload_row((UPLOAD_MONTH.replace(day=1 + i % 28), 22), cell, 2, f"G{i}")
+        # a real record, copied as closely as the upload accepts; or one made up
+        guess = row(i, cell, f"S{i}" if i % 2 == 0 else f"G{i}", _named(partner))
         summary = _ingest_all(store, ctx, [guess], partner)
         out.score(1 if i % 2 == 0 else 0, float(summary.duplicates))
         out.queries += 1
@@ -636,15 +658,21 @@ def town_cells(areas: Areas, ctx: SealContext, n: int) -> list[int]:
 
 
 def _upload_row(
-    at: tuple[date, int], cell: int, child: int, ref: str, *, sharing: str = "partners"
+    at: tuple[date, int],
+    cell: int,
+    child: int,
+    ref: str,
+    *,
+    sharing: str = "partners",
+    agency: str = "Outreach team",
 ) -> str:
     """One incident on ``at`` (day, hour) at the centre of ``cell``'s ``child``-th
-    resolution-10 cell, named by the outreach team."""
+    resolution-10 cell, named by ``agency`` (none: the uploader's)."""
     day, hour = at
     children = sorted(h3.cell_to_children(h3.int_to_str(cell), 10))
     lat, lon = h3.cell_to_latlng(children[child % len(children)])
     when = f"{day:%Y-%m-%d} {hour:02d}:10"
-    return f"{when},{lat:.6f},{lon:.6f},violence,high,Outreach team,{ref},{sharing}"
+    return f"{when},{lat:.6f},{lon:.6f},violence,high,{agency},{ref},{sharing}"
 
 
 def _ingest_all(

@@ -30,13 +30,14 @@ from bench.attacks import (
     Outcome,
     doors,
     load_case,
+    partner_uploader,
     planted_values,
     town_cells,
 )
 from geo.export import view_geojson, view_table
 from geo.hexes import cell_centres, parent_cells
 from geo.wards import Areas
-from ingest.pipeline import Uploader, ingest_file
+from ingest.pipeline import ingest_file
 from ingest.seal import SealContext
 from store import Store, open_store
 from streetsafe.boundaries import load_areas
@@ -256,8 +257,8 @@ def test_what_a_partner_publishes_of_its_own_is_the_same_whoever_else_is_there(
 def test_a_partners_own_records_are_still_found_as_duplicates(
     store: Store, ctx: SealContext
 ) -> None:
-    rows = "2026-06-06 22:00,50.909000,-1.396000,robbery,high,Police NPT,,partners"
-    partner = Uploader("community_safety", trusted=False)
+    rows = "2026-06-06 22:00,50.909000,-1.396000,robbery,high,,,partners"
+    partner = partner_uploader("police_npt", defence=True)
     for expected in ((1, 0), (0, 1)):
         summary = ingest_file(
             store, "incidents", _incidents([rows]), ctx=ctx, source="g.csv", uploader=partner
