@@ -178,26 +178,36 @@ def _grant(
     value = value.strip().casefold().removeprefix("@")
     if kind == "email" and "@" not in value:
         raise ConfigError(f"{where}: email {value!r} has no @")
-    role = entry.get("role")
+    role, agency = check_role_agency(
+        entry.get("role"), entry.get("agency", ""), roles=roles, agency_of=agency_of, where=where
+    )
+    return Grant(role=role, agency=agency, kind=kind, value=value)
+
+
+def check_role_agency(
+    role: Any,
+    agency: Any,
+    *,
+    roles: Collection[str],
+    agency_of: Callable[[str], str | None] | None,
+    where: str = "",
+) -> tuple[str, str]:
+    """Return (role, agency's name) for a grant or a local account, or refuse them saying
+    ``where``: the role one of ``roles`` or ``admin``; the agency one the deployment knows
+    (``agency_of``), needed by every role but ``admin``."""
+    at = f"{where}: " if where else ""
     if role not in {*roles, ADMIN}:
         known = ", ".join([*roles, ADMIN])
-        raise ConfigError(f"{where}: role {role!r} is not a role here (roles: {known})")
-    agency = _agency(entry.get("agency", ""), where, str(role), agency_of)
-    return Grant(role=str(role), agency=agency, kind=kind, value=value)
-
-
-def _agency(
-    agency: Any, where: str, role: str, agency_of: Callable[[str], str | None] | None
-) -> str:
+        raise ConfigError(f"{at}role {role!r} is not a role here (roles: {known})")
     if not isinstance(agency, str):
-        raise ConfigError(f"{where}: agency must be a string")
-    if role == ADMIN:
-        return agency.strip()
+        raise ConfigError(f"{at}agency must be a string")
     if not agency.strip():
-        raise ConfigError(f"{where}: a {role} grant needs the agency the person works for")
+        if role == ADMIN:
+            return ADMIN, ""
+        raise ConfigError(f"{at}the {role} role needs the agency the person works for")
     canonical = agency if agency_of is None else agency_of(agency)
     if canonical is None:
         raise ConfigError(
-            f"{where}: agency {agency!r} is not in the agencies file (STREETSAFE_AGENCIES)"
+            f"{at}agency {agency!r} is not in the agencies file (STREETSAFE_AGENCIES)"
         )
-    return canonical.strip()
+    return str(role), canonical.strip()

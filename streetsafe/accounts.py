@@ -21,11 +21,11 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from geo.errors import ConfigError, StreetsafeError
+from geo.errors import StreetsafeError
 from store import Store, UserRow
 from store._access import now_utc
 from streetsafe import audit
-from streetsafe.access import ADMIN, fold_email, plausible_email
+from streetsafe.access import check_role_agency, fold_email, plausible_email
 
 MIN_PASSWORD = 12
 LOCK_AFTER = 5  # failures in a row
@@ -82,11 +82,7 @@ def add_user(
     """Create a local account with ``role`` (one of ``roles`` or ``admin``) and ``agency``
     (one the deployment knows); audit it as the operator's act."""
     email = check_email(email)
-    if role not in {*roles, ADMIN}:
-        raise ConfigError(f"role {role!r} is not a role here (roles: {', '.join([*roles, ADMIN])})")
-    canonical = agency_of(agency) if role != ADMIN or agency else agency
-    if canonical is None:
-        raise ConfigError(f"agency {agency!r} is not in the agencies file (STREETSAFE_AGENCIES)")
+    role, canonical = check_role_agency(role, agency, roles=roles, agency_of=agency_of)
     user = UserRow(email, role, canonical, hash_password(password, email=email))
     store.add_user(user)
     audit.record(store, audit.USER_CREATED, audit.OPERATOR, user=email, role=role, agency=canonical)
