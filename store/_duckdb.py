@@ -18,8 +18,10 @@ from store._queries import batch_records
 from store._schema import RECORD_COLUMNS, RELEASE_COLUMNS
 
 _COLUMNS = ", ".join(RECORD_COLUMNS)
-# Commits through this process, per database file. DuckDB lets one process at a time write a
-# file (it locks it), so a store seeing no new commit here knows its records are unchanged.
+# Commits of records through this process, per database file. DuckDB lets one process at a
+# time write a file (it locks it), so a store seeing no new one here knows its records are
+# unchanged. Other commits (an audit entry, an account, a release) leave the records as they
+# were: counting them would send the dashboard's views back to SQL after every audited view.
 _COMMITS: dict[str, int] = {}
 
 
@@ -43,6 +45,7 @@ class DuckDBStore(Store):
         """
         super().__init__(storage_res=storage_res)
         self.url = path
+        self._writes_records = False
         self._file: str
         self._con: duckdb.DuckDBPyConnection
         if sharing is not None:
@@ -92,7 +95,9 @@ class DuckDBStore(Store):
             self._con.execute("COMMIT")
         except duckdb.Error as exc:
             raise StoreError(f"embedded store: commit failed: {exc}") from exc
-        _COMMITS[self._file] = _COMMITS.get(self._file, 0) + 1
+        if self._writes_records:
+            _COMMITS[self._file] = _COMMITS.get(self._file, 0) + 1
+            self._writes_records = False
         self._keep_private()
 
     def _keep_private(self) -> None:
@@ -105,9 +110,11 @@ class DuckDBStore(Store):
                     os.chmod(path, 0o600)
 
     def _rollback(self) -> None:
+        self._writes_records = False
         self._con.execute("ROLLBACK")
 
     def _writer(self, batch_id: int) -> Writer:
+        self._writes_records = True  # this transaction adds a file's records
         return _DuckDBWriter(self._con, batch_id)
 
     def _insert_release_values(self, rows: pd.DataFrame) -> None:

@@ -187,3 +187,18 @@ def test_files_ingested_before_uploaders_were_recorded_are_not_trusted(
         make_releases(upgraded, ReleaseRules(date(2025, 5, 1), 7))
         values = upgraded.release_values(list(upgraded.release_ids().values()))
     assert set(values["pool"]) == {"file 1"}
+
+
+def test_only_new_records_change_the_data_token(engine_store: Store, ctx: SealContext) -> None:
+    """The dashboard answers from memory until the token changes: an audit entry, an account
+    or a release leaves the records as they were, and must not send views back to SQL."""
+    from store import UserRow
+    from streetsafe import audit
+
+    before = engine_store.data_token()
+    audit.record(engine_store, audit.SENSITIVE_READ, audit.Actor("a@b.org", "outreach"), cells=1)
+    engine_store.add_user(UserRow("a@b.org", "outreach", "Night van", "$argon2id$x"))
+    engine_store.add_failure("a@b.org")
+    assert engine_store.data_token() == before
+    ingest_file(engine_store, "policeuk", str(POLICEUK_HAMPSHIRE), ctx=ctx)
+    assert engine_store.data_token() != before
