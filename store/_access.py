@@ -7,7 +7,6 @@ edited or a deleted entry breaks the chain where it was (``streetsafe audit veri
 
 from __future__ import annotations
 
-import abc
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from geo.errors import StoreError
+from store._engine import EngineHooks
 
 GENESIS = "0" * 64  # the "previous hash" of the first entry
 AUDIT_COLUMNS = (
@@ -85,7 +85,7 @@ def chain_hash(
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-class AccessTables(abc.ABC):
+class AccessTables(EngineHooks):
     """Local accounts and the audit trail, for :class:`store.Store` (both engines)."""
 
     url: str
@@ -169,8 +169,7 @@ class AccessTables(abc.ABC):
         two servers writing at once still make one chain.
         """
         text = json.dumps(dict(detail), ensure_ascii=False, sort_keys=True, default=str)
-        self._begin()
-        try:
+        with self._transaction():
             self._lock_audit()
             last = self._execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             seq, prev = (int(last[0][0]) + 1, str(last[0][1])) if last else (1, GENESIS)
@@ -190,10 +189,6 @@ class AccessTables(abc.ABC):
                 f"({', '.join('?' for _ in AUDIT_COLUMNS)})",
                 (seq, at, event, actor, role, agency, text, prev, digest),
             )
-        except BaseException:
-            self._rollback()
-            raise
-        self._commit()
         return seq
 
     def audit_entries(
@@ -225,17 +220,5 @@ class AccessTables(abc.ABC):
 
     # --- engine hooks ----------------------------------------------------------------------
 
-    def _lock_audit(self) -> None:  # noqa: B027 (only the server engine has others to wait for)
+    def _lock_audit(self) -> None:
         """Hold other writers of the audit trail off until this transaction ends."""
-
-    @abc.abstractmethod
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    @abc.abstractmethod
-    def _begin(self) -> None: ...
-
-    @abc.abstractmethod
-    def _commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def _rollback(self) -> None: ...

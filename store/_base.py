@@ -110,8 +110,7 @@ class Store(AccessTables, abc.ABC):
     @contextmanager
     def writing(self, info: BatchInfo, *, key_fingerprint: str) -> Iterator[Writer]:
         """Open a transaction for one file: everything it adds lands, or nothing does."""
-        self._begin()
-        try:
+        with self._transaction():
             self._check_scheme()
             self._check_meta("key_fingerprint", key_fingerprint, _KEY_MISMATCH)
             batch_id = self._insert_batch(info)
@@ -121,10 +120,6 @@ class Store(AccessTables, abc.ABC):
                 "UPDATE batches SET accepted = ?, file_sha256 = ? WHERE id = ?",
                 (writer.added, info.sha256(), batch_id),
             )
-        except BaseException:
-            self._rollback()
-            raise
-        self._commit()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -328,18 +323,6 @@ class Store(AccessTables, abc.ABC):
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame: ...
 
     @abc.abstractmethod
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    @abc.abstractmethod
-    def _begin(self) -> None: ...
-
-    @abc.abstractmethod
-    def _commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def _rollback(self) -> None: ...
-
-    @abc.abstractmethod
     def _writer(self, batch_id: int) -> Writer: ...
 
     @abc.abstractmethod
@@ -375,16 +358,11 @@ class Store(AccessTables, abc.ABC):
         for version, sql in _migrations(dialect):
             if version <= current:
                 continue
-            self._begin()
-            try:
+            with self._transaction():
                 for statement in _statements(sql):
                     self._execute(statement)
                 self._set_meta("schema_version", str(version))
                 self._check_meta("storage_res", str(self.storage_res), _RES_MISMATCH)
-            except BaseException:
-                self._rollback()
-                raise
-            self._commit()
         self._check_meta("storage_res", str(self.storage_res), _RES_MISMATCH)
 
     def _set_meta(self, key: str, value: str) -> None:
