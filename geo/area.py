@@ -6,10 +6,13 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import h3
 import numpy as np
 import numpy.typing as npt
 import shapely
 from shapely.geometry.base import BaseGeometry
+
+from geo.hexes import check_resolution
 
 # Reasons a point is refused, in the order they are tested.
 POINT_OK = 0
@@ -36,6 +39,17 @@ class StudyArea:
 
     def __post_init__(self) -> None:
         shapely.prepare(self.geometry)
+
+    def cells(self, res: int) -> npt.NDArray[np.int64]:
+        """Return the H3 cells at ``res`` whose centre lies in the area, sorted (int64)."""
+        check_resolution(res)
+        parts = getattr(self.geometry, "geoms", [self.geometry])
+        found: set[int] = set()
+        for part in parts:
+            if part.geom_type != "Polygon" or part.is_empty:
+                continue
+            found.update(h3.str_to_int(c) for c in h3.geo_to_cells(part, res))
+        return np.array(sorted(found), dtype=np.int64)
 
     def classify(self, lat: npt.ArrayLike, lon: npt.ArrayLike) -> npt.NDArray[np.int8]:
         """Return one of the ``POINT_*`` codes for each point (vectorised)."""

@@ -28,9 +28,18 @@ def view_table(view: PublishedView) -> pd.DataFrame:
 
 def view_geojson(view: PublishedView) -> dict[str, Any]:
     """Return the view as a GeoJSON FeatureCollection of hexagon polygons."""
-    table = view_table(view)
+    # nothing about what was held back: an exact count of it is a disclosure
+    properties = {"role": view.role, "release": view.release, "notes": view.notes}
+    return cells_geojson(view.cells["cell"].tolist(), view_table(view), properties)
+
+
+def cells_geojson(
+    cells: list[int], table: pd.DataFrame, properties: dict[str, Any]
+) -> dict[str, Any]:
+    """Return a FeatureCollection of the hexagons ``cells``, each with its row of ``table``
+    as properties, and ``properties`` for the collection."""
     features = []
-    for cell, row in zip(view.cells["cell"].tolist(), table.to_dict("records"), strict=True):
+    for cell, row in zip(cells, table.to_dict("records"), strict=True):
         features.append(
             {
                 "type": "Feature",
@@ -38,12 +47,14 @@ def view_geojson(view: PublishedView) -> dict[str, Any]:
                 "properties": {k: _plain(v) for k, v in row.items()},
             }
         )
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        # nothing about what was held back: an exact count of it is a disclosure
-        "properties": {"role": view.role, "release": view.release, "notes": view.notes},
-    }
+    return {"type": "FeatureCollection", "features": features, "properties": properties}
+
+
+def with_cell_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return ``frame`` with its int64 ``cell`` column as H3 strings (the export edge)."""
+    out = frame.copy()
+    out["cell"] = cells_to_str(frame["cell"].tolist()) if len(frame) else []
+    return out
 
 
 def _plain(value: Any) -> Any:

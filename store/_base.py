@@ -193,8 +193,9 @@ class Store(AccessTables, abc.ABC):
             "after_sunset": "Int64",
         }
         frame = frame.astype({c: t for c, t in types.items() if c in frame.columns})
-        if "month" in frame.columns:
-            frame["month"] = pd.to_datetime(frame["month"]).dt.date
+        for column in ("month", "night"):
+            if column in frame.columns:
+                frame[column] = pd.to_datetime(frame[column]).dt.date
         return frame
 
     def cube(

@@ -34,6 +34,7 @@ DIMENSIONS = {
     "hour": "CAST(floor(local_minute / 60.0) AS INTEGER)",
     "weekday": "weekday",
     "month": "month",
+    "night": "night",  # the date a night is named for (its evening); for forecasts
     "category": "category",
     "band": band_sql(),
     "weekday_group": weekday_group_sql(),

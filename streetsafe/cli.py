@@ -12,11 +12,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -569,15 +570,244 @@ def map_export(
         text = json.dumps(view_geojson(view)) + "\n"
     else:
         text = view_table(view).to_csv(index=False)
-    if out_path is None:
-        sys.stdout.write(text)
-    else:
-        from ingest.files import atomic_text
-
-        with atomic_text(out_path) as fh:
-            fh.write(text)
+    _write_out(text, out_path)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+@app.command("hotspots")
+def hotspots_export(
+    role: Annotated[
+        str, typer.Option(help="Whose view: a role of the policy file, e.g. police_npt.")
+    ],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="geojson (hexagons) or csv.")],
+    layer: Annotated[
+        str | None,
+        typer.Option(help="The layer [default: the role's first map layer].", show_default=False),
+    ] = None,
+    res: Annotated[
+        int | None,
+        typer.Option(
+            help="H3 resolution [default: the finest the role may see].", show_default=False
+        ),
+    ] = None,
+    hours: Annotated[
+        str | None,
+        typer.Option(help="Hour range, e.g. 22-04 (outreach only).", show_default=False),
+    ] = None,
+    weekdays: Annotated[
+        str | None,
+        typer.Option(help="Weekdays, e.g. fri,sat (outreach only).", show_default=False),
+    ] = None,
+    date_from: Annotated[
+        str | None,
+        typer.Option("--from", help="First night, or month for partner roles.", show_default=False),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        typer.Option("--to", help="Last night, or month for partner roles.", show_default=False),
+    ] = None,
+    categories: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated categories (groups for partners).", show_default=False),
+    ] = None,
+    rings: Annotated[
+        int | None,
+        typer.Option(
+            help="Neighbours: rings of hexagons [env: STREETSAFE_HOTSPOT_RINGS, 1].",
+            show_default=False,
+        ),
+    ] = None,
+    permutations: Annotated[
+        int | None,
+        typer.Option(
+            help="Permutations per p-value, 999 or more [env: STREETSAFE_HOTSPOT_PERMUTATIONS].",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the permutations.")] = None,
+    p_values: Annotated[
+        str, typer.Option("--p-values", help="Bins from permutation or normal p-values.")
+    ] = "permutation",
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Export a layer's hotspots (Gi* bins at 90/95/99 %, emerging hot and cold spots, newly
+    active hexagons) from what the role is published, nothing finer."""
+    from geo.errors import FilterError, PolicyError
+    from geo.export import cells_geojson
+    from store import open_store
+    from streetsafe.deployment import load_study_area
+    from streetsafe.filters import parse_request
+    from streetsafe.hotspots import HotspotParams, hotspot_report, report_table
+    from streetsafe.policies import load_policies
+
+    with _failures():
+        settings = _settings(store)
+        policies = load_policies(settings.policy)
+        try:
+            request = parse_request(
+                policies,
+                role=role,
+                res=res,
+                layers=layer,
+                hours=hours,
+                weekdays=weekdays,
+                date_from=date_from,
+                date_to=date_to,
+                categories=categories,
+            )
+            policy = policies[role]
+            chosen = request.layers[0] if layer else (policy.default_layers or policy.layers)[0]
+            request = replace(request, layers=(chosen,))
+            params = HotspotParams.of(
+                settings, rings=rings, permutations=permutations, seed=seed, p_method=p_values
+            )
+            _check_params(params)
+        except (FilterError, PolicyError) as exc:
+            err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        area = load_study_area(settings.study_area)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            report = hotspot_report(st, policy, request, area, layer=chosen, params=params)
+    table = report_table(report)
+    if fmt is ExportFormat.geojson:
+        properties = {
+            "role": report.role,
+            "layer": report.layer,
+            "period": report.period,
+            "release": report.release,
+            "trend_months": [f"{m:%Y-%m}" for m in report.trend],
+            "notes": report.notes,
+        }
+        text = json.dumps(cells_geojson(report.cells["cell"].tolist(), table, properties)) + "\n"
+    else:
+        text = table.to_csv(index=False)
+    _write_out(text, out_path)
+    for note in report.notes:
+        err.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+def _check_params(params: Any) -> None:
+    from geo.errors import FilterError
+    from geo.hotspots import MIN_PERMUTATIONS, P_METHODS
+
+    if params.rings < 1 or params.rings > 3:
+        raise FilterError(f"--rings is 1 to 3, got {params.rings}")
+    if params.permutations < MIN_PERMUTATIONS:
+        raise FilterError(
+            f"--permutations must be at least {MIN_PERMUTATIONS}, got {params.permutations}: "
+            "a pseudo p-value cannot go below 2/(permutations + 1)"
+        )
+    if params.p_method not in P_METHODS:
+        raise FilterError(f"--p-values is one of {', '.join(P_METHODS)}, not {params.p_method!r}")
+
+
+@app.command("forecast")
+def forecast_export(
+    night: Annotated[
+        str | None,
+        typer.Option(help="The night, named for its evening (YYYY-MM-DD).", show_default=False),
+    ] = None,
+    band: Annotated[
+        str | None,
+        typer.Option(
+            help="Night bands: evening, late, small_hours (comma-separated) [default: all].",
+            show_default=False,
+        ),
+    ] = None,
+    layers: Annotated[
+        str, typer.Option(help="What to forecast: outreach, incident or both.")
+    ] = "outreach,incident",
+    role: Annotated[str, typer.Option(help="Whose view (a role with case knowledge).")] = (
+        "outreach"
+    ),
+    fmt: Annotated[str, typer.Option("--format", help="csv (the only format).")] = "csv",
+    backtest: Annotated[
+        bool,
+        typer.Option(
+            "--backtest",
+            help="Instead: score the model against the seasonal-naive baseline over four "
+            "rolling origins of 28 nights, and print the table.",
+        ),
+    ] = False,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Export the chance of outreach contacts and incidents per hexagon and night band on a
+    night, for an outreach lead (only where the role's own map shows the hexagon)."""
+    from geo.errors import FilterError, PolicyError
+    from store import open_store
+    from streetsafe.deployment import load_study_area
+    from streetsafe.forecast import (
+        backtest_layer,
+        check_forecast_role,
+        forecast_table,
+        forecast_view,
+    )
+    from streetsafe.policies import load_policies
+
+    with _failures():
+        settings = _settings(store)
+        policies = load_policies(settings.policy)
+        try:
+            if fmt != "csv":
+                raise FilterError(f"--format is csv, not {fmt!r}")
+            policy = policies.get(role)
+            if policy is None:
+                raise PolicyError(f"unknown role {role!r}; roles are: {', '.join(policies)}")
+            check_forecast_role(policy)
+            if night is None and not backtest:
+                raise FilterError("--night YYYY-MM-DD is needed: the night to forecast")
+            day = _parse_day(night, param="--night") if night and not backtest else None
+            bands = tuple(b.strip() for b in band.split(",") if b.strip()) if band else None
+            chosen = tuple(x.strip() for x in layers.split(",") if x.strip())
+            chosen = tuple("incident" if x == "incidents" else x for x in chosen)
+            policy.check_layers(chosen)
+        except (FilterError, PolicyError) as exc:
+            _usage_error(exc)
+        area = load_study_area(settings.study_area)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            if day is None:
+                for layer in chosen:
+                    result = backtest_layer(st, policy, layer, area)
+                    out.print(f"{layer}: {result.test_nights} nights from {result.origins[0]}")
+                    out.print(result.table().to_string(index=False, float_format="%.3f"))
+                return
+            try:
+                view = forecast_view(
+                    st,
+                    policy,
+                    area,
+                    night=day,
+                    layers=chosen,
+                    **({"bands": bands} if bands else {}),
+                )
+            except FilterError as exc:
+                _usage_error(exc)
+    _write_out(forecast_table(view).to_csv(index=False), out_path)
+    for note in view.notes:
+        err.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+def _usage_error(exc: StreetsafeError) -> NoReturn:
+    """Print a usage error's message and exit with status 2."""
+    err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2) from None
+
+
+def _write_out(text: str, out_path: Path | None) -> None:
+    if out_path is None:
+        sys.stdout.write(text)
+        return
+    from ingest.files import atomic_text
+
+    with atomic_text(out_path) as fh:
+        fh.write(text)
 
 
 users_app = typer.Typer(help="Local accounts, for teams without an identity provider.")

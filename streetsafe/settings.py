@@ -16,6 +16,7 @@ from geo.hexes import check_resolution
 from streetsafe.resources import data_file
 
 DEFAULT_RESIDENT_ROWS = 20_000_000
+_NO_LIMIT = 2**62
 
 
 def _default_key_file() -> Path:
@@ -46,6 +47,7 @@ class Settings:
         default=DEFAULT_RESIDENT_ROWS,
         metadata={
             "env": "STREETSAFE_RESIDENT_ROWS",
+            "whole": (0, _NO_LIMIT, "records"),
             "doc": "The dashboard answers views from memory for stores of up to this many records "
             "(about 25 bytes each); bigger ones, or 0, from the store's SQL.",
         },
@@ -104,6 +106,7 @@ class Settings:
         default=7,
         metadata={
             "env": "STREETSAFE_RELEASE_AFTER_DAYS",
+            "whole": (0, _NO_LIMIT, "days"),
             "doc": "Days after a month ends before its release is made for partner roles (late "
             "reports arrive meanwhile); a release is never made again.",
         },
@@ -140,7 +143,48 @@ class Settings:
         default=12,
         metadata={
             "env": "STREETSAFE_SESSION_HOURS",
+            "whole": (1, 24 * 7, "hours"),
             "doc": "Hours a sign-in lasts (one night shift); then the user signs in again.",
+        },
+    )
+
+    hotspot_rings: int = field(
+        default=1,
+        metadata={
+            "env": "STREETSAFE_HOTSPOT_RINGS",
+            "whole": (1, 3, "rings"),
+            "doc": "Hotspots (Gi*): a hexagon's neighbours are this many rings of hexagons "
+            "around it, within the study area.",
+        },
+    )
+
+    hotspot_permutations: int = field(
+        default=9_999,
+        metadata={
+            "env": "STREETSAFE_HOTSPOT_PERMUTATIONS",
+            "whole": (999, 99_999, "permutations"),
+            "doc": "Permutations behind each hotspot p-value, ten times as many for a hexagon "
+            "near the limit; the smallest p-value is 2/(10 x permutations + 1).",
+        },
+    )
+
+    trend_months: int = field(
+        default=12,
+        metadata={
+            "env": "STREETSAFE_TREND_MONTHS",
+            "whole": (6, 60, "months"),
+            "doc": "Months (up to the period's last) that emerging hot and cold spots are "
+            "judged over.",
+        },
+    )
+
+    new_area_months: int = field(
+        default=3,
+        metadata={
+            "env": "STREETSAFE_NEW_AREA_MONTHS",
+            "whole": (1, 24, "months"),
+            "doc": "A hexagon is newly active when shown in the period's last month and in none "
+            "of this many months before it.",
         },
     )
 
@@ -180,20 +224,19 @@ class Settings:
                         f"{f.metadata['env']} must be a whole number, got {raw!r}"
                     ) from None
                 out[f.name] = check_resolution(res, finest=12, coarsest=6)
-            elif f.name in {"resident_rows", "release_after_days", "session_hours"}:
+            elif "whole" in f.metadata:
+                low, high, unit = f.metadata["whole"]
                 try:
-                    rows = int(str(raw).replace("_", ""))
+                    number = int(str(raw).replace("_", ""))
                 except ValueError:
-                    rows = -1
-                if rows < 0 or (f.name == "session_hours" and not 1 <= rows <= 24 * 7):
-                    unit = {
-                        "resident_rows": "records (0 or more)",
-                        "release_after_days": "days (0 or more)",
-                    }.get(f.name, "hours (1 to 168)")
+                    number = low - 1
+                if not low <= number <= high:
+                    span = f"{low} or more" if high == _NO_LIMIT else f"{low} to {high}"
                     raise ConfigError(
-                        f"{f.metadata['env']} must be a whole number of {unit}, got {raw!r}"
+                        f"{f.metadata['env']} must be a whole number of {unit} ({span}), "
+                        f"got {raw!r}"
                     )
-                out[f.name] = rows
+                out[f.name] = number
             elif f.name in {
                 "key_file",
                 "study_area",
