@@ -12,7 +12,7 @@ from pydeck.bindings.json_tools import default_serialize
 
 from geo.area import MapView
 from geo.errors import FilterError
-from geo.hexes import cells_to_str, str_to_cell
+from geo.hexes import cell_resolutions, cells_to_str, str_to_cell
 from geo.layers import CATEGORY_GROUPS
 from geo.wards import Areas
 
@@ -129,13 +129,16 @@ def night_deck(
     wards: list[pdk.Layer],
     basemap: str | None,
     dark: bool,
+    beneath: list[pdk.Layer] | None = None,
 ) -> pdk.Deck:
-    """Return the deck: one H3HexagonLayer per layer (each with an ``id``), then ``wards``.
+    """Return the deck: ``beneath`` (e.g. a forecast), one H3HexagonLayer per layer (each with
+    an ``id``), then ``wards``.
 
     It opens on ``view`` (the study area).
     """
     dim = 0.75 if dark else 1.0
-    deck_layers = [
+    deck_layers = [*(beneath or [])]
+    deck_layers += [
         pdk.Layer(
             "H3HexagonLayer",
             id=f"hex-{layer}",
@@ -233,3 +236,172 @@ def compact(deck: pdk.Deck) -> pdk.Deck:
     text = json.dumps(deck, default=default_serialize, separators=(",", ":"))
     deck.to_json = lambda: text
     return deck
+
+
+# Gi* bins in the red-blue diverging palette hot spot maps use (ColorBrewer RdYlBu).
+BIN_COLOURS = {
+    3: (215, 48, 39),
+    2: (252, 141, 89),
+    1: (254, 224, 144),
+    -1: (224, 243, 248),
+    -2: (145, 191, 219),
+    -3: (69, 117, 180),
+}
+BIN_NAMES = {
+    3: "Hot spot, 99 %",
+    2: "Hot spot, 95 %",
+    1: "Hot spot, 90 %",
+    -1: "Cold spot, 90 %",
+    -2: "Cold spot, 95 %",
+    -3: "Cold spot, 99 %",
+}
+
+
+def hotspot_deck(
+    cells: pd.DataFrame,
+    *,
+    res: int,
+    view: MapView,
+    wards: list[pdk.Layer],
+    basemap: str | None,
+    dark: bool,
+) -> pdk.Deck:
+    """Return the hotspot map: significant hexagons by bin, newly active ones outlined, the
+    emerging pattern and figures in the tooltip. ``cells`` is a report's (int64 cells)."""
+    rows = cells[(cells["bin"] != 0) | cells["newly_active"]]
+    ids = cells_to_str(rows["cell"].tolist())
+    records = [
+        {
+            "hex": h,
+            "bin": BIN_NAMES.get(int(b), "Not significant"),
+            "emerging": e or "not judged",
+            "value": round(float(v)),
+            "newly": "yes" if n else "no",
+            "color": [*BIN_COLOURS.get(int(b), (128, 128, 128)), 215 if b else 0],
+        }
+        for h, b, e, v, n in zip(
+            ids, rows["bin"], rows["category"], rows["value"], rows["newly_active"], strict=True
+        )
+    ]
+    outline = [200, 255, 0, 255] if dark else [20, 20, 20, 255]
+    layers = [
+        pdk.Layer(
+            "H3HexagonLayer",
+            id="hex-hotspots",
+            data=records,
+            get_hexagon="hex",
+            get_fill_color="color",
+            get_line_color=[255, 255, 255, 90],
+            line_width_min_pixels=1,
+            stroked=True,
+            filled=True,
+            extruded=False,
+            pickable=True,
+            auto_highlight=True,
+        ),
+        pdk.Layer(
+            "H3HexagonLayer",
+            id="hex-newly-active",
+            data=[r for r in records if r["newly"] == "yes"],
+            get_hexagon="hex",
+            get_line_color=outline,
+            line_width_min_pixels=3,
+            stroked=True,
+            filled=False,
+            extruded=False,
+            pickable=False,
+        ),
+        *wards,
+    ]
+    tooltip = {
+        "html": "<b>{bin}</b><br/>emerging: {emerging}<br/>figure shown: {value}"
+        "<br/>newly active: {newly}",
+        "style": {
+            "backgroundColor": "#222" if dark else "#fff",
+            "color": "#eee" if dark else "#111",
+        },
+    }
+    del res  # the hexagons carry their own resolution
+    if basemap:
+        return pdk.Deck(
+            layers=layers,
+            initial_view_state=view_state(view),
+            map_provider="carto",
+            map_style=basemap,
+            tooltip=tooltip,
+        )
+    return offline_deck(layers, view=view, tooltip=tooltip)
+
+
+def hotspot_legend_html(compared_months: int) -> str:
+    """Return the hotspot map's legend: the six bins and the newly active outline."""
+    swatch = (
+        "<span style='display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
+        "background:rgb({},{},{});border:1px solid #888'></span>{}"
+    )
+    parts = [swatch.format(*BIN_COLOURS[b], BIN_NAMES[b]) for b in (3, 2, 1, -1, -2, -3)]
+    parts.append(
+        "<span style='display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
+        "border:3px solid currentColor'></span>newly active (none of the "
+        f"{compared_months} months before)"
+    )
+    return "<div style='font-size:0.85em'>" + "".join(parts) + "</div>"
+
+
+FORECAST_COLOUR = (118, 42, 131)  # purple: apart from every layer's hue
+BAND_TITLES = {
+    "evening": "evening 18:00-22:00",
+    "late": "late 22:00-02:00",
+    "small_hours": "small hours 02:00-06:00",
+}
+
+
+def forecast_layer(cells: pd.DataFrame, *, dark: bool) -> pdk.Layer:
+    """Return the "expected" layer: each shown hexagon's chance of at least one outreach
+    contact or incident in the band, the likelier the more opaque (the likelier layer)."""
+    r, g, b = FORECAST_COLOUR
+    records = []
+    for key, rows in cells.groupby("cell", sort=False):
+        cell = int(str(key))
+        text = ", ".join(
+            f"{LAYER_TITLES[layer].split(' (')[0].lower()} {chance:.0%}"
+            for layer, chance in zip(rows["layer"], rows["chance"], strict=True)
+        )
+        top = float(rows["chance"].max())
+        records.append(
+            {
+                "hex": cells_to_str([cell])[0],
+                "layer": "Expected (forecast)",
+                "value": f"chance of at least one: {text}",
+                "res": int(cell_resolutions([cell])[0]),
+                "protection": "a forecast, shown where at least k people were seen in the "
+                "12 weeks before",
+                "color": [r, g, b, int(40 + 180 * min(top * 2, 1.0))],
+            }
+        )
+    return pdk.Layer(
+        "H3HexagonLayer",
+        id="hex-forecast",
+        data=records,
+        get_hexagon="hex",
+        get_fill_color="color",
+        get_line_color=[255, 255, 255, 120] if dark else [60, 20, 70, 160],
+        line_width_min_pixels=2,
+        stroked=True,
+        filled=True,
+        extruded=False,
+        pickable=True,
+        auto_highlight=True,
+    )
+
+
+def forecast_legend_html(night: str, band: str) -> str:
+    """Return the legend line of the "expected" layer."""
+    r, g, b = FORECAST_COLOUR
+    return (
+        "<div style='font-size:0.85em'><span style='display:inline-block;width:12px;"
+        f"height:12px;margin:0 4px 0 12px;background:linear-gradient(90deg, rgba({r},{g},{b},"
+        f"0.2), rgb({r},{g},{b}))'></span>Expected on the night of {night}, "
+        f"{BAND_TITLES.get(band, band)}: chance of at least one outreach contact or incident "
+        "(darker: likelier)</div>"
+    )

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -31,6 +31,8 @@ from streetsafe import audit, boundaries
 from streetsafe.access import ADMIN, AccessMap
 from streetsafe.deployment import load_access, load_study_area, seal_context
 from streetsafe.filters import ReleaseRequest, ViewRequest
+from streetsafe.forecast import ForecastView
+from streetsafe.hotspots import HotspotReport
 from streetsafe.policies import PAGES, default_policy_file, load_policies
 from streetsafe.settings import Settings
 from streetsafe.views import (
@@ -350,6 +352,7 @@ def seal_context_for(url: str) -> SealContext:
 # gets are its policy's (streetsafe.policies.PAGES lists them in menu order).
 PAGE_TITLES = {
     "night_map": ("Night map", "🗺️"),
+    "hotspots": ("Hotspots", ":material/local_fire_department:"),
     "trends": ("Trends", "📈"),
     "local_impact": ("Local impact", "🏘️"),
     "data": ("Data", "📥"),
@@ -384,12 +387,23 @@ def require_page(name: str) -> str:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def cached_night_deck(
-    url: str, version: tuple[int, ...], request: AnyRequest, *, dark: bool, basemap: str | None
+    url: str,
+    version: tuple[int, ...],
+    request: AnyRequest,
+    *,
+    dark: bool,
+    basemap: str | None,
+    forecast: tuple[date, str] | None = None,
 ) -> pdk.Deck:
-    """Return the night map's deck for a request, serialised once (cached like the view)."""
-    from dashboard.mapping import compact, night_deck, ward_layers
+    """Return the night map's deck for a request, serialised once (cached like the view);
+    with ``forecast`` (night, band), the outreach lead's "expected" layer beneath."""
+    from dashboard.mapping import compact, forecast_layer, night_deck, ward_layers
 
     view = map_view_of(url, version, request)
+    extra = []
+    if forecast is not None:
+        expected = cached_forecast(url, version, request.role, *forecast)
+        extra.append(forecast_layer(expected.cells, dark=dark))
     deck = night_deck(
         view.cells,
         request.layers,
@@ -398,5 +412,54 @@ def cached_night_deck(
         wards=ward_layers(areas(), areas_geojson(), dark=dark),
         basemap=basemap,
         dark=dark,
+        beneath=extra,
     )
     return compact(deck)
+
+
+@st.cache_data(max_entries=32, show_spinner="Testing hotspots for significance…")
+def cached_hotspots(
+    url: str, version: tuple[int, ...], request: AnyRequest, layer: str
+) -> HotspotReport:
+    """Return ``layer``'s hotspots for ``request`` (cached per store, data version, request):
+    computed from the role's published view, the same for everyone asking the same."""
+    del url, version  # part of the cache key only
+    from streetsafe.hotspots import HotspotParams, hotspot_report
+
+    settings = deployment().settings
+    policy = deployment().policies[request.role]
+    with store() as st_:
+        return hotspot_report(
+            st_, policy, request, study_area(), layer=layer, params=HotspotParams.of(settings)
+        )
+
+
+@st.cache_data(max_entries=32, show_spinner="Forecasting the night…")
+def cached_forecast(
+    url: str, version: tuple[int, ...], role: str, night: date, band: str
+) -> ForecastView:
+    """Return the role's forecast for ``night`` and ``band`` (the model is fitted once per data
+    version: :func:`streetsafe.forecast.fitted`)."""
+    del url, version  # part of the cache key only
+    from streetsafe.forecast import forecast_view
+
+    with store() as st_:
+        return forecast_view(
+            st_, deployment().policies[role], study_area(), night=night, bands=(band,)
+        )
+
+
+@st.cache_data(max_entries=8, show_spinner="Fitting the forecast to the data…")
+def forecast_nights(url: str, version: tuple[int, ...], role: str) -> tuple[date, date]:
+    """Return the first and last nights a forecast can be made for (fits the model once)."""
+    del url, version  # part of the cache key only
+    from geo.forecast import HISTORY_NIGHTS, LEAD_NIGHTS
+    from geo.layers import OUTREACH
+    from streetsafe.forecast import fitted
+
+    with store() as st_:
+        panel, _ = fitted(st_, deployment().policies[role], OUTREACH, study_area())
+    return (
+        panel.first + timedelta(days=HISTORY_NIGHTS),
+        panel.last + timedelta(days=LEAD_NIGHTS),
+    )

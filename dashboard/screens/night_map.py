@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
 from dashboard.controls import controls
-from dashboard.mapping import LAYER_TITLES, group_title, legend_html, selected_hexagons
+from dashboard.mapping import (
+    BAND_TITLES,
+    LAYER_TITLES,
+    forecast_legend_html,
+    group_title,
+    legend_html,
+    selected_hexagons,
+)
 from dashboard.state import (
     audit_read,
     cached_night_deck,
@@ -15,12 +24,51 @@ from dashboard.state import (
     data_version,
     deployment,
     display_table,
+    forecast_nights,
     map_view_of,
     require_page,
     view_csv,
 )
+from geo.errors import StreetsafeError
 from geo.hexes import str_to_cell
 from streetsafe.filters import ReleaseRequest, ViewRequest
+from streetsafe.messages import user_message
+
+
+def _forecast_choice() -> tuple[date, str] | None:
+    """The outreach lead's "expected" layer: off, or the night and band chosen (sidebar)."""
+    side = st.sidebar
+    side.subheader("Expected on a night")
+    if not side.toggle(
+        "Show the forecast",
+        key="forecast",
+        help="Where outreach contacts and incidents are likely, from the weeks before: "
+        "learned from this role's records, shown only where its map shows the hexagon.",
+    ):
+        return None
+    try:
+        first, last = forecast_nights(settings.store, version, role)
+    except StreetsafeError as exc:
+        side.info(user_message(exc))
+        return None
+    default = min(max(date.today(), first), last)
+    night = side.date_input(
+        "Night (named for its evening)",
+        value=default,
+        min_value=first,
+        max_value=last,
+        key="forecast-night",
+        format="YYYY-MM-DD",
+    )
+    band = side.radio(
+        "Band",
+        list(BAND_TITLES),
+        index=1,
+        format_func=lambda b: BAND_TITLES[b].capitalize(),
+        key="forecast-band",
+    )
+    return (night, band)
+
 
 role = require_page("night_map")
 request = controls(role)
@@ -42,17 +90,23 @@ else:
         f"{policy.title} view · hexagons at resolution {request.res} or coarser · "
         f"hours {request.hours or 'whole day'}"
     )
+forecast = _forecast_choice() if isinstance(request, ViewRequest) else None
 deck = cached_night_deck(
     settings.store,
     version,
     request,
     dark=bool(st.session_state.get("dark")),
     basemap=settings.basemap,
+    forecast=forecast,
 )
 event = st.pydeck_chart(
     deck, on_select="rerun", selection_mode="single-object", key="night-map", height=560
 )
 st.markdown(legend_html(view.cells, request.layers), unsafe_allow_html=True)
+if forecast is not None:
+    st.markdown(
+        forecast_legend_html(f"{forecast[0]:%a %d %b %Y}", forecast[1]), unsafe_allow_html=True
+    )
 st.caption(
     f"{len(view.cells):,} hexagons shown · groups of fewer than {policy.k} people are not shown"
     " · values are protected counts"

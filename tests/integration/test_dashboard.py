@@ -38,13 +38,14 @@ APP = str(ROOT / "dashboard" / "app.py")
 SCREENS = ROOT / "dashboard" / "screens"
 ROLES = ("outreach", "police_npt", "community_safety")
 PAGES = {
-    "outreach": {"night_map", "trends", "data", "about"},
-    "police_npt": {"night_map", "trends", "data", "about"},
-    "community_safety": {"night_map", "trends", "local_impact", "data", "about"},
+    "outreach": {"night_map", "hotspots", "trends", "data", "about"},
+    "police_npt": {"night_map", "hotspots", "trends", "data", "about"},
+    "community_safety": {"night_map", "hotspots", "trends", "local_impact", "data", "about"},
 }
-ALL_PAGES = ("night_map", "trends", "local_impact", "data", "about")
+ALL_PAGES = ("night_map", "hotspots", "trends", "local_impact", "data", "about")
 HEADERS = {
     "night_map": "Night map",
+    "hotspots": "Hotspots",
     "trends": "Trends",
     "local_impact": "Local impact, ward by ward",
     "data": "Add data",
@@ -458,3 +459,54 @@ def test_another_deployment_opens_on_its_own_area_and_draws_its_own_wards(
     assert shown <= {"Area 0", "Area 1", "Area 2"}
     ward_map = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     assert ward_map["initialViewState"]["latitude"] == want.latitude
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_hotspot_page_shows_the_report_of_the_roles_view(
+    app: Any, demo_url: str, role: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streetsafe.hotspots import HotspotParams, hotspot_report, report_table
+
+    monkeypatch.setenv("STREETSAFE_HOTSPOT_PERMUTATIONS", "999")
+    at = app(role, page="hotspots")
+    assert at.header[0].value == "Hotspots"
+    deck = _deck(at)
+    drawn = next(layer for layer in deck["layers"] if layer["id"] == "hex-hotspots")["data"]
+    policies = load_policies()
+    policy = policies[role]
+    hours = {"hours": "22-04"} if role == "outreach" else {}
+    request = parse_request(policies, role=role, layers=",".join(policy.default_layers), **hours)
+    with open_store(demo_url, storage_res=10) as store:
+        report = hotspot_report(
+            store,
+            policy,
+            request,
+            load_study_area(Settings.from_env({}).study_area),
+            layer=policy.default_layers[0],
+            params=HotspotParams(permutations=999),
+        )
+    table = report_table(report)
+    significant = table[(table["bin"] != 0) | table["newly_active"]]
+    assert {row["hex"] for row in drawn} == set(significant["cell"])
+    assert drawn, "the demo should have hot spots"
+    page_table = at.dataframe[0].value
+    assert set(page_table["Hexagon"]) >= set(table.loc[table["bin"] != 0, "cell"])
+    assert "Hot spot, 99 %" in " ".join(m.value for m in at.markdown)  # the legend
+
+
+def test_an_outreach_lead_sees_the_forecast_on_the_night_map(app: Any) -> None:
+    at = app("outreach", params={"hours": "22-04"})
+    assert "hex-forecast" not in {layer["id"] for layer in _deck(at)["layers"]}
+    at.toggle(key="forecast").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.date_input(key="forecast-night").set_value(date(2026, 10, 30)).run()
+    layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
+    forecast = layers["hex-forecast"]["data"]
+    assert forecast, "the demo's busy hexagons should have a forecast"
+    assert all("chance of at least one" in row["value"] for row in forecast)
+    assert any("Expected on the night of Fri 30 Oct 2026" in m.value for m in at.markdown)
+
+
+def test_partners_get_no_forecast_switch(app: Any) -> None:
+    at = app("police_npt")
+    assert not [t for t in at.toggle if t.key == "forecast"]

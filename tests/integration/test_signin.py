@@ -71,13 +71,14 @@ IDENTITIES: dict[str, dict[str, Any]] = {
     "community_safety": {"email": "asb.officer@council.example.gov.uk", "email_verified": True},
 }
 PAGES = {
-    "outreach": ["night_map", "trends", "data", "about"],
-    "police_npt": ["night_map", "trends", "data", "about"],
-    "community_safety": ["night_map", "trends", "local_impact", "data", "about"],
+    "outreach": ["night_map", "hotspots", "trends", "data", "about"],
+    "police_npt": ["night_map", "hotspots", "trends", "data", "about"],
+    "community_safety": ["night_map", "hotspots", "trends", "local_impact", "data", "about"],
     "admin": ["audit"],
 }
 HEADERS = {
     "night_map": "Night map",
+    "hotspots": "Hotspots",
     "trends": "Trends",
     "local_impact": "Local impact, ward by ward",
     "data": "Add data",
