@@ -6,13 +6,15 @@ sharing levels) at the role's finest resolution; it is fitted once per data vers
 (:func:`fitted`), so a dashboard rerun or a second night does not refit it.
 
 **What is shown, and why so.** A forecast singles a woman out as surely as a count does if it
-rests on her alone ("someone is usually here on Fridays"). So a hexagon's forecast is shown only
-where the role's own map of the weeks the forecast learns from (the 12 weeks ending a week
-before the night) shows that hexagon, i.e. at least ``k`` people stand behind it, and never
-finer than the role's resolution. The figure shown is the *chance* of at least one record in
-the band, ``1 - exp(-expected)``, and the hexagon's rank among the area's (top 5 % or 10 %):
-never an expected count, which for a busy hexagon would read "1.4 women" and put a value
-between 1 and ``k - 1`` on the map.
+rests on her alone ("someone is usually here on Fridays, late"). So a hexagon's forecast for a
+band is shown only where the role's own map of the same night of the week and band, over the
+weeks the forecast learns from (the 12 weeks ending a week before the night), shows that
+hexagon: at least ``k`` people stand behind it on such nights, as the live map with those
+filters would demand; never finer than the role's resolution. The figure shown is the *chance*
+of at least one record in the band, ``1 - exp(-expected)``, to the nearest 5 % (the model reads
+exact counts, so its output is kept too coarse to decode one record back from it), and the
+hexagon's rank among the area's (top 5 % or 10 %): never an expected count, which for a busy
+hexagon would read "1.4 women" and put a value between 1 and ``k - 1`` on the map.
 """
 
 from __future__ import annotations
@@ -43,12 +45,14 @@ from geo.forecast import (
 from geo.hexes import cell_resolutions
 from geo.hotspots import Grid
 from geo.layers import INCIDENT, OUTREACH
+from geo.nights import NIGHT_BANDS as BANDS
 from geo.privacy import RolePolicy
 from store import Store
 from streetsafe.views import published_view, restrict
 
 FORECAST_LAYERS = (OUTREACH, INCIDENT)
 GATE_WEEKS = 12  # the weeks before the night whose map decides which hexagons are shown
+CHANCE_STEP = 0.05  # chances are shown to the nearest 5 %: enough to plan, too coarse to decode
 LEVELS = ((0.05, "top 5 %"), (0.10, "top 10 %"))
 _CACHE_SIZE = 4
 _cache: OrderedDict[tuple[Any, ...], tuple[Panel, Model]] = OrderedDict()
@@ -135,10 +139,12 @@ def forecast_view(
         )
         frame = frame[frame["band"].isin(bands)]
         frame["level"] = _levels(frame)
-        shown = _gate_cells(store, policy, layer, night)
-        frame = frame[frame["cell"].isin(shown)]
-        frame["chance"] = 1.0 - np.exp(-frame["expected"].to_numpy(dtype=np.float64))
-        parts.append(frame.drop(columns="expected"))
+        for band in bands:
+            shown = _gate_cells(store, policy, layer, night, band)
+            rows = frame[(frame["band"] == band) & frame["cell"].isin(shown)]
+            chance = 1.0 - np.exp(-rows["expected"].to_numpy(dtype=np.float64))
+            rows = rows.assign(chance=np.round(chance / CHANCE_STEP) * CHANCE_STEP)
+            parts.append(rows[rows["chance"] > 0].drop(columns="expected"))
         trained = model.trained_to
         if night > panel.last:
             notes.append(
@@ -149,8 +155,9 @@ def forecast_view(
     cells = cells.loc[:, ["layer", "band", "cell", "chance", "level"]]
     cells = cells.sort_values(["layer", "band", "chance"], ascending=[True, True, False])
     notes.append(
-        f"shown only where the map of the {GATE_WEEKS} weeks before shows a hexagon (at least "
-        f"{policy.k} people): chance of at least one record in the band"
+        f"shown only where the map of the same night of the week and band over the {GATE_WEEKS} "
+        f"weeks before shows a hexagon (at least {policy.k} people): the chance of at least one "
+        f"record in the band, to the nearest {CHANCE_STEP:.0%}"
     )
     return ForecastView(
         night=night,
@@ -174,11 +181,15 @@ def _levels(frame: pd.DataFrame) -> list[str]:
     return list(out)
 
 
-def _gate_cells(store: Store, policy: RolePolicy, layer: str, night: date) -> set[int]:
-    """The hexagons the role's own map shows for the weeks the forecast learns from."""
+def _gate_cells(store: Store, policy: RolePolicy, layer: str, night: date, band: str) -> set[int]:
+    """The hexagons the role's own map shows for the same night of the week and band over the
+    weeks the forecast learns from: at least ``k`` people there on such nights."""
     end = night - timedelta(days=LEAD_NIGHTS)
     start = end - timedelta(weeks=GATE_WEEKS) + timedelta(days=1)
-    f = CubeFilter(layers=(layer,), date_from=start, date_to=end)
+    hours = next(b.hours for b in BANDS if b.name == band)
+    f = CubeFilter(
+        layers=(layer,), date_from=start, date_to=end, weekdays=(night.weekday(),), hours=hours
+    )
     view = published_view(store, policy, f, res=policy.finest_res)
     cells = view.cells
     at_res = cell_resolutions(cells["cell"].to_numpy(dtype=np.int64)) == policy.finest_res

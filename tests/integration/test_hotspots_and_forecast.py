@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from geo.aggregate import CubeFilter
 from geo.errors import FilterError, PolicyError
 from geo.hexes import cell_resolutions
+from geo.nights import NIGHT_BANDS
 from ingest.pipeline import ingest_file
 from store import Store, open_store
 from streetsafe.cli import app
@@ -175,12 +176,18 @@ def test_the_forecast_shows_only_hexagons_the_roles_map_shows(demo: Store) -> No
     # never a value between 1 and k - 1: a chance, below one
     assert ((cells["chance"] >= 0) & (cells["chance"] < 1)).all()
     assert set(cell_resolutions(cells["cell"].to_numpy())) == {policy.finest_res}
+    # a chance to the nearest 5 %, too coarse to decode a record from
+    assert np.allclose(cells["chance"] * 20, np.round(cells["chance"] * 20))
+    # only hexagons the role's map of such nights (same weekday and band) shows
     end = night - timedelta(days=7)
-    for layer, rows in cells.groupby("layer"):
+    bands = {b.name: b.hours for b in NIGHT_BANDS}
+    for (layer, band), rows in cells.groupby(["layer", "band"]):
         f = CubeFilter(
             layers=(str(layer),),
             date_from=end - timedelta(weeks=GATE_WEEKS) + timedelta(days=1),
             date_to=end,
+            weekdays=(night.weekday(),),
+            hours=bands[str(band)],
         )
         view = published_view(demo, policy, f, res=policy.finest_res)
         shown = set(view.cells.loc[view.cells["resolution"] == policy.finest_res, "cell"])
