@@ -10,9 +10,9 @@ import pandas as pd
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from geo.area import MapView
+from geo.area import MapView, fit_view
 from geo.errors import FilterError
-from geo.hexes import cell_resolutions, cells_to_str, str_to_cell
+from geo.hexes import cell_boundary, cell_resolutions, cells_to_str, str_to_cell
 from geo.layers import CATEGORY_GROUPS
 from geo.wards import Areas
 
@@ -129,16 +129,15 @@ def night_deck(
     wards: list[pdk.Layer],
     basemap: str | None,
     dark: bool,
-    beneath: list[pdk.Layer] | None = None,
+    above: list[pdk.Layer] | None = None,
 ) -> pdk.Deck:
-    """Return the deck: ``beneath`` (e.g. a forecast), one H3HexagonLayer per layer (each with
-    an ``id``), then ``wards``.
+    """Return the deck: one H3HexagonLayer per layer (each with an ``id``), then ``above``
+    (e.g. a forecast, the layers beneath it dimmed to let it stand out), then ``wards``.
 
     It opens on ``view`` (the study area).
     """
-    dim = 0.75 if dark else 1.0
-    deck_layers = [*(beneath or [])]
-    deck_layers += [
+    dim = (0.75 if dark else 1.0) * (0.45 if above else 1.0)
+    deck_layers = [
         pdk.Layer(
             "H3HexagonLayer",
             id=f"hex-{layer}",
@@ -155,7 +154,7 @@ def night_deck(
         )
         for layer in sorted(layers, key=DRAW_ORDER.index)
     ]
-    deck_layers += wards
+    deck_layers += [*(above or []), *wards]
     tooltip = {
         "html": "<b>{layer}</b><br/>value: {value}<br/>hex resolution {res}<br/>{protection}",
         "style": {
@@ -358,7 +357,7 @@ BAND_TITLES = {
 
 def forecast_layer(cells: pd.DataFrame, *, dark: bool) -> pdk.Layer:
     """Return the "expected" layer: each shown hexagon's chance of at least one outreach
-    contact or incident in the band, the likelier the more opaque (the likelier layer)."""
+    contact or incident in the band, outlined, the likelier the more opaque."""
     r, g, b = FORECAST_COLOUR
     records = []
     for key, rows in cells.groupby("cell", sort=False):
@@ -376,7 +375,7 @@ def forecast_layer(cells: pd.DataFrame, *, dark: bool) -> pdk.Layer:
                 "res": int(cell_resolutions([cell])[0]),
                 "protection": "a forecast, shown where at least k people were seen in the "
                 "12 weeks before",
-                "color": [r, g, b, int(40 + 180 * min(top * 2, 1.0))],
+                "color": [r, g, b, int(70 + 170 * min(top * 1.5, 1.0))],
             }
         )
     return pdk.Layer(
@@ -385,8 +384,8 @@ def forecast_layer(cells: pd.DataFrame, *, dark: bool) -> pdk.Layer:
         data=records,
         get_hexagon="hex",
         get_fill_color="color",
-        get_line_color=[255, 255, 255, 120] if dark else [60, 20, 70, 160],
-        line_width_min_pixels=2,
+        get_line_color=[222, 190, 255, 255] if dark else [84, 20, 110, 255],
+        line_width_min_pixels=3,
         stroked=True,
         filled=True,
         extruded=False,
@@ -402,6 +401,19 @@ def forecast_legend_html(night: str, band: str) -> str:
         "<div style='font-size:0.85em'><span style='display:inline-block;width:12px;"
         f"height:12px;margin:0 4px 0 12px;background:linear-gradient(90deg, rgba({r},{g},{b},"
         f"0.2), rgb({r},{g},{b}))'></span>Expected on the night of {night}, "
-        f"{BAND_TITLES.get(band, band)}: chance of at least one outreach contact or incident "
-        "(darker: likelier)</div>"
+        f"{BAND_TITLES.get(band, band)}: outlined hexagons, chance of at least one outreach "
+        "contact or incident (more solid: likelier); the night's figures dimmed beneath</div>"
     )
+
+
+def hotspot_view(cells: pd.DataFrame, *, margin: float = 0.015) -> MapView | None:
+    """Return a view that opens on the significant and newly active hexagons (with a margin
+    of about 1.5 km, for the streets around), or None when there are none."""
+    rows = cells[(cells["bin"] != 0) | cells["newly_active"]]
+    if rows.empty:
+        return None
+    lon, lat = np.array(
+        [point for cell in rows["cell"].tolist() for point in cell_boundary(int(cell))]
+    ).T
+    bounds = (lon.min() - margin, lat.min() - margin, lon.max() + margin, lat.max() + margin)
+    return fit_view(bounds, width=300, height=300)  # fits a phone's map; context on a desktop

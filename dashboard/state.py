@@ -396,7 +396,7 @@ def cached_night_deck(
     forecast: tuple[date, str] | None = None,
 ) -> pdk.Deck:
     """Return the night map's deck for a request, serialised once (cached like the view);
-    with ``forecast`` (night, band), the outreach lead's "expected" layer beneath."""
+    with ``forecast`` (night, band), the outreach lead's "expected" layer above."""
     from dashboard.mapping import compact, forecast_layer, night_deck, ward_layers
 
     view = map_view_of(url, version, request)
@@ -412,7 +412,7 @@ def cached_night_deck(
         wards=ward_layers(areas(), areas_geojson(), dark=dark),
         basemap=basemap,
         dark=dark,
-        beneath=extra,
+        above=extra,
     )
     return compact(deck)
 

@@ -10,6 +10,7 @@ from dashboard.mapping import (
     LAYER_TITLES,
     hotspot_deck,
     hotspot_legend_html,
+    hotspot_view,
     ward_layers,
 )
 from dashboard.state import (
@@ -66,7 +67,7 @@ st.caption(
 deck = hotspot_deck(
     report.cells,
     res=report.res,
-    view=map_view(),
+    view=hotspot_view(report.cells) or map_view(),
     wards=ward_layers(areas(), areas_geojson(), dark=bool(st.session_state.get("dark"))),
     basemap=settings.basemap,
     dark=bool(st.session_state.get("dark")),

@@ -18,6 +18,7 @@ from dashboard.mapping import (
 )
 from dashboard.state import (
     audit_read,
+    cached_forecast,
     cached_night_deck,
     cached_release_view,
     cached_view,
@@ -30,7 +31,7 @@ from dashboard.state import (
     view_csv,
 )
 from geo.errors import StreetsafeError
-from geo.hexes import str_to_cell
+from geo.hexes import cells_to_str, str_to_cell
 from streetsafe.filters import ReleaseRequest, ViewRequest
 from streetsafe.messages import user_message
 
@@ -70,6 +71,38 @@ def _forecast_choice() -> tuple[date, str] | None:
     return (night, band)
 
 
+def _chance(value: float) -> str:
+    """A chance as the table shows it; "not shown" where the gate or rounding left none."""
+    return "not shown" if pd.isna(value) else f"{value:.0%}"
+
+
+def _likeliest(night: date, band: str) -> None:
+    """The forecast's likeliest hexagons as a short table: where to go first."""
+    expected = cached_forecast(settings.store, version, role, night, band)
+    cells = expected.cells
+    if cells.empty:
+        st.caption("No hexagon has enough people behind it on such nights to show a forecast.")
+        return
+    wide = cells.pivot_table(index="cell", columns="layer", values="chance", aggfunc="max")
+    wide = wide.reindex(columns=["outreach", "incident"])
+    wide = wide.assign(top=wide.max(axis=1)).sort_values("top", ascending=False).head(10)
+    level = cells.sort_values("level").drop_duplicates("cell").set_index("cell")["level"]
+    st.markdown(f"**Likeliest on the night of {night:%a %d %b}, {BAND_TITLES[band]}**")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Hexagon": cells_to_str(wide.index.tolist()),
+                "Outreach contact": [_chance(c) for c in wide["outreach"]],
+                "Incident": [_chance(c) for c in wide["incident"]],
+                "Rank in the area": [level.get(c, "") or "—" for c in wide.index],
+            }
+        ),
+        hide_index=True,
+    )
+    for note in expected.notes:
+        st.caption(note)
+
+
 role = require_page("night_map")
 request = controls(role)
 settings = deployment().settings
@@ -104,9 +137,9 @@ event = st.pydeck_chart(
 )
 st.markdown(legend_html(view.cells, request.layers), unsafe_allow_html=True)
 if forecast is not None:
-    st.markdown(
-        forecast_legend_html(f"{forecast[0]:%a %d %b %Y}", forecast[1]), unsafe_allow_html=True
-    )
+    night_name = f"{forecast[0]:%a %d %b %Y}"
+    st.markdown(forecast_legend_html(night_name, forecast[1]), unsafe_allow_html=True)
+    _likeliest(*forecast)
 st.caption(
     f"{len(view.cells):,} hexagons shown · groups of fewer than {policy.k} people are not shown"
     " · values are protected counts"

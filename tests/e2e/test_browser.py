@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from dashboard.mapping import LAYER_COLOURS, LAYER_TITLES
+from dashboard.mapping import BIN_COLOURS, LAYER_COLOURS, LAYER_TITLES
 from tests.conftest import ROOT, TEST_KEY
 from tests.e2e.browser import (
     CHROMIUM,
@@ -238,7 +238,7 @@ def test_a_page_address_opened_first_still_gets_the_role_menu_and_banner(
     page.get_by_role("heading", name="Trends").wait_for(timeout=60_000)
     links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
     titles = [link.strip().splitlines()[-1] for link in links]  # (after each icon)
-    assert titles == ["Night map", "Trends", "Data", "About the data"]
+    assert titles == ["Night map", "Hotspots", "Trends", "Data", "About the data"]
 
 
 def test_night_map_draws_hexagons_and_follows_the_time_slider(
@@ -322,3 +322,54 @@ def test_the_map_keeps_its_zoom_when_a_filter_changes(
     assert changed_fraction(default_view, after) > changed_fraction(zoomed, after), (
         "the map went back to its default view when the filter changed"
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "size"),
+    [("police_npt", VIEWPORT), ("outreach", {"width": 390, "height": 844})],
+    ids=["police-desktop", "outreach-phone"],
+)
+def test_the_hotspot_page_draws_its_bins_in_low_light(
+    dashboard_url: str, browser: Browser, role: str, size: ViewportSize
+) -> None:
+    """The Hotspots page as a role opens it from the menu, in low-light mode, on a desktop and
+    a phone: red hot spots drawn, the legend and the table below the map reachable."""
+    context = browser.new_context(viewport=size, service_workers="block")
+    log = PageLog()
+    page = context.new_page()
+    log.attach(page)
+    phone = size["width"] < 500
+    name = f"hotspots-{role}-{'phone' if phone else 'desktop'}"
+    try:
+        page.goto(f"{dashboard_url}?role={role}", wait_until="domcontentloaded")
+        page.get_by_text("Synthetic demo data.").wait_for(timeout=60_000)
+        if phone:
+            page.get_by_test_id("stExpandSidebarButton").click()
+        page.get_by_text("Low-light mode (for the van at night)").click()
+        page.get_by_role("link", name="Hotspots").click()
+        if phone:
+            page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        page.get_by_role("heading", name="Hotspots").wait_for(timeout=60_000)
+        page.get_by_text("Hexagons by significance").wait_for(timeout=180_000)
+        page.locator(f"{MAP} canvas").first.wait_for(state="visible", timeout=45_000)
+        hot = {"hot": BIN_COLOURS[3], "warm": BIN_COLOURS[2]}
+        shot = map_pixels(page.locator(MAP).first.screenshot(), page_background(page), hot)
+        deadline = time.monotonic() + 30
+        while shot.by_layer["hot"] + shot.by_layer["warm"] < MIN_LAYER_PIXELS:
+            assert time.monotonic() < deadline, f"no hot spot drawn: {shot.summary()}"
+            page.wait_for_timeout(500)
+            shot = map_pixels(page.locator(MAP).first.screenshot(), page_background(page), hot)
+        assert sum(page_background(page)) < 100  # the low-light page
+        page.screenshot(path=ARTIFACTS / f"{name}.png")
+        # below the map: the legend, the counts and the table, reached by scrolling the page
+        page.get_by_text("Hot spot, 99 %").scroll_into_view_if_needed()
+        expect(page.get_by_text("Hot spot, 99 %")).to_be_visible()
+        table = page.get_by_test_id("stDataFrame").first
+        table.scroll_into_view_if_needed()
+        expect(table).to_be_visible()
+        page.screenshot(path=ARTIFACTS / f"{name}-table.png")
+        assert not log.external, log.report()
+        assert not log.errors, log.report()
+    finally:
+        (ARTIFACTS / f"{name}.log").write_text(log.report())
+        context.close()
