@@ -29,6 +29,7 @@ from geo.errors import FilterError
 from geo.hexes import cell_resolutions
 from geo.hotspots import (
     DEFAULT_PERMUTATIONS,
+    MIN_PERMUTATIONS,
     MIN_TREND_STEPS,
     NO_PATTERN,
     Grid,
@@ -56,6 +57,12 @@ class HotspotParams:
     trend_months: int = 12
     new_area_months: int = 3
     p_method: str = "permutation"
+
+    @property
+    def trend_permutations(self) -> int:
+        """Permutations per month of the trend: a tenth of the map's, at least 999. A month
+        is judged at 95 % only, and cells near the floor get ten times as many anyway."""
+        return max(MIN_PERMUTATIONS, self.permutations // 10)
 
     @classmethod
     def of(cls, settings: Settings, **overrides: Any) -> HotspotParams:
@@ -240,7 +247,11 @@ def _add_trend(report: HotspotReport, grid: Grid, series: _Series, params: Hotsp
         return
     values = [grid.align(*_month_values(series.monthly, month)) for month in steps]
     trend = emerging(
-        grid, values, permutations=params.permutations, seed=params.seed, p_method=params.p_method
+        grid,
+        values,
+        permutations=params.trend_permutations,
+        seed=params.seed,
+        p_method=params.p_method,
     ).set_index("cell")
     row = trend.loc[table["cell"].to_numpy()]
     table["category"] = row["category"].to_numpy()
