@@ -302,3 +302,20 @@ def test_cli_forecast_and_its_refusals(cli_store: str) -> None:
         assert message in " ".join(result.output.split()), result.output
         assert "Traceback" not in result.output
     assert np.isfinite(table["chance"]).all()
+
+
+def test_the_forecast_is_fitted_once_per_data_version(demo: Store) -> None:
+    from streetsafe import forecast as service
+
+    policy = POLICIES["outreach"]
+    service._cache.clear()
+    _, first = service.fitted(demo, policy, "outreach", AREA)
+    forecast_view(demo, policy, AREA, night=date(2026, 10, 23), layers=("outreach",))
+    _, again = service.fitted(demo, policy, "outreach", AREA)
+    assert again is first  # a rerun or another night: the same fit
+    rows = ["occurred_at,latitude,longitude,category,agency,person_ref,sharing"]
+    rows += ["2026-10-30 22:10,50.9052,-1.3962,welfare_check,Night van,N-1,outreach_only"]
+    ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
+    ingest_file(demo, "outreach", io.BytesIO("\n".join(rows).encode()), ctx=ctx, source="n.csv")
+    _, refitted = service.fitted(demo, policy, "outreach", AREA)
+    assert refitted is not first  # new data: a new fit
