@@ -138,39 +138,30 @@ def night_deck(
     """
     dim = (0.75 if dark else 1.0) * (0.45 if above else 1.0)
     deck_layers = [
-        pdk.Layer(
-            "H3HexagonLayer",
-            id=f"hex-{layer}",
-            data=hex_records(cells, layer, res=res, dim=dim),
-            get_hexagon="hex",
-            get_fill_color="color",
-            get_line_color=[255, 255, 255, 80],
-            line_width_min_pixels=1,
-            stroked=True,
-            filled=True,
-            extruded=False,
-            pickable=True,
-            auto_highlight=True,
-        )
+        hex_layer(f"hex-{layer}", hex_records(cells, layer, res=res, dim=dim))
         for layer in sorted(layers, key=DRAW_ORDER.index)
     ]
     deck_layers += [*(above or []), *wards]
-    tooltip = {
-        "html": "<b>{layer}</b><br/>value: {value}<br/>hex resolution {res}<br/>{protection}",
-        "style": {
-            "backgroundColor": "#222" if dark else "#fff",
-            "color": "#eee" if dark else "#111",
-        },
-    }
+    tooltip = "<b>{layer}</b><br/>value: {value}<br/>hex resolution {res}<br/>{protection}"
+    return deck_of(deck_layers, view=view, tooltip=tooltip, dark=dark, basemap=basemap)
+
+
+def deck_of(
+    layers: list[pdk.Layer], *, view: MapView, tooltip: str, dark: bool, basemap: str | None
+) -> pdk.Deck:
+    """Return a deck of ``layers`` opening on ``view``, with an HTML ``tooltip`` styled for the
+    theme: on ``basemap`` if one is set, else with no base map (nothing fetched)."""
+    style = {"backgroundColor": "#222" if dark else "#fff", "color": "#eee" if dark else "#111"}
+    tip = {"html": tooltip, "style": style}
     if basemap:
         return pdk.Deck(
-            layers=deck_layers,
+            layers=layers,
             initial_view_state=view_state(view),
             map_provider="carto",
             map_style=basemap,
-            tooltip=tooltip,
+            tooltip=tip,
         )
-    return offline_deck(deck_layers, view=view, tooltip=tooltip)
+    return offline_deck(layers, view=view, tooltip=tip)
 
 
 def view_state(view: MapView) -> pdk.ViewState:
@@ -256,10 +247,26 @@ BIN_NAMES = {
 }
 
 
+def hex_layer(layer_id: str, data: list[dict[str, Any]], **style: Any) -> pdk.Layer:
+    """Return a flat, pickable H3HexagonLayer of records with ``hex`` and ``color``; ``style``
+    overrides the defaults (thin white outlines, filled)."""
+    props: dict[str, Any] = {
+        "get_hexagon": "hex",
+        "get_fill_color": "color",
+        "get_line_color": [255, 255, 255, 80],
+        "line_width_min_pixels": 1,
+        "stroked": True,
+        "filled": True,
+        "extruded": False,
+        "pickable": True,
+        "auto_highlight": True,
+    }
+    return pdk.Layer("H3HexagonLayer", id=layer_id, data=data, **(props | style))
+
+
 def hotspot_deck(
     cells: pd.DataFrame,
     *,
-    res: int,
     view: MapView,
     wards: list[pdk.Layer],
     basemap: str | None,
@@ -284,52 +291,22 @@ def hotspot_deck(
     ]
     outline = [200, 255, 0, 255] if dark else [20, 20, 20, 255]
     layers = [
-        pdk.Layer(
-            "H3HexagonLayer",
-            id="hex-hotspots",
-            data=records,
-            get_hexagon="hex",
-            get_fill_color="color",
-            get_line_color=[255, 255, 255, 90],
-            line_width_min_pixels=1,
-            stroked=True,
-            filled=True,
-            extruded=False,
-            pickable=True,
-            auto_highlight=True,
-        ),
-        pdk.Layer(
-            "H3HexagonLayer",
-            id="hex-newly-active",
-            data=[r for r in records if r["newly"] == "yes"],
-            get_hexagon="hex",
+        hex_layer("hex-hotspots", records, get_line_color=[255, 255, 255, 90]),
+        hex_layer(
+            "hex-newly-active",
+            [r for r in records if r["newly"] == "yes"],
             get_line_color=outline,
             line_width_min_pixels=3,
-            stroked=True,
             filled=False,
-            extruded=False,
             pickable=False,
+            auto_highlight=False,
         ),
         *wards,
     ]
-    tooltip = {
-        "html": "<b>{bin}</b><br/>emerging: {emerging}<br/>figure shown: {value}"
-        "<br/>newly active: {newly}",
-        "style": {
-            "backgroundColor": "#222" if dark else "#fff",
-            "color": "#eee" if dark else "#111",
-        },
-    }
-    del res  # the hexagons carry their own resolution
-    if basemap:
-        return pdk.Deck(
-            layers=layers,
-            initial_view_state=view_state(view),
-            map_provider="carto",
-            map_style=basemap,
-            tooltip=tooltip,
-        )
-    return offline_deck(layers, view=view, tooltip=tooltip)
+    tooltip = (
+        "<b>{bin}</b><br/>emerging: {emerging}<br/>figure shown: {value}<br/>newly active: {newly}"
+    )
+    return deck_of(layers, view=view, tooltip=tooltip, dark=dark, basemap=basemap)
 
 
 def hotspot_legend_html(compared_months: int) -> str:
@@ -378,19 +355,11 @@ def forecast_layer(cells: pd.DataFrame, *, dark: bool) -> pdk.Layer:
                 "color": [r, g, b, int(70 + 170 * min(top * 1.5, 1.0))],
             }
         )
-    return pdk.Layer(
-        "H3HexagonLayer",
-        id="hex-forecast",
-        data=records,
-        get_hexagon="hex",
-        get_fill_color="color",
+    return hex_layer(
+        "hex-forecast",
+        records,
         get_line_color=[222, 190, 255, 255] if dark else [84, 20, 110, 255],
         line_width_min_pixels=3,
-        stroked=True,
-        filled=True,
-        extruded=False,
-        pickable=True,
-        auto_highlight=True,
     )
 
 

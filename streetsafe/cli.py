@@ -40,9 +40,42 @@ StoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
-        help="Store URL: a file path (embedded) or postgresql://… [env: STREETSAFE_STORE]",
+        help="Store URL: a file path (embedded) or postgresql://… (env: STREETSAFE_STORE)",
         show_default=False,
     ),
+]
+
+# Options the view exports share (map, hotspots).
+RoleOption = Annotated[str, typer.Option(help="Whose view: a role of the policy file.")]
+ResOption = Annotated[
+    int | None,
+    typer.Option(help="H3 resolution (default: the finest the role may see).", show_default=False),
+]
+HoursOption = Annotated[
+    str | None,
+    typer.Option(help="Hour range, e.g. 22-04 (wraps midnight).", show_default=False),
+]
+WeekdaysOption = Annotated[
+    str | None, typer.Option(help="Weekdays of the night, e.g. fri,sat.", show_default=False)
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="First night (YYYY-MM-DD); a partner: month (YYYY-MM).", show_default=False
+    ),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to", help="Last night (YYYY-MM-DD); a partner: month (YYYY-MM).", show_default=False
+    ),
+]
+CategoriesOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated categories (a partner: groups).", show_default=False),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
 ]
 
 PROGRESS_MIN_BYTES = 5 << 20  # show a progress bar for files larger than this
@@ -353,7 +386,7 @@ def dashboard(
         bool | None,
         typer.Option(
             "--headless/--browser",
-            help="Do not / do open a browser [default: headless when there is no display].",
+            help="Do not / do open a browser (default: headless when there is no display).",
             show_default=False,
         ),
     ] = None,
@@ -460,7 +493,7 @@ def release(
     through: Annotated[
         str | None,
         typer.Option(
-            help="Release closed months up to this one (YYYY-MM) [default: every closed month].",
+            help="Release closed months up to this one (YYYY-MM) (default: every closed month).",
             show_default=False,
         ),
     ] = None,
@@ -498,41 +531,21 @@ def _parse_month(text: str) -> date:
 
 @app.command("map")
 def map_export(
-    role: Annotated[
-        str, typer.Option(help="Whose view: a role of the policy file, e.g. outreach.")
-    ],
+    role: RoleOption,
     fmt: Annotated[ExportFormat, typer.Option("--format", help="geojson (hexagons) or csv.")],
-    res: Annotated[
-        int | None,
-        typer.Option(
-            help="H3 resolution [default: the finest the role may see].", show_default=False
-        ),
-    ] = None,
-    hours: Annotated[
-        str | None,
-        typer.Option(help="Hour range, e.g. 22-04 (wraps midnight).", show_default=False),
-    ] = None,
-    weekdays: Annotated[
-        str | None, typer.Option(help="Weekdays of the night, e.g. fri,sat.", show_default=False)
-    ] = None,
-    date_from: Annotated[
-        str | None, typer.Option("--from", help="First night (YYYY-MM-DD).", show_default=False)
-    ] = None,
-    date_to: Annotated[
-        str | None, typer.Option("--to", help="Last night (YYYY-MM-DD).", show_default=False)
-    ] = None,
+    res: ResOption = None,
+    hours: HoursOption = None,
+    weekdays: WeekdaysOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
     layers: Annotated[
         str | None,
         typer.Option(
-            help="Comma-separated layers [default: all the role may see].", show_default=False
+            help="Comma-separated layers (default: all the role may see).", show_default=False
         ),
     ] = None,
-    categories: Annotated[
-        str | None, typer.Option(help="Comma-separated categories.", show_default=False)
-    ] = None,
-    out_path: Annotated[
-        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
-    ] = None,
+    categories: CategoriesOption = None,
+    out_path: OutOption = None,
     store: StoreOption = None,
 ) -> None:
     """Export exactly the published view the dashboard shows for these filters."""
@@ -577,51 +590,29 @@ def map_export(
 
 @app.command("hotspots")
 def hotspots_export(
-    role: Annotated[
-        str, typer.Option(help="Whose view: a role of the policy file, e.g. police_npt.")
-    ],
+    role: RoleOption,
     fmt: Annotated[ExportFormat, typer.Option("--format", help="geojson (hexagons) or csv.")],
     layer: Annotated[
         str | None,
-        typer.Option(help="The layer [default: the role's first map layer].", show_default=False),
+        typer.Option(help="The layer (default: the role's first map layer).", show_default=False),
     ] = None,
-    res: Annotated[
-        int | None,
-        typer.Option(
-            help="H3 resolution [default: the finest the role may see].", show_default=False
-        ),
-    ] = None,
-    hours: Annotated[
-        str | None,
-        typer.Option(help="Hour range, e.g. 22-04 (outreach only).", show_default=False),
-    ] = None,
-    weekdays: Annotated[
-        str | None,
-        typer.Option(help="Weekdays, e.g. fri,sat (outreach only).", show_default=False),
-    ] = None,
-    date_from: Annotated[
-        str | None,
-        typer.Option("--from", help="First night, or month for partner roles.", show_default=False),
-    ] = None,
-    date_to: Annotated[
-        str | None,
-        typer.Option("--to", help="Last night, or month for partner roles.", show_default=False),
-    ] = None,
-    categories: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated categories (groups for partners).", show_default=False),
-    ] = None,
+    res: ResOption = None,
+    hours: HoursOption = None,
+    weekdays: WeekdaysOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    categories: CategoriesOption = None,
     rings: Annotated[
         int | None,
         typer.Option(
-            help="Neighbours: rings of hexagons [env: STREETSAFE_HOTSPOT_RINGS, 1].",
+            help="Neighbours: rings of hexagons (env: STREETSAFE_HOTSPOT_RINGS, 1).",
             show_default=False,
         ),
     ] = None,
     permutations: Annotated[
         int | None,
         typer.Option(
-            help="Permutations per p-value, 999 or more [env: STREETSAFE_HOTSPOT_PERMUTATIONS].",
+            help="Permutations per p-value, 999 or more (env: STREETSAFE_HOTSPOT_PERMUTATIONS).",
             show_default=False,
         ),
     ] = None,
@@ -629,9 +620,7 @@ def hotspots_export(
     p_values: Annotated[
         str, typer.Option("--p-values", help="Bins from permutation or normal p-values.")
     ] = "permutation",
-    out_path: Annotated[
-        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
-    ] = None,
+    out_path: OutOption = None,
     store: StoreOption = None,
 ) -> None:
     """Export a layer's hotspots (Gi* bins at 90/95/99 %, emerging hot and cold spots, newly
@@ -714,7 +703,7 @@ def forecast_export(
     band: Annotated[
         str | None,
         typer.Option(
-            help="Night bands: evening, late, small_hours (comma-separated) [default: all].",
+            help="Night bands: evening, late, small_hours (comma-separated) (default: all).",
             show_default=False,
         ),
     ] = None,
@@ -733,9 +722,7 @@ def forecast_export(
             "rolling origins of 28 nights, and print the table.",
         ),
     ] = False,
-    out_path: Annotated[
-        Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
-    ] = None,
+    out_path: OutOption = None,
     store: StoreOption = None,
 ) -> None:
     """Export the chance of outreach contacts and incidents per hexagon and night band on a

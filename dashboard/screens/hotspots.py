@@ -66,7 +66,6 @@ st.caption(
 )
 deck = hotspot_deck(
     report.cells,
-    res=report.res,
     view=hotspot_view(report.cells) or map_view(),
     wards=ward_layers(areas(), areas_geojson(), dark=bool(st.session_state.get("dark"))),
     basemap=settings.basemap,
