@@ -451,15 +451,13 @@ def cached_forecast(
 
 @st.cache_data(max_entries=8, show_spinner="Fitting the forecast to the data…")
 def forecast_nights(url: str, version: tuple[int, ...], role: str) -> tuple[date, date]:
-    """Return the first and last nights a forecast can be made for (fits the model once)."""
+    """Return the first and last nights a forecast can be made for: the week after the data's
+    last night (fits the model once)."""
     del url, version  # part of the cache key only
-    from geo.forecast import HISTORY_NIGHTS, LEAD_NIGHTS
+    from geo.forecast import LEAD_NIGHTS
     from geo.layers import OUTREACH
     from streetsafe.forecast import fitted
 
     with store() as st_:
         panel, _ = fitted(st_, deployment().policies[role], OUTREACH, study_area())
-    return (
-        panel.first + timedelta(days=HISTORY_NIGHTS),
-        panel.last + timedelta(days=LEAD_NIGHTS),
-    )
+    return panel.last + timedelta(days=1), panel.last + timedelta(days=LEAD_NIGHTS)

@@ -252,19 +252,25 @@ def seasonal_naive(rows: pd.DataFrame) -> FloatArray:
     return rows["same_mean"].to_numpy(dtype=np.float64)
 
 
-def check_night(panel: Panel, night: date) -> None:
-    """Raise :class:`FilterError` unless ``night`` can be forecast from the panel."""
+def check_night(panel: Panel, night: date, *, ahead_only: bool = False) -> None:
+    """Raise :class:`FilterError` unless ``night`` can be forecast from the panel; with
+    ``ahead_only``, only the nights after the panel's last (up to :data:`LEAD_NIGHTS`)."""
     t = panel.index(night)
-    if t < HISTORY_NIGHTS:
+    first = (
+        panel.last + timedelta(days=1)
+        if ahead_only
+        else panel.first + timedelta(days=HISTORY_NIGHTS)
+    )
+    last = panel.last + timedelta(days=LEAD_NIGHTS)
+    if panel.nights < HISTORY_NIGHTS:
         raise FilterError(
-            f"no forecast for the night of {night}: it needs four weeks of history before "
-            f"it, and the data begin on the night of {panel.first}"
+            "no forecast yet: it needs four weeks of history, and the data hold "
+            f"{panel.nights} nights"
         )
-    if t > panel.nights - 1 + LEAD_NIGHTS:
+    if t < panel.index(first) or t > panel.index(last):
         raise FilterError(
-            f"no forecast for the night of {night}: the data end on the night of "
-            f"{panel.last}, and a forecast reaches {LEAD_NIGHTS} nights past the data "
-            f"(to {panel.last + timedelta(days=LEAD_NIGHTS)})"
+            f"no forecast for the night of {night}: forecasts are for the nights from "
+            f"{first} to {last}" + (" (the week after the data's last night)" if ahead_only else "")
         )
 
 

@@ -47,6 +47,7 @@ from scipy import sparse, stats
 from geo.errors import FilterError
 
 MIN_PERMUTATIONS: Final = 999
+MAX_PERMUTATIONS: Final = 99_999
 DEFAULT_PERMUTATIONS: Final = 9_999
 # (bin, confidence, significance level) from the strongest: the bins ArcGIS users know.
 LEVELS: Final = ((3, "99%", 0.01), (2, "95%", 0.05), (1, "90%", 0.10))
@@ -161,6 +162,10 @@ def p_permutation(
             f"at least {MIN_PERMUTATIONS} permutations, got {permutations}: a pseudo p-value "
             f"cannot go below 2/(permutations + 1)"
         )
+    if permutations > MAX_PERMUTATIONS:
+        raise FilterError(f"at most {MAX_PERMUTATIONS:,} permutations, got {permutations:,}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise FilterError(f"the seed is a whole number, 0 or more; got {seed!r}")
     x = np.asarray(values, dtype=np.float64)
     n = x.size
     if n != len(grid):
@@ -228,17 +233,28 @@ def _extremes(
 
 def _distinct_draws(rng: np.random.Generator, size: int, m: int, count: int) -> Any:
     """Return ``count`` rows of ``m`` distinct indices below ``size``, each row uniform over
-    ordered distinct tuples (so any prefix of a row is a uniform draw without replacement)."""
-    draws = rng.integers(0, size, size=(count, m))
-    while True:  # redraw the rows that drew an index twice (rare when m is small against n)
-        same = np.zeros(count, dtype=bool)
-        for a in range(m):
-            for b in range(a + 1, m):
-                same |= draws[:, a] == draws[:, b]
-        twice = np.flatnonzero(same)
-        if twice.size == 0:
-            return draws
-        draws[twice] = rng.integers(0, size, size=(twice.size, m))
+    ordered distinct tuples (so any prefix of a row is a uniform draw without replacement).
+
+    Few from many (the usual k-ring): draw with replacement and redraw the rows that repeat;
+    else the first ``m`` places of random permutations, a chunk at a time.
+    """
+    m = min(m, size)
+    if m * m <= size:  # a row repeats an index with chance below about a half
+        draws = rng.integers(0, size, size=(count, m))
+        while True:
+            same = np.zeros(count, dtype=bool)
+            for a in range(m):
+                for b in range(a + 1, m):
+                    same |= draws[:, a] == draws[:, b]
+            twice = np.flatnonzero(same)
+            if twice.size == 0:
+                return draws
+            draws[twice] = rng.integers(0, size, size=(twice.size, m))
+    parts = []
+    for start in range(0, count, _PERMUTATION_CHUNK):
+        keys = rng.random((min(_PERMUTATION_CHUNK, count - start), size))
+        parts.append(np.argsort(keys, axis=1)[:, :m])
+    return np.concatenate(parts)
 
 
 def fdr_significant(p: npt.ArrayLike, alpha: float) -> npt.NDArray[np.bool_]:

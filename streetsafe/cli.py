@@ -572,8 +572,8 @@ def map_export(
                 categories=categories,
             )
         except (FilterError, PolicyError) as exc:
-            err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _usage_error(exc)
+        _check_store_exists(settings.store)
         with open_store(settings.store, storage_res=settings.storage_res) as st:
             if isinstance(request, ReleaseRequest):
                 view = release_view(st, policies[role], request)
@@ -656,11 +656,14 @@ def hotspots_export(
             )
             _check_params(params)
         except (FilterError, PolicyError) as exc:
-            err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
+            _usage_error(exc)
         area = load_study_area(settings.study_area)
+        _check_store_exists(settings.store)
         with open_store(settings.store, storage_res=settings.storage_res) as st:
-            report = hotspot_report(st, policy, request, area, layer=chosen, params=params)
+            try:  # a period with no data or no release is the asker's to change
+                report = hotspot_report(st, policy, request, area, layer=chosen, params=params)
+            except FilterError as exc:
+                _usage_error(exc)
     table = report_table(report)
     if fmt is ExportFormat.geojson:
         properties = {
@@ -679,9 +682,24 @@ def hotspots_export(
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
 
 
+def _check_store_exists(url: str) -> None:
+    """Refuse, for a command that only reads, an embedded store that is not there (opening it
+    would make an empty one, and the answer would be "no data" instead of the typo)."""
+    from geo.errors import ConfigError
+
+    if url.startswith(("postgresql://", "postgres://")):
+        return
+    path = Path(url.removeprefix("duckdb://"))
+    if not path.exists():
+        raise ConfigError(
+            f"there is no store at {path}: check --store (or STREETSAFE_STORE), or load data "
+            "first with streetsafe demo or streetsafe ingest"
+        )
+
+
 def _check_params(params: Any) -> None:
     from geo.errors import FilterError
-    from geo.hotspots import MIN_PERMUTATIONS, P_METHODS
+    from geo.hotspots import MAX_PERMUTATIONS, MIN_PERMUTATIONS, P_METHODS
 
     if params.rings < 1 or params.rings > 3:
         raise FilterError(f"--rings is 1 to 3, got {params.rings}")
@@ -690,6 +708,12 @@ def _check_params(params: Any) -> None:
             f"--permutations must be at least {MIN_PERMUTATIONS}, got {params.permutations}: "
             "a pseudo p-value cannot go below 2/(permutations + 1)"
         )
+    if params.permutations > MAX_PERMUTATIONS:
+        raise FilterError(
+            f"--permutations is at most {MAX_PERMUTATIONS:,}, got {params.permutations:,}"
+        )
+    if params.seed < 0:
+        raise FilterError(f"--seed is a whole number, 0 or more; got {params.seed}")
     if params.p_method not in P_METHODS:
         raise FilterError(f"--p-values is one of {', '.join(P_METHODS)}, not {params.p_method!r}")
 
@@ -754,10 +778,13 @@ def forecast_export(
             bands = tuple(b.strip() for b in band.split(",") if b.strip()) if band else None
             chosen = tuple(x.strip() for x in layers.split(",") if x.strip())
             chosen = tuple("incident" if x == "incidents" else x for x in chosen)
+            if not chosen:
+                raise FilterError("--layers names no layer: outreach, incident or both")
             policy.check_layers(chosen)
         except (FilterError, PolicyError) as exc:
             _usage_error(exc)
         area = load_study_area(settings.study_area)
+        _check_store_exists(settings.store)
         with open_store(settings.store, storage_res=settings.storage_res) as st:
             if day is None:
                 for layer in chosen:

@@ -11,10 +11,17 @@ band is shown only where the role's own map of the same night of the week and ba
 weeks the forecast learns from (the 12 weeks ending a week before the night), shows that
 hexagon: at least ``k`` people stand behind it on such nights, as the live map with those
 filters would demand; never finer than the role's resolution. The figure shown is the *chance*
-of at least one record in the band, ``1 - exp(-expected)``, to the nearest 5 % (the model reads
-exact counts, so its output is kept too coarse to decode one record back from it), and the
-hexagon's rank among the area's (top 5 % or 10 %): never an expected count, which for a busy
-hexagon would read "1.4 women" and put a value between 1 and ``k - 1`` on the map.
+of at least one record in the band, ``1 - exp(-expected)``, to the nearest 5 %: never an
+expected count, which for a busy hexagon would read "1.4 women" and put a value between 1 and
+``k - 1`` on the map, and no rank among all hexagons (it would say how many hidden ones rank
+higher).
+
+The model reads exact counts, single nights among them (a night a week before may have had one
+woman in a hexagon); what keeps that from being read back is that a forecast is only for the
+nights to come (from the night after the data's last, up to a week ahead: no night can be asked
+again and again once its records are in) and its coarse chance. The red team's attackers, reading
+a hexagon week after week or planting a record and reading the refitted forecast, guessed a
+small group's presence no better than a coin (50.7 to 55 %).
 """
 
 from __future__ import annotations
@@ -53,7 +60,6 @@ from streetsafe.views import published_view, restrict
 FORECAST_LAYERS = (OUTREACH, INCIDENT)
 GATE_WEEKS = 12  # the weeks before the night whose map decides which hexagons are shown
 CHANCE_STEP = 0.05  # chances are shown to the nearest 5 %: enough to plan, too coarse to decode
-LEVELS = ((0.05, "top 5 %"), (0.10, "top 10 %"))
 _CACHE_SIZE = 4
 _cache: OrderedDict[tuple[Any, ...], tuple[Panel, Model]] = OrderedDict()
 _cache_lock = threading.Lock()
@@ -65,7 +71,7 @@ class ForecastView:
 
     night: date
     res: int
-    cells: pd.DataFrame  # layer, band, cell, chance (0-1), level ("top 5 %", "top 10 %", "")
+    cells: pd.DataFrame  # layer, band, cell, chance (0-1, to the nearest 5 %)
     notes: list[str] = field(default_factory=list)
     trained_to: date | None = None
 
@@ -131,14 +137,13 @@ def forecast_view(
     parts, notes, trained = [], [], None
     for layer in layers:
         panel, model = fitted(store, policy, layer, area)
-        check_night(panel, night)
+        check_night(panel, night, ahead_only=True)
         rows = features(panel, [night])
         expected = model.predict(rows)
         frame = pd.DataFrame(
             {"layer": layer, "band": rows["band_name"], "cell": rows["cell"], "expected": expected}
         )
         frame = frame[frame["band"].isin(bands)]
-        frame["level"] = _levels(frame)
         for band in bands:
             shown = _gate_cells(store, policy, layer, night, band)
             rows = frame[(frame["band"] == band) & frame["cell"].isin(shown)]
@@ -146,13 +151,8 @@ def forecast_view(
             rows = rows.assign(chance=np.round(chance / CHANCE_STEP) * CHANCE_STEP)
             parts.append(rows[rows["chance"] > 0].drop(columns="expected"))
         trained = model.trained_to
-        if night > panel.last:
-            notes.append(
-                f"{layer}: the data end on the night of {panel.last}; the forecast uses records "
-                f"at least {LEAD_NIGHTS} nights old"
-            )
     cells = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    cells = cells.loc[:, ["layer", "band", "cell", "chance", "level"]]
+    cells = cells.loc[:, ["layer", "band", "cell", "chance"]]
     cells = cells.sort_values(["layer", "band", "chance"], ascending=[True, True, False])
     notes.append(
         f"shown only where the map of the same night of the week and band over the {GATE_WEEKS} "
@@ -166,19 +166,6 @@ def forecast_view(
         notes=notes,
         trained_to=trained,
     )
-
-
-def _levels(frame: pd.DataFrame) -> list[str]:
-    """Each row's rank among the area's cells in its layer and band: "top 5 %", ... or ""."""
-    out = np.full(len(frame), "", dtype=object)
-    for _, at in frame.groupby(["layer", "band"]).indices.items():
-        values = frame["expected"].to_numpy()[at]
-        order = np.argsort(-values, kind="stable")
-        rank = np.empty(values.size, dtype=np.int64)
-        rank[order] = np.arange(values.size)
-        for share, label in reversed(LEVELS):
-            out[at[rank < share * values.size]] = label
-    return list(out)
 
 
 def _gate_cells(store: Store, policy: RolePolicy, layer: str, night: date, band: str) -> set[int]:
@@ -216,6 +203,5 @@ def forecast_table(view: ForecastView) -> pd.DataFrame:
             "cell": cells["cell"],
             "resolution": view.res,
             "chance": cells["chance"].round(3),
-            "level": cells["level"],
         }
     )

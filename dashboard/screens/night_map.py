@@ -86,7 +86,6 @@ def _likeliest(night: date, band: str) -> None:
     wide = cells.pivot_table(index="cell", columns="layer", values="chance", aggfunc="max")
     wide = wide.reindex(columns=["outreach", "incident"])
     wide = wide.assign(top=wide.max(axis=1)).sort_values("top", ascending=False).head(10)
-    level = cells.sort_values("level").drop_duplicates("cell").set_index("cell")["level"]
     st.markdown(f"**Likeliest on the night of {night:%a %d %b}, {BAND_TITLES[band]}**")
     st.dataframe(
         pd.DataFrame(
@@ -94,7 +93,6 @@ def _likeliest(night: date, band: str) -> None:
                 "Hexagon": cells_to_str(wide.index.tolist()),
                 "Outreach contact": [_chance(c) for c in wide["outreach"]],
                 "Incident": [_chance(c) for c in wide["incident"]],
-                "Rank in the area": [level.get(c, "") or "—" for c in wide.index],
             }
         ),
         hide_index=True,

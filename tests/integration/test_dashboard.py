@@ -499,12 +499,12 @@ def test_an_outreach_lead_sees_the_forecast_on_the_night_map(app: Any) -> None:
     assert "hex-forecast" not in {layer["id"] for layer in _deck(at)["layers"]}
     at.toggle(key="forecast").set_value(True).run()
     assert not at.exception, [e.value for e in at.exception]
-    at.date_input(key="forecast-night").set_value(date(2026, 10, 30)).run()
+    at.date_input(key="forecast-night").set_value(date(2026, 11, 6)).run()
     layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
     forecast = layers["hex-forecast"]["data"]
     assert forecast, "the demo's busy hexagons should have a forecast"
     assert all("chance of at least one" in row["value"] for row in forecast)
-    assert any("Expected on the night of Fri 30 Oct 2026" in m.value for m in at.markdown)
+    assert any("Expected on the night of Fri 06 Nov 2026" in m.value for m in at.markdown)
 
 
 def test_partners_get_no_forecast_switch(app: Any) -> None:

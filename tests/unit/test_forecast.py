@@ -99,12 +99,18 @@ def test_fitting_is_seeded() -> None:
 
 def test_nights_without_history_or_too_far_ahead_are_refused_with_the_range() -> None:
     panel = _panel(120)
-    with pytest.raises(FilterError, match="four weeks of history"):
+    with pytest.raises(FilterError, match="forecasts are for the nights from"):
         check_night(panel, FIRST + timedelta(days=HISTORY_NIGHTS - 1))
     check_night(panel, FIRST + timedelta(days=HISTORY_NIGHTS))
     check_night(panel, panel.last + timedelta(days=LEAD_NIGHTS))
     with pytest.raises(FilterError, match=f"to {panel.last + timedelta(days=LEAD_NIGHTS)}"):
         check_night(panel, panel.last + timedelta(days=LEAD_NIGHTS + 1))
+    # what people are shown: only the week after the data
+    with pytest.raises(FilterError, match="the week after the data's last night"):
+        check_night(panel, panel.last, ahead_only=True)
+    check_night(panel, panel.last + timedelta(days=1), ahead_only=True)
+    with pytest.raises(FilterError, match="needs four weeks of history"):
+        check_night(_panel(20), FIRST + timedelta(days=21), ahead_only=True)
 
 
 def test_too_little_history_to_fit_is_a_clear_error() -> None:

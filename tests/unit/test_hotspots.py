@@ -287,3 +287,15 @@ def test_newly_active_cells_were_shown_in_none_of_the_months_before() -> None:
     assert newly_active([1, 2, 3], [[2], [3, 9]]).tolist() == [1]
     assert newly_active([1, 2], []).tolist() == [1, 2]
     assert newly_active([], [[1]]).tolist() == []
+
+
+def test_wide_rings_on_a_small_grid_answer_and_bad_parameters_are_refused() -> None:
+    # three rings on a grid of a few dozen cells: 36 neighbours out of ~60 (once it hung)
+    grid = _grid(4, k=3)
+    values = _cluster(grid)
+    p = p_permutation(values, grid, permutations=999, seed=1)
+    assert ((p > 0) & (p <= 1)).all()
+    with pytest.raises(FilterError, match="at most"):
+        p_permutation(values, grid, permutations=10**7, seed=1)
+    with pytest.raises(FilterError, match="0 or more"):
+        p_permutation(values, grid, permutations=999, seed=-1)
