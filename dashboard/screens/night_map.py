@@ -80,6 +80,7 @@ def _likeliest(night: date, band: str) -> None:
     """The forecast's likeliest hexagons as a short table: where to go first."""
     expected = cached_forecast(settings.store, version, role, night, band)
     cells = expected.cells
+    audit_read(f"night_map/forecast {night:%Y-%m-%d} {band}", request, cells=len(cells))
     if cells.empty:
         st.caption("No hexagon has enough people behind it on such nights to show a forecast.")
         return

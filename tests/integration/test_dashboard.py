@@ -494,7 +494,7 @@ def test_the_hotspot_page_shows_the_report_of_the_roles_view(
     assert "Hot spot, 99 %" in " ".join(m.value for m in at.markdown)  # the legend
 
 
-def test_an_outreach_lead_sees_the_forecast_on_the_night_map(app: Any) -> None:
+def test_an_outreach_lead_sees_the_forecast_on_the_night_map(app: Any, demo_url: str) -> None:
     at = app("outreach", params={"hours": "22-04"})
     assert "hex-forecast" not in {layer["id"] for layer in _deck(at)["layers"]}
     at.toggle(key="forecast").set_value(True).run()
@@ -505,6 +505,9 @@ def test_an_outreach_lead_sees_the_forecast_on_the_night_map(app: Any) -> None:
     assert forecast, "the demo's busy hexagons should have a forecast"
     assert all("chance of at least one" in row["value"] for row in forecast)
     assert any("Expected on the night of Fri 06 Nov 2026" in m.value for m in at.markdown)
+    with open_store(demo_url, storage_res=10) as store:  # the forecast seen is audited
+        entries = store.audit_entries()["detail"].astype(str)
+    assert entries.str.contains("night_map/forecast 2026-11-06 late").any()
 
 
 def test_partners_get_no_forecast_switch(app: Any) -> None:
