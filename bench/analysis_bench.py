@@ -122,11 +122,11 @@ def main() -> None:
             )
             forecast_service._cache.clear()
             start = time.perf_counter()
-            forecast_service.forecast_view(store, outreach, area, night=date(2026, 10, 30))
+            forecast_service.forecast_view(store, outreach, area, night=date(2026, 11, 6))
             first = time.perf_counter() - start
             again = _median(
                 lambda: forecast_service.forecast_view(
-                    store, outreach, area, night=date(2026, 10, 23)
+                    store, outreach, area, night=date(2026, 11, 3)
                 ),
                 args.repeats,
             )
