@@ -141,6 +141,18 @@ def store() -> Iterator[Store]:
 
 
 @contextmanager
+def reading() -> Iterator[Store]:
+    """A connection of its own to the store, for a long read (hotspots, a forecast's fit):
+    other sessions' reruns do not wait for it behind the shared store's lock."""
+    with store() as st_:
+        reader = st_.reader()
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+@contextmanager
 def counts() -> Iterator[CountSource]:
     """Borrow the store's counts (from memory where they are loaded), for the one door."""
     with _shared() as shared:
@@ -428,7 +440,7 @@ def cached_hotspots(
 
     settings = deployment().settings
     policy = deployment().policies[request.role]
-    with store() as st_:
+    with reading() as st_:
         return hotspot_report(
             st_, policy, request, study_area(), layer=layer, params=HotspotParams.of(settings)
         )
@@ -443,7 +455,7 @@ def cached_forecast(
     del url, version  # part of the cache key only
     from streetsafe.forecast import forecast_view
 
-    with store() as st_:
+    with reading() as st_:
         return forecast_view(
             st_, deployment().policies[role], study_area(), night=night, bands=(band,)
         )
@@ -458,6 +470,6 @@ def forecast_nights(url: str, version: tuple[int, ...], role: str) -> tuple[date
     from geo.layers import OUTREACH
     from streetsafe.forecast import fitted
 
-    with store() as st_:
+    with reading() as st_:
         panel, _ = fitted(st_, deployment().policies[role], OUTREACH, study_area())
     return panel.last + timedelta(days=1), panel.last + timedelta(days=LEAD_NIGHTS)

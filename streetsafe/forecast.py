@@ -102,7 +102,8 @@ def panel_of(store: Store, policy: RolePolicy, layer: str, area: StudyArea) -> P
 
 def fitted(store: Store, policy: RolePolicy, layer: str, area: StudyArea) -> tuple[Panel, Model]:
     """Return the panel and model of ``layer``, fitted once per data version and kept."""
-    key = (id(store), store.data_token(), policy.name, layer, policy.finest_res, area.name)
+    # the data's version, not the connection: a reader of the same store shares the fit
+    key = (store.url, store.data_version(), policy.name, layer, policy.finest_res, area.name)
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
