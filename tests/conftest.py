@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,7 +85,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(kind)
 
 
-def _store_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def _store_url(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Generator[str, None, None]:
     if engine == "embedded":
         yield str(tmp_path / f"{engine}.duckdb")
         return

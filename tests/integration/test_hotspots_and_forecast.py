@@ -327,3 +327,98 @@ def test_the_forecast_is_fitted_once_per_data_version(demo: Store) -> None:
     ingest_file(demo, "outreach", io.BytesIO("\n".join(rows).encode()), ctx=ctx, source="n.csv")
     _, refitted = service.fitted(demo, policy, "outreach", AREA)
     assert refitted is not first  # new data: a new fit
+
+
+# --- a partner who queries without limit -------------------------------------------------------
+
+TARGET = (50.9301, -1.4322)  # a hexagon in Shirley, away from the demo's hotspots
+
+
+def _target_rows(month: int) -> str:
+    """One woman, alone in her hexagon: 12 incidents a night of the month, shared with partners
+    (fewer than k people, so no partner figure may show her)."""
+    rows = ["occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing"]
+    rows += [
+        f"2026-{month:02d}-{d:02d} 23:{m:02d},{TARGET[0]},{TARGET[1]},violence,high,"
+        "Police NPT,T-1,partners"
+        for d in range(2, 26, 2)
+        for m in (5, 35)
+    ]
+    return "\n".join(rows)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def twins(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Store, Store]]:
+    """Two stores of each engine, released alike: the demo, and the demo with the target."""
+    tmp = tmp_path_factory.mktemp(f"twins-{request.param}")
+    ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
+    places = []
+    for name in ("without", "with"):
+        (tmp / name).mkdir()
+        places.append(_store_url(request.param, request, tmp / name))
+    stores = []
+    try:
+        for i, place in enumerate(places):
+            store = open_store(next(place), storage_res=10)
+            stores.append(store)
+            files = generate_demo(end=END, scale=0.2)
+            for kind in ("incidents", "outreach", "asb"):
+                stream = io.BytesIO(getattr(files, kind))
+                ingest_file(store, kind, stream, ctx=ctx, source=f"{kind}.csv", synthetic=True)
+            for month in (8, 9, 10) if i else ():
+                stream = io.BytesIO(_target_rows(month).encode())
+                ingest_file(store, "incidents", stream, ctx=ctx, source=f"t{month}.csv")
+            make_releases(store, ReleaseRules.of(Settings.from_env({}), TODAY))
+        yield stores[0], stores[1]
+    finally:
+        for store in stores:
+            store.close()
+        for place in places:
+            place.close()  # drops a PostGIS test database
+
+
+@pytest.mark.parametrize("role", ["police_npt", "community_safety"])
+def test_unlimited_resliced_hotspot_queries_say_nothing_of_a_group_under_k(
+    twins: tuple[Store, Store], role: str
+) -> None:
+    """Every question a partner can put to the hotspots (periods, category groups, resolutions,
+    rings, seeds, p-values) answers alike whether or not a woman alone in her hexagon had 72
+    incidents there: nothing to average, no held-back figure to bisect, no label that places her
+    (bins, emerging patterns, newly active, notes, release names). A coin is all that is left."""
+    without, with_target = twins
+    policy = POLICIES[role]
+    questions = []
+    periods = [("2026-08", "2026-10"), ("2026-09", "2026-09"), ("2026-10", "2026-10")]
+    for first, last in [*periods, ("2026-05", "2026-10"), (None, None)]:
+        for groups in (None, "harm", "buyers"):
+            for res in (8, 7):
+                questions.append((first, last, groups, res))
+    asked = 0
+    for first, last, groups, res in questions:
+        request = parse_request(
+            POLICIES,
+            role=role,
+            layers="incident",
+            res=res,
+            date_from=first,
+            date_to=last,
+            categories=groups,
+        )
+        for params in (PARAMS, replace(PARAMS, rings=2, seed=9, p_method="normal")):
+            a = hotspot_report(without, policy, request, AREA, layer="incident", params=params)
+            b = hotspot_report(with_target, policy, request, AREA, layer="incident", params=params)
+            pd.testing.assert_frame_equal(a.cells, b.cells)
+            assert (a.notes, a.release, a.trend, a.compared) == (
+                b.notes,
+                b.release,
+                b.trend,
+                b.compared,
+            )
+            asked += 1
+    assert asked == 60
+    # and the target is real: her records are in the store the partner asks
+    every = CubeFilter(layers=("incident",))
+    added = [int(st.contributions(every, res=10)["n"].sum()) for st in (without, with_target)]
+    assert added[1] - added[0] == 72
