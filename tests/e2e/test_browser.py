@@ -35,6 +35,7 @@ from tests.e2e.browser import (
     run_cli,
     save_small_png,
 )
+from tests.pages import menu
 
 pytestmark = pytest.mark.browser
 
@@ -238,7 +239,7 @@ def test_a_page_address_opened_first_still_gets_the_role_menu_and_banner(
     page.get_by_role("heading", name="Trends").wait_for(timeout=60_000)
     links = page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
     titles = [link.strip().splitlines()[-1] for link in links]  # (after each icon)
-    assert titles == ["Night map", "Hotspots", "Trends", "Data", "About the data"]
+    assert titles == menu("outreach")
 
 
 def test_night_map_draws_hexagons_and_follows_the_time_slider(

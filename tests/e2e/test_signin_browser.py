@@ -30,6 +30,7 @@ from tests.e2e.browser import (
     hermetic_env,
     run_cli,
 )
+from tests.pages import menu
 
 pytestmark = pytest.mark.browser
 
@@ -215,7 +216,7 @@ def test_an_outreach_lead_signs_in_and_sees_the_outreach_pages(
     page = context.new_page()
     _sign_in(page, deployment["url"], OUTREACH)
     expect(page.get_by_text(f"Signed in as {OUTREACH}")).to_be_visible()
-    assert _menu(page) == ["Night map", "Hotspots", "Trends", "Data", "About the data"]
+    assert _menu(page) == menu("outreach")
     expect(page.get_by_text("Outreach lead · Outreach team")).to_be_visible()
     assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
     page.get_by_role("button", name="Sign out").click()
@@ -231,7 +232,7 @@ def test_a_police_officer_gets_the_police_pages_whatever_the_link_says(
 ) -> None:
     page = context.new_page()
     _sign_in(page, deployment["url"], POLICE)
-    assert _menu(page) == ["Night map", "Hotspots", "Trends", "Data", "About the data"]
+    assert _menu(page) == menu("police_npt")
     expect(page.get_by_text("Police neighbourhood team · Police NPT")).to_be_visible()
     page.goto(deployment["url"] + "?role=outreach&layers=outreach", wait_until="domcontentloaded")
     expect(page.get_by_text("Police neighbourhood team · Police NPT")).to_be_visible(timeout=45_000)

@@ -33,24 +33,11 @@ from streetsafe.resources import data_file
 from streetsafe.settings import Settings
 from streetsafe.views import published_view, release_view
 from tests.conftest import ROOT, TEST_KEY
+from tests.pages import DATA_PAGES, HEADERS, PAGES
 
 APP = str(ROOT / "dashboard" / "app.py")
 SCREENS = ROOT / "dashboard" / "screens"
 ROLES = ("outreach", "police_npt", "community_safety")
-PAGES = {
-    "outreach": {"night_map", "hotspots", "trends", "data", "about"},
-    "police_npt": {"night_map", "hotspots", "trends", "data", "about"},
-    "community_safety": {"night_map", "hotspots", "trends", "local_impact", "data", "about"},
-}
-ALL_PAGES = ("night_map", "hotspots", "trends", "local_impact", "data", "about")
-HEADERS = {
-    "night_map": "Night map",
-    "hotspots": "Hotspots",
-    "trends": "Trends",
-    "local_impact": "Local impact, ward by ward",
-    "data": "Add data",
-    "about": "About the data",
-}
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +233,7 @@ def test_a_partner_link_asking_hours_is_refused_with_what_to_ask_instead(app: An
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("page", ALL_PAGES)
+@pytest.mark.parametrize("page", DATA_PAGES)
 def test_each_page_shows_only_to_roles_that_may_see_it(app: Any, role: str, page: str) -> None:
     at = app(role, page)  # as if its address were typed
     shown = HEADERS[page] in [h.value for h in at.header]
@@ -254,7 +241,7 @@ def test_each_page_shows_only_to_roles_that_may_see_it(app: Any, role: str, page
     assert not any("not available to your role" in e.value for e in at.error)
 
 
-@pytest.mark.parametrize("page", ALL_PAGES)
+@pytest.mark.parametrize("page", DATA_PAGES)
 def test_a_page_run_outside_the_menu_still_refuses_a_role_that_may_not_see_it(
     page: str, demo_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -33,6 +33,7 @@ from streetsafe.policies import load_policies
 from streetsafe.releases import ReleaseRules, make_releases
 from streetsafe.settings import Settings
 from tests.conftest import ROOT, TEST_KEY
+from tests.pages import HEADERS, PAGES
 
 APP = str(ROOT / "dashboard" / "app.py")
 PASSWORD = "a long night shift 42"
@@ -69,21 +70,6 @@ IDENTITIES: dict[str, dict[str, Any]] = {
     "outreach": {"email": "sam@outreach.example.org"},
     "police_npt": {"email": "pc.jones@police.example.uk", "groups": ["npt-central"]},
     "community_safety": {"email": "asb.officer@council.example.gov.uk", "email_verified": True},
-}
-PAGES = {
-    "outreach": ["night_map", "hotspots", "trends", "data", "about"],
-    "police_npt": ["night_map", "hotspots", "trends", "data", "about"],
-    "community_safety": ["night_map", "hotspots", "trends", "local_impact", "data", "about"],
-    "admin": ["audit"],
-}
-HEADERS = {
-    "night_map": "Night map",
-    "hotspots": "Hotspots",
-    "trends": "Trends",
-    "local_impact": "Local impact, ward by ward",
-    "data": "Add data",
-    "about": "About the data",
-    "audit": "Audit trail",
 }
 
 
