@@ -187,14 +187,25 @@ def legend_html(cells: pd.DataFrame, layers: tuple[str, ...]) -> str:
     parts = []
     for layer in layers:
         rows = cells[cells["layer"] == layer]
-        r, g, b = LAYER_COLOURS[layer]
         span = f"{int(rows['value'].min())} to {int(rows['value'].max())}" if len(rows) else "none"
-        parts.append(
-            f"<span style='display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
-            f"background:linear-gradient(90deg, rgba({r},{g},{b},0.25), rgb({r},{g},{b}))'>"
-            f"</span>{LAYER_TITLES[layer]}: {span} per hex"
-        )
+        parts.append(_ramp(LAYER_COLOURS[layer], 0.25) + f"{LAYER_TITLES[layer]}: {span} per hex")
     return "<div style='font-size:0.85em'>" + "".join(parts) + "</div>"
+
+
+def _swatch(style: str) -> str:
+    """Return a legend's 12-pixel square, drawn with ``style`` (CSS)."""
+    return (
+        "<span style='display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
+        f"{style}'></span>"
+    )
+
+
+def _ramp(colour: tuple[int, int, int], faint: float) -> str:
+    """Return a swatch fading from ``colour`` at opacity ``faint`` to ``colour`` in full."""
+    r, g, b = colour
+    return _swatch(
+        f"background:linear-gradient(90deg, rgba({r},{g},{b},{faint}), rgb({r},{g},{b}))"
+    )
 
 
 def selected_hexagons(event: Any, *, published: pd.Series) -> list[dict[str, Any]]:
@@ -311,15 +322,14 @@ def hotspot_deck(
 
 def hotspot_legend_html(compared_months: int) -> str:
     """Return the hotspot map's legend: the six bins and the newly active outline."""
-    swatch = (
-        "<span style='display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
-        "background:rgb({},{},{});border:1px solid #888'></span>{}"
-    )
-    parts = [swatch.format(*BIN_COLOURS[b], BIN_NAMES[b]) for b in (3, 2, 1, -1, -2, -3)]
+    parts = [
+        _swatch("background:rgb({},{},{});border:1px solid #888".format(*BIN_COLOURS[b]))
+        + BIN_NAMES[b]
+        for b in (3, 2, 1, -1, -2, -3)
+    ]
     parts.append(
-        "<span style='display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;"
-        "border:3px solid currentColor'></span>newly active (none of the "
-        f"{compared_months} months before)"
+        _swatch("border:3px solid currentColor")
+        + f"newly active (none of the {compared_months} months before)"
     )
     return "<div style='font-size:0.85em'>" + "".join(parts) + "</div>"
 
@@ -365,11 +375,9 @@ def forecast_layer(cells: pd.DataFrame, *, dark: bool) -> pdk.Layer:
 
 def forecast_legend_html(night: str, band: str) -> str:
     """Return the legend line of the "expected" layer."""
-    r, g, b = FORECAST_COLOUR
     return (
-        "<div style='font-size:0.85em'><span style='display:inline-block;width:12px;"
-        f"height:12px;margin:0 4px 0 12px;background:linear-gradient(90deg, rgba({r},{g},{b},"
-        f"0.2), rgb({r},{g},{b}))'></span>Expected on the night of {night}, "
+        f"<div style='font-size:0.85em'>{_ramp(FORECAST_COLOUR, 0.2)}"
+        f"Expected on the night of {night}, "
         f"{BAND_TITLES.get(band, band)}: outlined hexagons, chance of at least one outreach "
         "contact or incident (more solid: likelier); the night's figures dimmed beneath</div>"
     )
