@@ -47,3 +47,8 @@ class FilterError(StreetsafeError, ValueError):
 
 class PolicyError(StreetsafeError, PermissionError):
     """A role asked for something its privacy policy does not allow."""
+
+
+class UndoError(StreetsafeError, ValueError):
+    """An upload cannot be undone: there is no such upload, it is someone else's, or a later
+    upload of the same uploader came after it (only the latest may be undone)."""

@@ -7,15 +7,17 @@ from typing import Any
 import pandas as pd
 
 from geo.hexes import cell_boundary, cells_to_str
+from geo.places import PlaceIndex
 from geo.privacy import PublishedView
 
 EXPORT_COLUMNS = ("cell", "resolution", "layer", "value", "protection")
 
 
-def view_table(view: PublishedView) -> pd.DataFrame:
+def view_table(view: PublishedView, *, places: PlaceIndex | None = None) -> pd.DataFrame:
     """Return the view as a table with H3 strings: the CSV export and the dashboard's table.
 
-    A partner's view also names the releases it sums, in a ``release`` column.
+    A partner's view also names the releases it sums, in a ``release`` column; with
+    ``places``, a last column ``near`` names each hexagon's streets (see geo/places.py).
     """
     cells = view.cells
     out = cells.loc[:, [c for c in cells.columns if c != "cell"]].copy()
@@ -23,14 +25,28 @@ def view_table(view: PublishedView) -> pd.DataFrame:
     if view.release is not None:
         out["release"] = view.release
     first = [c for c in EXPORT_COLUMNS if c in out.columns]
-    return out.loc[:, first + [c for c in out.columns if c not in first]]
+    out = out.loc[:, first + [c for c in out.columns if c not in first]]
+    return with_names(out, cells["cell"], places)
 
 
-def view_geojson(view: PublishedView) -> dict[str, Any]:
-    """Return the view as a GeoJSON FeatureCollection of hexagon polygons."""
+def view_geojson(view: PublishedView, *, places: PlaceIndex | None = None) -> dict[str, Any]:
+    """Return the view as a GeoJSON FeatureCollection of hexagon polygons (with ``places``,
+    each hexagon's streets as its ``near`` property)."""
     # nothing about what was held back: an exact count of it is a disclosure
     properties = {"role": view.role, "release": view.release, "notes": view.notes}
-    return cells_geojson(view.cells["cell"].tolist(), view_table(view), properties)
+    table = view_table(view, places=places)
+    return cells_geojson(view.cells["cell"].tolist(), table, properties)
+
+
+def with_names(table: pd.DataFrame, cells: pd.Series, places: PlaceIndex | None) -> pd.DataFrame:
+    """Return ``table`` with a last column ``near``: the streets of each of ``cells`` (int64,
+    in the table's order), "" where none is near; ``table`` unchanged without ``places``.
+
+    A name depends on its hexagon and the public place index alone, never on the figures.
+    """
+    if places is None:
+        return table
+    return table.assign(near=places.names(cells.to_numpy(dtype="int64"), prefix=""))
 
 
 def cells_geojson(

@@ -7,7 +7,12 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from geo.errors import ConfigError
+from geo.hexes import cells_from_points
+from geo.places import PLACE_RES
 from ingest.pseudonyms import fold_name as _fold
 
 
@@ -40,6 +45,18 @@ class Gazetteer:
         """Return (lat, lon) of a place name, or None if it is not in the gazetteer."""
         hit = self.places.get(_fold(name))
         return (hit[1], hit[2]) if hit else None
+
+    def index_places(self) -> pd.DataFrame:
+        """Return the gazetteer's places as rows of the place index (geo/places.py): ``cell``
+        at :data:`PLACE_RES`, ``street`` (the name), ``n`` 0 (no police.uk row ranks them)."""
+        names = np.array([name for name, _, _ in self.places.values()], dtype=object)
+        lat = np.array([lat for _, lat, _ in self.places.values()], dtype=np.float64)
+        lon = np.array([lon for _, _, lon in self.places.values()], dtype=np.float64)
+        # a place with impossible coordinates names nothing (reports naming it are rejected)
+        ok = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        return pd.DataFrame(
+            {"cell": cells_from_points(lat[ok], lon[ok], PLACE_RES), "street": names[ok], "n": 0}
+        ).astype({"street": object, "n": "int64"})
 
     def suggest(self, name: str) -> list[str]:
         """Return up to three known place names close to ``name`` (best first)."""

@@ -107,7 +107,17 @@ KEPT_COLUMNS = {
             "severity",
         ),
     ),
-    "policeuk": ("crime_id", "month", "reported_by", "longitude", "latitude", "crime_type"),
+    # the street police.uk names for its public snap point goes to the place index, not the
+    # records (see geo/places.py)
+    "policeuk": (
+        "crime_id",
+        "month",
+        "reported_by",
+        "longitude",
+        "latitude",
+        "location",
+        "crime_type",
+    ),
 }
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")

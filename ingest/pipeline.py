@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from geo.errors import SchemaError, StreetsafeError
 from geo.layers import POLICEUK
+from geo.places import GAZETTEER
 from ingest.csvfile import CsvTable, Progress, open_table
 from ingest.files import atomic_text
 from ingest.identity import Identities
@@ -51,6 +52,9 @@ class IngestSummary:
     dst_fold_flagged: int = 0
     sharing_defaulted: int = 0
     rejects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    # the store's number of the file once committed: what undoing this upload names
+    # (Store.undo_upload); None until then
+    batch_id: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         """Return the summary as plain JSON-able values (without the rejected rows)."""
@@ -66,6 +70,7 @@ class IngestSummary:
             "dropped_columns": list(self.dropped_columns),
             "dst_fold_flagged": self.dst_fold_flagged,
             "sharing_defaulted": self.sharing_defaulted,
+            "batch_id": self.batch_id,
         }
 
 
@@ -284,6 +289,7 @@ def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContex
     ]
     reasons: Counter[str] = Counter()
     reject_parts: list[pd.DataFrame] = []
+    place_parts: list[pd.DataFrame] = []
     uploader = opened.job.uploader
     info = BatchInfo(
         kind.layer, lambda: table.sha256, opened.job.synthetic, uploader.name, uploader.trusted
@@ -308,10 +314,26 @@ def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContex
                 new = writer.add(part.records)
                 summary.accepted += new
                 summary.duplicates += part.sealed_rows - new
+            if part.sealed.places is not None:
+                place_parts.append(part.sealed.places)
         else:  # the stages stopped before the file's end: never commit part of a file
             raise RuntimeError(f"ingest of {table.source} ended before the end of the file")
+        writer.add_places(_index_places(place_parts, ctx))
         _finish(summary, table, reasons, reject_parts)  # a failure here still rolls back
+        batch_id = writer.batch_id
+    summary.batch_id = batch_id  # committed
     return summary
+
+
+def _index_places(parts: list[pd.DataFrame], ctx: SealContext) -> pd.DataFrame:
+    """Return the public places a file adds to the place index: its police.uk streets, with
+    ``n`` the whole file's rows snapped there (a file's batches summed), and the gazetteer's
+    places (with every file: the index then names what the deployment's gazetteer names)."""
+    frames = [ctx.gazetteer.index_places().assign(source=GAZETTEER)]
+    if parts:
+        streets = pd.concat(parts).groupby(["cell", "street"], as_index=False)["n"].sum()
+        frames.append(streets.assign(source=POLICEUK))
+    return pd.concat(frames, ignore_index=True)
 
 
 def _finish(
@@ -481,7 +503,7 @@ def _check_columns(kind: Kind, columns: list[str], source: str) -> None:
         missing.append("latitude and longitude (or place)")
     if missing:
         raise SchemaError(
-            f"this is not a {kind.title.lower()} file: missing column(s) {', '.join(missing)}; "
+            f"this is not {_a(kind.title.lower())} file: missing column(s) {', '.join(missing)}; "
             f"expected columns: {', '.join(kind.columns)} (see data/templates/)",
             source=source,
         )
@@ -513,3 +535,8 @@ def write_rejects(rejects: pd.DataFrame, path: Path) -> None:
     ordered = rejects.loc[:, [*original, *REJECT_COLUMNS]]
     with atomic_text(path) as fh:
         ordered.to_csv(fh, index=False, quoting=csv.QUOTE_MINIMAL)
+
+
+def _a(noun: str) -> str:
+    """Return ``noun`` with its indefinite article ("an incident", "a community ASB report")."""
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"

@@ -26,6 +26,7 @@ from geo import area as ar
 from geo.hexes import cells_from_points
 from geo.layers import DEFAULT_SHARING, OUTREACH_ONLY, PARTNERS, POLICEUK, PUBLIC
 from geo.nights import MINUTES_PER_DAY, localize, night_fields
+from geo.places import PLACE_RES, street_names
 from ingest.agencies import Agencies
 from ingest.gazetteer import Gazetteer
 from ingest.kinds import SEVERITIES, Kind, category_codes_for, normalise_name
@@ -89,6 +90,9 @@ class Sealed:
     outside_area: int = 0
     in_fold: int = 0
     defaulted_sharing: int = 0
+    # police.uk: the public streets of the good rows, for the place index (geo/places.py):
+    # cell at PLACE_RES, street, n (rows snapped there). None for the other kinds.
+    places: pd.DataFrame | None = None
 
 
 Mask = npt.NDArray[np.bool_]
@@ -317,9 +321,27 @@ _PLACE_CHECKS: tuple[Check[_Rows], ...] = (
     ),
 )
 
+# The templates' example rows have record ids starting so (any case): a file sent with one
+# left in would otherwise put an invented report on the live map.
+EXAMPLE_PREFIX = "EXAMPLE-"
+
+
+def _examples(rows: _Rows) -> Mask:
+    """Return which rows are a template's example rows (their record id says so)."""
+    ids = pa.array(rows.text["record_id"].array, type=pa.large_string())
+    found = pc.starts_with(ids, EXAMPLE_PREFIX, ignore_case=True).fill_null(False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 # Every rule a native report (incident, outreach contact, ASB report) must pass, in the order
 # a rejected row lists its reasons.
 _NATIVE_CHECKS: tuple[Check[_NativeRows], ...] = (
+    Check(
+        column="record_id",
+        reason="example row",
+        message="an example row from the template: replace it with your own record",
+        test=_examples,
+    ),
     Check(
         column="occurred_at",
         reason="missing time",
@@ -585,7 +607,21 @@ def _seal_policeuk(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
         records=records,
         problems=problems,
         outside_area=int((outside & ~rejected).sum()),
+        places=_street_places(text["location"][good], rows.where.lat[good], rows.where.lon[good]),
     )
+
+
+def _street_places(
+    location: pd.Series, lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
+) -> pd.DataFrame:
+    """Return the streets police.uk names at these (public, snapped) points: cell at
+    :data:`PLACE_RES`, street, n. Rows naming no street are left out."""
+    streets = street_names(location).to_numpy(dtype=object)
+    named = streets != ""
+    frame = pd.DataFrame(
+        {"cell": cells_from_points(lat[named], lon[named], PLACE_RES), "street": streets[named]}
+    )
+    return frame.groupby(["cell", "street"], as_index=False).size().rename(columns={"size": "n"})
 
 
 def _stripped(text: pd.Series) -> pd.Series:

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.aggregate import Contributions, CubeFilter
-from geo.errors import FilterError, StoreError
+from geo.errors import FilterError, StoreError, UndoError
 from store import _queries
 from store._access import AccessTables
 from store._schema import ARROW_SCHEMA, RELEASE_COLUMNS
@@ -50,17 +50,46 @@ class Writer(abc.ABC):
         """
 
 
-class _Counting(Writer):
-    """Counts what a writer added, for the batch's audit row (no scan of the records)."""
+class FileWriter(Writer):
+    """What :meth:`Store.writing` hands out for one file: its batch number, its records, and
+    the public place names it brings (police.uk's streets, the gazetteer's places).
 
-    def __init__(self, inner: Writer) -> None:
+    It counts what was added, for the batch's audit row (no scan of the records).
+    """
+
+    def __init__(self, store: Store, inner: Writer, batch_id: int) -> None:
+        self._store = store
         self._inner = inner
+        self.batch_id = batch_id  # the batch's id: what undoing this upload names
         self.added = 0
 
     def add(self, records: pa.Table) -> int:
         new = self._inner.add(records)
         self.added += new
         return new
+
+    def add_places(self, places: pd.DataFrame) -> None:
+        """Add public place names to the place index, in this file's transaction.
+
+        ``places``: one row per (``cell``, ``street``, ``source``) with ``n``, the file's rows
+        snapped there (:data:`PLACE_COLUMNS`). Idempotent: a (cell, street, source) already
+        indexed keeps the greater ``n``, so ingesting a file again changes nothing.
+        """
+        missing = [c for c in PLACE_COLUMNS if c not in places.columns]
+        if missing:
+            raise StoreError(f"places to store lack the columns {', '.join(missing)}")
+        if len(places):
+            self._store._add_places(places.loc[:, list(PLACE_COLUMNS)])
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """One uploaded file as the store remembers it: enough to offer to undo it (no content)."""
+
+    batch_id: int
+    layer: str
+    ingested_at: datetime  # UTC, naive
+    accepted: int  # the records it added
 
 
 class CountSource(Protocol):
@@ -108,18 +137,92 @@ class Store(AccessTables, abc.ABC):
     # --- writing ---------------------------------------------------------------------------
 
     @contextmanager
-    def writing(self, info: BatchInfo, *, key_fingerprint: str) -> Iterator[Writer]:
+    def writing(self, info: BatchInfo, *, key_fingerprint: str) -> Iterator[FileWriter]:
         """Open a transaction for one file: everything it adds lands, or nothing does."""
         with self._transaction():
             self._check_scheme()
             self._check_meta("key_fingerprint", key_fingerprint, _KEY_MISMATCH)
             batch_id = self._insert_batch(info)
-            writer = _Counting(self._writer(batch_id))
+            writer = FileWriter(self, self._writer(batch_id), batch_id)
             yield writer
             self._execute(
                 "UPDATE batches SET accepted = ?, file_sha256 = ? WHERE id = ?",
                 (writer.added, info.sha256(), batch_id),
             )
+
+    # --- undoing an upload ------------------------------------------------------------------
+
+    def last_upload(self, uploaded_by: str) -> UploadInfo | None:
+        """Return the latest file ``uploaded_by`` ingested (the one :meth:`undo_upload` may
+        take back), or None if there is none."""
+        rows = self._execute(
+            "SELECT id, layer, ingested_at, accepted FROM batches WHERE uploaded_by = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (uploaded_by,),
+        )
+        if not rows:
+            return None
+        batch_id, layer, at, accepted = rows[0]
+        at = pd.Timestamp(at).to_pydatetime()
+        return UploadInfo(int(batch_id), str(layer), at, int(accepted))
+
+    def undo_upload(self, batch_id: int, *, uploaded_by: str) -> int:
+        """Remove the records of upload ``batch_id`` and its batch row, in one transaction;
+        return how many records were removed.
+
+        Only ``uploaded_by``'s latest upload may be undone: undo takes back a file just sent
+        by mistake; it is not a way to rewrite what was reported before. Refused
+        (:class:`UndoError`, the store unchanged) when there is no such upload, it is another
+        uploader's (whose is not said) or a later one of ``uploaded_by`` came after it.
+
+        Partner releases already made are not changed: a release is published once and never
+        recomputed (geo/releases.py), so a month released with the file's records keeps them.
+        The place index is public data, apart from the records, and is kept too.
+        """
+        with self._transaction():
+            rows = self._execute("SELECT uploaded_by FROM batches WHERE id = ?", (batch_id,))
+            if not rows:
+                raise UndoError(f"there is no upload {batch_id} (was it undone already?)")
+            if rows[0][0] != uploaded_by:
+                raise UndoError(
+                    f"upload {batch_id} was made by someone else: only its uploader may undo it"
+                )
+            latest = self.last_upload(uploaded_by)
+            if latest is not None and latest.batch_id != batch_id:
+                raise UndoError(
+                    f"upload {batch_id} is not {uploaded_by}'s latest (upload "
+                    f"{latest.batch_id} came after it): only the latest upload can be undone"
+                )
+            # the batch row first: of two undos at once, the second waits here, then finds none
+            if not self._execute(
+                "DELETE FROM batches WHERE id = ? AND uploaded_by = ? RETURNING id",
+                (batch_id, uploaded_by),
+            ):
+                raise UndoError(f"there is no upload {batch_id} (was it undone already?)")
+            removed = self._delete_batch_records(batch_id)
+            # counted in the same transaction: data_version and data_token never come back to
+            # a value they had before (see data_version)
+            self._execute(
+                "INSERT INTO meta (key, value) VALUES (?, '0') ON CONFLICT (key) DO NOTHING",
+                (_UNDONE,),
+            )
+            self._execute(
+                "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = ?",
+                (_UNDONE,),
+            )
+        return removed
+
+    # --- the place index --------------------------------------------------------------------
+
+    def places(self) -> pd.DataFrame:
+        """Return the place index of public street names: ``cell`` (H3, resolution 12),
+        ``street`` and ``n`` (police.uk rows snapped there; 0 for a gazetteer place), one row
+        per cell and street. Built from public sources only, never from the records."""
+        frame = self.query(
+            "SELECT cell, street, max(n) AS n FROM places GROUP BY cell, street "
+            "ORDER BY cell, street"
+        )
+        return frame.astype({"cell": "int64", "street": "str", "n": "int64"})
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -147,14 +250,22 @@ class Store(AccessTables, abc.ABC):
         )
         return bool(frame["n"].iloc[0])
 
-    def data_version(self) -> tuple[int, int]:
-        """Return (files ingested, records they added): it changes whenever data is added.
+    def data_version(self) -> tuple[int, int, int]:
+        """Return (files held, records they added, uploads undone): it changes whenever data is
+        added or an upload undone, and never comes back to a value it had.
 
-        Read from the small table of ingested files, not by counting records: cheap enough to
-        ask on every page view, so that cached views refresh when a file lands.
+        Files are only added or undone, each undo counted in its own transaction: two moments
+        with the same files held and uploads undone had the same files. (Without the count, an
+        undo followed by a file of as many records would look like no change.) Read from the
+        small tables of files and settings, not by counting records: cheap enough to ask on
+        every page view, so that cached views refresh when a file lands or goes.
         """
-        rows = self._execute("SELECT count(*), coalesce(sum(accepted), 0) FROM batches")
-        return int(rows[0][0]), int(rows[0][1])
+        rows = self._execute(
+            "SELECT count(*), coalesce(sum(accepted), 0), "
+            f"(SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = '{_UNDONE}') "
+            "FROM batches"
+        )
+        return int(rows[0][0]), int(rows[0][1]), int(rows[0][2])
 
     def batches(self) -> dict[int, int]:
         """Return every ingested file's batch id and the number of records it added."""
@@ -298,7 +409,8 @@ class Store(AccessTables, abc.ABC):
 
     @abc.abstractmethod
     def data_token(self) -> object:
-        """Return a value that changes whenever a batch of records is committed (cheaply)."""
+        """Return a value that changes whenever a batch of records is committed or undone
+        (cheaply), and never comes back to a value it had."""
 
     @abc.abstractmethod
     def reader(self) -> Store:
@@ -325,6 +437,15 @@ class Store(AccessTables, abc.ABC):
 
     @abc.abstractmethod
     def _writer(self, batch_id: int) -> Writer: ...
+
+    @abc.abstractmethod
+    def _delete_batch_records(self, batch_id: int) -> int:
+        """Delete the records of ``batch_id`` (and whatever claims their identities, so that
+        the file can be ingested again); return how many, inside the open transaction."""
+
+    @abc.abstractmethod
+    def _add_places(self, places: pd.DataFrame) -> None:
+        """Upsert ``places`` (:data:`PLACE_COLUMNS`, one row per key) keeping the greater n."""
 
     @abc.abstractmethod
     def _insert_release_values(self, rows: pd.DataFrame) -> None:
@@ -391,6 +512,22 @@ class Store(AccessTables, abc.ABC):
         elif rows[0][0] != value:
             raise StoreError(message.format(url=self.url, stored=rows[0][0], given=value))
 
+
+# The meta key counting uploads undone (see Store.data_version).
+_UNDONE = "uploads_undone"
+# The place index's columns, as the writers take them (see geo/places.py).
+PLACE_COLUMNS = ("cell", "street", "source", "n")
+# Adds places from {rows} (a relation ``t`` of PLACE_COLUMNS). A row that would change nothing
+# (indexed already with an n as great) is left out before the insert, so it takes no lock: the
+# gazetteer's places come with every file, and concurrent files must not queue behind each
+# other for them. Sorted, so that two writers lock the rows they do share in one order.
+UPSERT_PLACES = (
+    "INSERT INTO places (cell, street, source, n) SELECT t.cell, t.street, t.source, t.n "
+    "FROM {rows} WHERE NOT EXISTS (SELECT 1 FROM places p WHERE p.cell = t.cell "
+    "AND p.street = t.street AND p.source = t.source AND p.n >= t.n) "
+    "ORDER BY t.cell, t.street, t.source "
+    "ON CONFLICT (cell, street, source) DO UPDATE SET n = greatest(places.n, excluded.n)"
+)
 
 # How person references become pseudonyms: 1 folded case and spacing; 2 keeps letters and
 # digits only, so that "AB-17" and "A.B. 17" are one woman (ingest.pseudonyms).

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import StoreError
-from store._base import Store, Writer
+from store._base import UPSERT_PLACES, Store, Writer
 from store._queries import batch_records
 from store._schema import RECORD_COLUMNS, RELEASE_COLUMNS
 
@@ -116,6 +116,21 @@ class DuckDBStore(Store):
     def _writer(self, batch_id: int) -> Writer:
         self._writes_records = True  # this transaction adds a file's records
         return _DuckDBWriter(self._con, batch_id)
+
+    def _delete_batch_records(self, batch_id: int) -> int:
+        self._writes_records = True  # the records change: the data token must too
+        rows = self._execute("DELETE FROM records WHERE batch_id = ?", (batch_id,))
+        return int(rows[0][0]) if rows else 0
+
+    def _add_places(self, places: pd.DataFrame) -> None:
+        # Through Arrow, as the releases are (pandas 3's "str" dtype)
+        self._con.register("place_rows", pa.Table.from_pandas(places, preserve_index=False))
+        try:
+            self._con.execute(UPSERT_PLACES.format(rows="place_rows AS t"))
+        except duckdb.Error as exc:
+            raise StoreError(f"embedded store: storing places failed: {exc}") from exc
+        finally:
+            self._con.unregister("place_rows")
 
     def _insert_release_values(self, rows: pd.DataFrame) -> None:
         columns = ", ".join(f'"{c}"' for c in ("release_id", *RELEASE_COLUMNS))

@@ -21,7 +21,7 @@ from pyarrow import csv as pa_csv
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres
-from store._base import Store, Writer
+from store._base import UPSERT_PLACES, Store, Writer
 from store._pgcopy import SIGNATURE, TRAILER, copy_chunks
 from store._queries import batch_records
 from store._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS, RELEASE_COLUMNS
@@ -78,6 +78,17 @@ _INSERT_CELLS = (
     "SELECT c, ST_SetSRID(ST_MakePoint(x, y), 4326) "
     "FROM unnest(%s::bigint[], %s::float8[], %s::float8[]) AS t(c, x, y) "
     "ON CONFLICT (cell) DO NOTHING"
+)
+# A batch's records and their identities, in one statement; how many records went.
+_DELETE_BATCH = (
+    "WITH gone AS (DELETE FROM records WHERE batch_id = ? RETURNING key_hi, key_lo), "
+    "freed AS (DELETE FROM record_keys k USING gone g "
+    "WHERE k.key_hi = g.key_hi AND k.key_lo = g.key_lo) "
+    "SELECT count(*) FROM gone"
+)
+_PLACE_ROWS = (
+    "unnest(CAST(? AS bigint[]), CAST(? AS text[]), CAST(? AS text[]), CAST(? AS integer[])) "
+    "AS t(cell, street, source, n)"
 )
 
 # any constant will do, as long as every streetsafe process uses the same one
@@ -166,8 +177,10 @@ class PostGISStore(Store):
             raise StoreError(f"PostGIS store {self.url}: query failed: {exc}") from exc
 
     def data_token(self) -> object:
-        # batches are only ever added, each in the transaction of its records
-        return self._execute("SELECT count(*) FROM batches")[0][0]
+        # A batch is added in the transaction of its records, and an upload undone in one that
+        # counts it: the pair never comes back to a value it had (see Store.data_version).
+        files, _, undone = self.data_version()
+        return files, undone
 
     def reader(self) -> PostGISStore:
         return PostGISStore(self._conninfo, storage_res=self.storage_res, migrate=False)
@@ -228,6 +241,15 @@ class PostGISStore(Store):
 
     def _writer(self, batch_id: int) -> Writer:
         return _PostGISWriter(self, batch_id)
+
+    def _delete_batch_records(self, batch_id: int) -> int:
+        # the identities go with the records: the file, corrected, can be ingested again
+        rows = self._execute(_DELETE_BATCH, (batch_id,))
+        return int(rows[0][0])
+
+    def _add_places(self, places: pd.DataFrame) -> None:
+        columns = [places[c].tolist() for c in ("cell", "street", "source", "n")]
+        self._execute(UPSERT_PLACES.format(rows=_PLACE_ROWS), columns)
 
     def _insert_release_values(self, rows: pd.DataFrame) -> None:
         names = ("release_id", *RELEASE_COLUMNS)

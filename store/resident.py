@@ -5,8 +5,9 @@ store: the records' cube columns are held in memory (:class:`~store.cube.Residen
 filter change costs a millisecond, not a query. Loading a force's records takes seconds, so it
 happens in the background, on a connection of its own (:meth:`Store.reader`), and until the
 cube is current the store's SQL answers: correct, only slower. Each file committed since is then
-taken in the same way. The cube is not kept for stores of more than ``max_rows`` records, nor
-used for the ``after_sunset`` dimension: the store's SQL answers those.
+taken in the same way; an upload undone has the cube loaded again from the start. The cube is
+not kept for stores of more than ``max_rows`` records, nor used for the ``after_sunset``
+dimension: the store's SQL answers those.
 """
 
 from __future__ import annotations
@@ -169,6 +170,11 @@ class ResidentViews:
         accepted = reader.batches()
         if sum(accepted.values()) > self.max_rows:  # the SQL answers: free the memory
             return _Loaded(token)
+        if loaded.batches - set(accepted):
+            # an upload was undone: the cube cannot tell its records from the others', so it is
+            # built again from the batches there are (an undo is rare; serving the records it
+            # took back is not an option)
+            loaded = _Loaded()
         new = sorted(set(accepted) - loaded.batches)
         cube = loaded.cube or ResidentCube.empty(storage_res=self.storage_res)
         if new:

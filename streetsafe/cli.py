@@ -433,6 +433,14 @@ def dashboard(
         # no "Deploy" button or developer menu for users
         "--client.toolbarMode",
         "viewer",
+        # one look for every browser: a dark-mode browser gets the light theme, readable, and
+        # the low-light switch gives the dark one (dashboard/theme.py)
+        "--theme.base",
+        "light",
+        # the accent (slider values, chips, primary buttons): 6.6:1 on white, where Streamlit's
+        # own red is 3.3:1, under WCAG's 4.5:1
+        "--theme.primaryColor",
+        "#b3261e",
         # an error is one line for the person at the screen; its details go to the server log
         "--client.showErrorDetails",
         "none",
@@ -553,6 +561,7 @@ def map_export(
     from geo.export import view_geojson, view_table
     from store import open_store
     from streetsafe.filters import ReleaseRequest, parse_request
+    from streetsafe.places import place_index
     from streetsafe.policies import load_policies
     from streetsafe.views import published_view, release_view
 
@@ -579,10 +588,11 @@ def map_export(
                 view = release_view(st, policies[role], request)
             else:
                 view = published_view(st, policies[role], request.cube_filter(), res=request.res)
+            places = place_index(st)
     if fmt is ExportFormat.geojson:
-        text = json.dumps(view_geojson(view)) + "\n"
+        text = json.dumps(view_geojson(view, places=places)) + "\n"
     else:
-        text = view_table(view).to_csv(index=False)
+        text = view_table(view, places=places).to_csv(index=False)
     _write_out(text, out_path)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
@@ -631,6 +641,7 @@ def hotspots_export(
     from streetsafe.deployment import load_study_area
     from streetsafe.filters import parse_request
     from streetsafe.hotspots import HotspotParams, hotspot_report, report_table
+    from streetsafe.places import place_index
     from streetsafe.policies import load_policies
 
     with _failures():
@@ -664,7 +675,8 @@ def hotspots_export(
                 report = hotspot_report(st, policy, request, area, layer=chosen, params=params)
             except FilterError as exc:
                 _usage_error(exc)
-    table = report_table(report)
+            places = place_index(st)
+    table = report_table(report, places=places)
     if fmt is ExportFormat.geojson:
         properties = {
             "role": report.role,

@@ -37,6 +37,7 @@ from geo.hotspots import (
     hotspots,
     newly_active,
 )
+from geo.places import PlaceIndex
 from geo.privacy import RolePolicy
 from store import Store
 from streetsafe.filters import ReleaseRequest, ViewRequest
@@ -305,10 +306,11 @@ def _span(months: Sequence[date]) -> str:
     return f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
 
 
-def report_table(report: HotspotReport) -> pd.DataFrame:
+def report_table(report: HotspotReport, *, places: PlaceIndex | None = None) -> pd.DataFrame:
     """Return the report as the CSV, GeoJSON and dashboard tables show it: H3 ids, rounded
-    statistics, the period and release named on every row."""
-    from geo.export import with_cell_ids
+    statistics, the period and release named on every row; with ``places``, each hexagon's
+    streets in a last column ``near``."""
+    from geo.export import with_cell_ids, with_names
 
     cells = with_cell_ids(report.cells)
     out = pd.DataFrame(
@@ -331,4 +333,4 @@ def report_table(report: HotspotReport) -> pd.DataFrame:
     )
     if report.release is not None:
         out["release"] = report.release
-    return out
+    return with_names(out, report.cells["cell"], places)

@@ -9,6 +9,7 @@ from geo.errors import (
     PolicyError,
     StoreError,
     StreetsafeError,
+    UndoError,
 )
 
 _PREFIX: list[tuple[type[StreetsafeError], str]] = [
@@ -17,6 +18,7 @@ _PREFIX: list[tuple[type[StreetsafeError], str]] = [
     (PolicyError, "not allowed"),
     (FilterError, "filter"),
     (IngestError, "file"),
+    (UndoError, "cannot undo"),
 ]
 
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -198,16 +199,20 @@ def test_map_exports_the_published_view(env: dict[str, str], tmp_path: Path) -> 
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     table = out.read_text().splitlines()
-    # a partner's export keeps its columns, and names the releases it sums
-    assert table[0] == "cell,resolution,layer,value,protection,release"
+    # a partner's export keeps its columns, names the releases it sums, and each hexagon's
+    # streets (from police.uk's public file the demo loads)
+    assert table[0] == "cell,resolution,layer,value,protection,release,near"
     assert len(table) > 1
+    near = pd.read_csv(out, keep_default_na=False)["near"]
+    assert (near != "").mean() > 0.9
+    assert not near.str.startswith("near ").any()
     assert not any(",outreach," in line for line in table)
     assert all("2026-08/partners/r8/v1" in line for line in table[1:])
     assert "released figures for the whole months 2026-08 to 2026-10" in result.stderr
     live = tmp_path / "out" / "outreach.csv"
     args = ["map", "--role", "outreach", "--format", "csv", "--hours", "22-04", "--out", str(live)]
     assert runner.invoke(app, args, env=env).exit_code == 0
-    assert live.read_text().splitlines()[0] == "cell,resolution,layer,value,protection"
+    assert live.read_text().splitlines()[0] == "cell,resolution,layer,value,protection,near"
     geojson = runner.invoke(
         app, ["map", "--role", "community_safety", "--format", "geojson"], env=env
     )
@@ -220,6 +225,7 @@ def test_map_exports_the_published_view(env: dict[str, str], tmp_path: Path) -> 
     ]
     assert all(v % 5 == 0 and v >= 10 for v in values)
     assert doc["features"][0]["geometry"]["type"] == "Polygon"
+    assert all("near" in f["properties"] for f in doc["features"])
 
 
 @pytest.mark.parametrize(

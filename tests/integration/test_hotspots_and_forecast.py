@@ -236,6 +236,8 @@ def test_cli_hotspots_as_csv_and_geojson(cli_store: str, tmp_path: Path) -> None
     table = pd.read_csv(io.StringIO(result.stdout))
     assert {"cell", "bin", "confidence", "emerging", "newly_active", "release"} <= set(table)
     assert table["bin"].between(-3, 3).all()
+    assert table.columns[-1] == "near"  # each hexagon's streets, from the police.uk file
+    assert table["near"].notna().mean() > 0.9
     out = tmp_path / "hot.geojson"
     result = _run(
         cli_store,
@@ -255,6 +257,7 @@ def test_cli_hotspots_as_csv_and_geojson(cli_store: str, tmp_path: Path) -> None
     assert doc["features"]
     values = [f["properties"]["value"] for f in doc["features"]]
     assert all(v == 0 or v >= 10 for v in values)  # the council's rounding, as its map
+    assert any(f["properties"]["near"] for f in doc["features"])
 
 
 @pytest.mark.parametrize(

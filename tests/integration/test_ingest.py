@@ -53,7 +53,7 @@ def test_police_uk_force_file_keeps_southampton_and_counts_the_rest_outside(
     assert abs(first.accepted - POLICEUK_HAMPSHIRE_SOUTHAMPTON) <= 3
     assert first.rejected == 0
     assert first.accepted + first.outside_area == POLICEUK_HAMPSHIRE_ROWS
-    assert "Location" in first.dropped_columns
+    assert "Location" not in first.dropped_columns  # its street goes to the place index
     assert "LSOA name" in first.dropped_columns
     again = ingest_file(store, "policeuk", str(POLICEUK_HAMPSHIRE), ctx=ctx)
     assert again.accepted == 0
@@ -296,11 +296,42 @@ def test_same_record_id_again_is_a_duplicate(store: Store, ctx: SealContext) -> 
     assert (again.accepted, again.duplicates) == (0, 1)
 
 
-def test_templates_ingest_cleanly(store: Store, ctx: SealContext) -> None:
+EXAMPLE_MESSAGE = "an example row from the template: replace it with your own record"
+
+
+def test_a_template_sent_unchanged_stores_nothing(store: Store, ctx: SealContext) -> None:
     for kind in ("incidents", "outreach", "asb"):
-        data = io.BytesIO(data_file("templates", f"{kind}.csv").read_bytes())
-        summary = _ingest(store, ctx, kind, data)
+        template = data_file("templates", f"{kind}.csv").read_bytes()
+        examples = len(template.decode().splitlines()) - 1
+        summary = _ingest(store, ctx, kind, io.BytesIO(template))
+        assert (summary.accepted, summary.rejected) == (0, examples), kind
+        assert summary.rejected_by_reason == {"example row": examples}
+        assert set(summary.rejects["reject_reasons"]) == {EXAMPLE_MESSAGE}
+        assert set(summary.rejects["reject_columns"]) == {"record_id"}
+    assert store.record_count() == 0
+
+
+def test_the_templates_rows_go_in_once_given_ids_of_ones_own(
+    store: Store, ctx: SealContext
+) -> None:
+    """The examples are valid reports in every other way: a template shows what goes in."""
+    for kind in ("incidents", "outreach", "asb"):
+        template = data_file("templates", f"{kind}.csv").read_text()
+        own = template.replace("EXAMPLE-", "NV-")
+        summary = _ingest(store, ctx, kind, io.BytesIO(own.encode()))
         assert (summary.accepted, summary.rejected) == (3, 0), kind
+
+
+def test_an_example_row_left_in_a_file_is_rejected_and_the_rest_goes_in(
+    store: Store, ctx: SealContext
+) -> None:
+    header, example = data_file("templates", "incidents.csv").read_text().splitlines()[:2]
+    mine = example.replace("EXAMPLE-INC-1", "NV-2025-0412")  # the same report, an id of my own
+    shouted = example.replace("EXAMPLE-INC-1", "example-inc-7").replace("23:40", "23:45")
+    summary = _ingest(store, ctx, "incidents", _csv(example, mine, shouted, header=header))
+    assert (summary.accepted, summary.rejected) == (1, 2)
+    assert _reasons(summary) == {2: EXAMPLE_MESSAGE, 4: EXAMPLE_MESSAGE}
+    assert store.record_count() == 1
 
 
 def test_a_file_read_in_many_small_batches_lands_as_if_read_whole(
