@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import theme
 from dashboard.signin import gate, sign_out_button
 from dashboard.state import (
     PAGE_TITLES,
@@ -17,29 +18,12 @@ from dashboard.state import (
 from streetsafe.access import ADMIN
 
 HERE = Path(__file__).parent
-DARK_CSS = """
-<style>
-.stApp, [data-testid="stSidebar"], [data-testid="stHeader"] {
-  background-color: #0b0d12; color: #c9ccd1;
-}
-.stApp h1, .stApp h2, .stApp h3, .stApp p, .stApp label, .stApp span { color: #c9ccd1; }
-/* buttons and notices: no bright boxes in a dark van */
-.stApp button[kind="secondary"] {
-  background-color: #171a21; color: #c9ccd1; border-color: #3a3f4b;
-}
-.stApp [data-testid="stAlertContainer"] {
-  background-color: #171a21; border: 1px solid #3a3f4b; color: #c9ccd1;
-}
-</style>
-"""
-
 st.set_page_config(page_title="streetsafe", page_icon="🌙", layout="wide")
 note_policy_changes()
 with st.sidebar:
     st.markdown("**streetsafe** · night-time street safety")
     dark = st.toggle("Low-light mode (for the van at night)", key="dark")
-if dark:
-    st.markdown(DARK_CSS, unsafe_allow_html=True)
+theme.apply(dark=dark)
 
 viewer = gate()  # the sign-in page (and nothing else) until someone is signed in
 policies = deployment().policies

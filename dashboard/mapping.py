@@ -22,13 +22,26 @@ LAYER_TITLES = {
     "asb": "Community ASB reports",
     "policeuk": "police.uk street crime (public)",
 }
-# One hue per layer; value sets the opacity. Chosen to stay apart for colour-blind viewers.
+# One hue per layer, the same on the map, in the legend and in every chart; lighter tints of it
+# for smaller values (binned, opaque: no blend of layers makes a colour the legend lacks).
+# Chosen (from Okabe & Ito's palette) to stay apart, tint for tint, under deuteranopia,
+# protanopia and tritanopia: tests/unit/test_palette.py checks it with a simulation.
 LAYER_COLOURS = {
-    "incident": (213, 62, 79),
-    "outreach": (50, 136, 189),
-    "asb": (253, 174, 97),
-    "policeuk": (153, 153, 153),
+    "incident": (204, 51, 17),
+    "outreach": (0, 114, 178),
+    "asb": (230, 159, 0),
+    "policeuk": (140, 140, 140),
 }
+LAYER_UNITS = {
+    "incident": "incidents",
+    "outreach": "contacts",
+    "asb": "reports",
+    "policeuk": "crimes",
+}
+LIGHT_BACKGROUND = (255, 255, 255)
+DARK_BACKGROUND = (14, 17, 23)  # the low-light theme's page, which shows through the map
+TINTS = {1: (1.0,), 2: (0.55, 1.0), 3: (0.35, 0.65, 1.0)}  # per number of classes
+MERGED_TINT = 0.5  # a merged (rolled-up) hexagon: its class's tint, this much paler
 PROTECTION_TEXT = {
     "released": "from the month's release, fixed once",
     "public data": "public police.uk data, exact",
@@ -49,41 +62,94 @@ def protection_text(label: str) -> str:
     return "; ".join(PROTECTION_TEXT.get(p.strip(), p.strip()) for p in label.split(","))
 
 
+def tint(colour: tuple[int, int, int], t: float, *, dark: bool) -> tuple[int, int, int]:
+    """Return ``colour`` at strength ``t`` (0: the page's background, 1: the colour itself)."""
+    bg = DARK_BACKGROUND if dark else LIGHT_BACKGROUND
+    r, g, b = (round(back + (c - back) * t) for c, back in zip(colour, bg, strict=True))
+    return r, g, b
+
+
+def value_classes(values: pd.Series | np.ndarray) -> list[tuple[int, int]]:
+    """Return up to three classes (low, high) of the whole values shown, each holding about a
+    third of them; a value always falls in one class."""
+    v = np.sort(np.asarray(values, dtype=np.int64))
+    if v.size == 0:
+        return []
+    cuts = sorted({int(np.quantile(v, q, method="higher")) for q in (1 / 3, 2 / 3)})
+    lows = [int(v[0]), *(c for c in cuts if c > v[0])]
+    classes = []
+    for i, low in enumerate(lows):
+        below = v[v < lows[i + 1]] if i + 1 < len(lows) else v
+        classes.append((low, int(below.max())))
+    return classes
+
+
+def class_of(values: np.ndarray, classes: list[tuple[int, int]]) -> np.ndarray:
+    """Return each value's class index in ``classes``."""
+    lows = np.array([low for low, _ in classes])
+    return np.clip(np.searchsorted(lows, values, side="right") - 1, 0, len(classes) - 1)
+
+
 def hex_records(
-    cells: pd.DataFrame, layer: str, *, res: int, dim: float = 1.0
+    cells: pd.DataFrame,
+    layer: str,
+    *,
+    res: int,
+    dark: bool = False,
+    dim: float = 1.0,
+    summary: dict[int, str] | None = None,
+    names: dict[int, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Return one small record per published cell of ``layer`` for the H3HexagonLayer.
+    """Return one small record per published cell of ``layer`` for the H3HexagonLayer,
+    coloured by its value's class (``value_classes``); ``summary`` gives each cell's figures of
+    every layer for the tooltip, ``names`` its streets.
 
     Merged (rolled-up) hexagons are larger and cover finer ones: they come first, so they are
-    drawn underneath, and fainter, so the finer detail stays readable.
+    drawn underneath, and paler, so the finer detail stays readable.
     """
     rows = cells[cells["layer"] == layer].sort_values("resolution", kind="stable")
     if rows.empty:
         return []
-    values = rows["value"].to_numpy(dtype=float)
-    top = max(float(values.max()), 1.0)
-    merged = np.where(rows["resolution"].to_numpy() < res, 0.45, 1.0)
-    alpha = (60 + 170 * np.sqrt(values / top)) * dim * merged
-    r, g, b = LAYER_COLOURS[layer]
+    values = rows["value"].to_numpy(dtype=np.int64)
+    classes = value_classes(values)
+    strength = np.array(TINTS[len(classes)])[class_of(values, classes)]
+    strength = strength * np.where(rows["resolution"].to_numpy() < res, MERGED_TINT, 1.0) * dim
+    colour = LAYER_COLOURS[layer]
     texts = {label: protection_text(label) for label in rows["protection"].unique()}
+    ids = rows["cell"].to_numpy(dtype=np.int64)
     return [
         {
             "hex": h,
             "value": int(v),
             "layer": LAYER_TITLES[layer],
-            "res": int(res),
+            "res": int(r),
             "protection": texts[p],
-            "color": [r, g, b, int(a)],
+            "all": (summary or {}).get(int(c), ""),
+            "near": (names or {}).get(int(c)) or "no street named nearby",
+            "color": [*tint(colour, float(t), dark=dark), 235],
         }
-        for h, v, res, p, a in zip(
-            cells_to_str(rows["cell"].tolist()),
-            rows["value"],
+        for h, c, v, r, p, t in zip(
+            cells_to_str(ids.tolist()),
+            ids,
+            values,
             rows["resolution"],
             rows["protection"],
-            alpha,
+            strength,
             strict=True,
         )
     ]
+
+
+def cell_summaries(cells: pd.DataFrame) -> dict[int, str]:
+    """Return, per published cell, its figures of every layer ("Incidents 15 · Outreach
+    contacts 30"), so the tooltip of any layer's hexagon lists them all."""
+    out: dict[int, list[str]] = {}
+    order = {layer: i for i, layer in enumerate(DRAW_ORDER[::-1])}
+    rows = cells.assign(_o=cells["layer"].map(order)).sort_values("_o", kind="stable")
+    for cell, layer, value in zip(rows["cell"], rows["layer"], rows["value"], strict=True):
+        title = LAYER_TITLES[layer].split(" (")[0]
+        out.setdefault(int(cell), []).append(f"{title}: {int(value)} {LAYER_UNITS[layer]}")
+    return {cell: "<br/>".join(parts) for cell, parts in out.items()}
 
 
 def ward_layers(areas: Areas, outlines: dict[str, Any], *, dark: bool) -> list[pdk.Layer]:
@@ -120,6 +186,34 @@ def ward_layers(areas: Areas, outlines: dict[str, Any], *, dark: bool) -> list[p
 DRAW_ORDER = ("policeuk", "asb", "outreach", "incident")  # the harm layer on top
 
 
+def street_layer(labels: pd.DataFrame, *, dark: bool) -> pdk.Layer:
+    """The main streets' names (public place index: ``street``, ``lon``, ``lat``), sized in
+    metres: unreadably small over the whole town, legible from street zoom (about 15) on."""
+    colour = [235, 235, 235, 230] if dark else [25, 25, 25, 230]
+    halo = [14, 17, 23, 200] if dark else [255, 255, 255, 200]
+    data = [
+        {"name": name, "position": [float(lon), float(lat)]}
+        for name, lon, lat in zip(labels["street"], labels["lon"], labels["lat"], strict=True)
+    ]
+    return pdk.Layer(
+        "TextLayer",
+        id="street-names",
+        data=data,
+        get_position="position",
+        get_text="name",
+        get_size=28,
+        size_units="meters",
+        size_min_pixels=0,
+        size_max_pixels=15,
+        get_color=colour,
+        outline_width=2,
+        outline_color=halo,
+        font_settings={"sdf": True},
+        character_set="auto",
+        pickable=False,
+    )
+
+
 def night_deck(
     cells: pd.DataFrame,
     layers: tuple[str, ...],
@@ -129,20 +223,31 @@ def night_deck(
     wards: list[pdk.Layer],
     basemap: str | None,
     dark: bool,
+    period: str = "",
+    names: dict[int, str] | None = None,
     above: list[pdk.Layer] | None = None,
 ) -> pdk.Deck:
     """Return the deck: one H3HexagonLayer per layer (each with an ``id``), then ``above``
     (e.g. a forecast, the layers beneath it dimmed to let it stand out), then ``wards``.
 
-    It opens on ``view`` (the study area).
+    It opens on ``view`` (the study area); the tooltip names the hexagon's streets
+    (``names``), lists every layer's figure there and the ``period`` they cover.
     """
-    dim = (0.75 if dark else 1.0) * (0.45 if above else 1.0)
+    dim = 0.45 if above else 1.0
+    summary = cell_summaries(cells)
     deck_layers = [
-        hex_layer(f"hex-{layer}", hex_records(cells, layer, res=res, dim=dim))
+        hex_layer(
+            f"hex-{layer}",
+            hex_records(cells, layer, res=res, dark=dark, dim=dim, summary=summary, names=names),
+        )
         for layer in sorted(layers, key=DRAW_ORDER.index)
     ]
     deck_layers += [*(above or []), *wards]
-    tooltip = "<b>{layer}</b><br/>value: {value}<br/>hex resolution {res}<br/>{protection}"
+    tooltip = (
+        "<b>{near}</b><br/>{all}<br/><span style='opacity:.8'>"
+        + period
+        + "<br/>hexagon resolution {res} · {protection}</span>"
+    )
     return deck_of(deck_layers, view=view, tooltip=tooltip, dark=dark, basemap=basemap)
 
 
@@ -182,14 +287,43 @@ def offline_deck(
     )
 
 
-def legend_html(cells: pd.DataFrame, layers: tuple[str, ...]) -> str:
-    """Return a small HTML legend: each layer's colour and the range of its values."""
+def legend_html(
+    cells: pd.DataFrame, layers: tuple[str, ...], *, res: int, period: str, k: int, dark: bool
+) -> str:
+    """Return the map's legend: per layer its unit, the ``period`` and the colour of each class
+    of values shown; and, if any are drawn, what a paler, larger (merged) hexagon is."""
     parts = []
     for layer in layers:
         rows = cells[cells["layer"] == layer]
-        span = f"{int(rows['value'].min())} to {int(rows['value'].max())}" if len(rows) else "none"
-        parts.append(_ramp(LAYER_COLOURS[layer], 0.25) + f"{LAYER_TITLES[layer]}: {span} per hex")
-    return "<div style='font-size:0.85em'>" + "".join(parts) + "</div>"
+        classes = value_classes(rows["value"]) if len(rows) else []
+        head = f"<b>{LAYER_TITLES[layer]}</b>: {LAYER_UNITS[layer]} per hexagon"
+        if not classes:
+            parts.append(f"<div>{head}: none shown</div>")
+            continue
+        steps = "".join(
+            _swatch(_fill(tint(LAYER_COLOURS[layer], t, dark=dark)))
+            + (f"{low}" if low == high else f"{low} to {high}")
+            for (low, high), t in zip(classes, TINTS[len(classes)], strict=True)
+        )
+        parts.append(f"<div>{head}: {steps}</div>")
+    if (cells["resolution"] < res).any():
+        colour = tint(LAYER_COLOURS[layers[0]], TINTS[3][1] * MERGED_TINT, dark=dark)
+        parts.append(
+            f"<div>{_swatch(_fill(colour))}paler, larger hexagon: smaller ones merged so that "
+            f"at least {k} people stand behind its figure</div>"
+        )
+    return (
+        f"<div style='font-size:0.85em;line-height:1.9'><div>{period}</div>{''.join(parts)}</div>"
+    )
+
+
+def swatch_html(colour: tuple[int, int, int]) -> str:
+    """Return a legend swatch of ``colour``."""
+    return _swatch(_fill(colour))
+
+
+def _fill(colour: tuple[int, int, int]) -> str:
+    return "background:rgb({},{},{});border:1px solid #888".format(*colour)
 
 
 def _swatch(style: str) -> str:
@@ -278,6 +412,7 @@ def hex_layer(layer_id: str, data: list[dict[str, Any]], **style: Any) -> pdk.La
 def hotspot_deck(
     cells: pd.DataFrame,
     *,
+    names: dict[int, str] | None = None,
     view: MapView,
     wards: list[pdk.Layer],
     basemap: str | None,
@@ -294,10 +429,17 @@ def hotspot_deck(
             "emerging": e or "not judged",
             "value": round(float(v)),
             "newly": "yes" if n else "no",
+            "near": (names or {}).get(int(c)) or "no street named nearby",
             "color": [*BIN_COLOURS.get(int(b), (128, 128, 128)), 215 if b else 0],
         }
-        for h, b, e, v, n in zip(
-            ids, rows["bin"], rows["category"], rows["value"], rows["newly_active"], strict=True
+        for h, c, b, e, v, n in zip(
+            ids,
+            rows["cell"],
+            rows["bin"],
+            rows["category"],
+            rows["value"],
+            rows["newly_active"],
+            strict=True,
         )
     ]
     outline = [200, 255, 0, 255] if dark else [20, 20, 20, 255]
@@ -315,7 +457,8 @@ def hotspot_deck(
         *wards,
     ]
     tooltip = (
-        "<b>{bin}</b><br/>emerging: {emerging}<br/>figure shown: {value}<br/>newly active: {newly}"
+        "<b>{bin}</b>, {near}<br/>emerging: {emerging}<br/>figure shown: {value}"
+        "<br/>newly active: {newly}"
     )
     return deck_of(layers, view=view, tooltip=tooltip, dark=dark, basemap=basemap)
 

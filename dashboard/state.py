@@ -22,6 +22,7 @@ import streamlit as st
 
 from geo.area import MapView, StudyArea, fit_view
 from geo.export import view_table
+from geo.places import PlaceIndex
 from geo.privacy import PublishedView, RolePolicy
 from geo.sun import AFTER_SUNSET
 from geo.wards import Areas
@@ -36,13 +37,16 @@ from streetsafe.hotspots import HotspotReport
 from streetsafe.policies import PAGES, default_policy_file, load_policies
 from streetsafe.settings import Settings
 from streetsafe.views import (
+    Coverage,
     area_view,
+    coverage,
     published_view,
     release_area_view,
     release_view,
 )
 
 VIEWER_KEY = "_streetsafe_viewer"
+STREET_LABELS = 250  # the main streets named on the map at street zoom
 AnyRequest = ViewRequest | ReleaseRequest
 
 
@@ -194,8 +198,8 @@ def audit_read(page: str, request: AnyRequest | None, *, cells: int, export: str
 
 
 def data_version() -> tuple[int, ...]:
-    """Return (batches, records accepted, releases): changes whenever data is added or a month
-    released, so caches refresh.
+    """Return (batches, records accepted, uploads undone, releases): changes whenever data is
+    added or taken back, or a month released, so caches refresh.
 
     Read from the small tables of files and releases, not by counting records, so it costs
     nothing per rerun.
@@ -230,6 +234,18 @@ def cached_view(
             by=by,
             sun_at=sun_at,
         )
+
+
+def coverage_of(role: str) -> Coverage:
+    """Return the stretch of time ``role``'s data covers (cached per data version)."""
+    return _coverage(deployment().settings.store, data_version(), role)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _coverage(url: str, version: tuple[int, ...], role: str) -> Coverage:
+    del url, version  # part of the cache key only
+    with store() as st_:
+        return coverage(st_, deployment().policies[role])
 
 
 # --- partner roles: sums of monthly releases --------------------------------------------------
@@ -338,19 +354,39 @@ def _synthetic(url: str, version: tuple[int, ...]) -> bool:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def display_table(url: str, version: tuple[int, ...], request: AnyRequest) -> pd.DataFrame:
-    """Return the request's published view as a table for people (layer names, plain words)."""
+    """Return the request's published view as a table for people: the hexagon's streets first,
+    layer names and plain words, the largest figures first."""
     from dashboard.mapping import LAYER_TITLES, protection_text
 
-    table = view_table(map_view_of(url, version, request))
+    table = view_table(map_view_of(url, version, request), places=places(url, version))
     table["layer"] = table["layer"].map(LAYER_TITLES)
     table["protection"] = table["protection"].map(protection_text)
-    return table
+    table = table.sort_values("value", ascending=False, kind="stable")
+    return table.loc[:, ["near", *(c for c in table.columns if c != "near")]]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def view_csv(url: str, version: tuple[int, ...], request: AnyRequest) -> str:
     """Return the CSV export of the request's published view (what ``streetsafe map`` writes)."""
-    return view_table(map_view_of(url, version, request)).to_csv(index=False)
+    view = map_view_of(url, version, request)
+    return view_table(view, places=places(url, version)).to_csv(index=False)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def places(url: str, version: tuple[int, ...]) -> PlaceIndex:
+    """Return the store's index of public street names (police.uk's and the gazetteer's), to
+    name hexagons: never drawn from the records (geo/places.py)."""
+    del url, version  # part of the cache key only
+    from streetsafe.places import place_index
+
+    with store() as st_:
+        return place_index(st_)
+
+
+def hexagon_names(url: str, version: tuple[int, ...], cells: pd.Series) -> dict[int, str]:
+    """Return each of ``cells``' streets ("near Derby Road, St Mary's Street"), "" for none."""
+    ids = cells.to_numpy(dtype="int64")
+    return dict(zip(ids.tolist(), places(url, version).names(ids), strict=True))
 
 
 @st.cache_resource
@@ -409,7 +445,8 @@ def cached_night_deck(
 ) -> pdk.Deck:
     """Return the night map's deck for a request, serialised once (cached like the view);
     with ``forecast`` (night, band), the outreach lead's "expected" layer above."""
-    from dashboard.mapping import compact, forecast_layer, night_deck, ward_layers
+    from dashboard.mapping import compact, forecast_layer, night_deck, street_layer, ward_layers
+    from dashboard.summary import describe
 
     view = map_view_of(url, version, request)
     extra = []
@@ -421,9 +458,14 @@ def cached_night_deck(
         request.layers,
         res=request.res,
         view=map_view(),
-        wards=ward_layers(areas(), areas_geojson(), dark=dark),
+        wards=[
+            street_layer(places(url, version).labels(STREET_LABELS), dark=dark),
+            *ward_layers(areas(), areas_geojson(), dark=dark),
+        ],
+        names=hexagon_names(url, version, view.cells["cell"]),
         basemap=basemap,
         dark=dark,
+        period=describe(request),
         above=extra,
     )
     return compact(deck)

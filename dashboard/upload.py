@@ -12,7 +12,7 @@ import hashlib
 import io
 
 from dashboard.state import Viewer, deployment, seal_context_for, store
-from geo.errors import PolicyError, StreetsafeError
+from geo.errors import PolicyError, StreetsafeError, UndoError
 from ingest.kinds import KINDS
 from ingest.pipeline import IngestSummary, Uploader, ingest_file
 from streetsafe import audit
@@ -81,3 +81,28 @@ def ingest_upload(who: Viewer, kind: str, name: str, data: bytes) -> IngestSumma
                 sha256=digest,
             )
     return summary
+
+
+def undo_upload(who: Viewer, summary: IngestSummary) -> int:
+    """Take back the upload ``summary`` describes, which ``who`` made in this session: remove
+    exactly its records; return how many. Audited, and so is a refusal (a later upload of the
+    agency came after it, or it was undone already): :class:`UndoError` says which."""
+    if summary.batch_id is None:
+        raise UndoError("this upload stored nothing: there is nothing to undo")
+    with store() as st_:
+        try:
+            removed = st_.undo_upload(summary.batch_id, uploaded_by=who.agency)
+        except StreetsafeError as exc:
+            audit.record(
+                st_, audit.UPLOAD_UNDONE, who.actor, batch=summary.batch_id, refused=str(exc)
+            )
+            raise
+        audit.record(
+            st_,
+            audit.UPLOAD_UNDONE,
+            who.actor,
+            batch=summary.batch_id,
+            kind=summary.kind,
+            removed=removed,
+        )
+    return removed

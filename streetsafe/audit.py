@@ -31,6 +31,7 @@ AUTHZ_CHANGE = "authz_change"
 SENSITIVE_READ = "sensitive_read"
 UPLOAD_COMPLETE = "upload_complete"
 UPLOAD_VALIDATION = "upload_validation"  # a file refused whole
+UPLOAD_UNDONE = "upload_undone"  # a file's records taken back by its uploader
 USER_CREATED = "user_created"
 USER_UPDATED = "user_updated"
 USER_ARCHIVED = "user_archived"
@@ -47,6 +48,7 @@ EVENTS = (
     SENSITIVE_READ,
     UPLOAD_COMPLETE,
     UPLOAD_VALIDATION,
+    UPLOAD_UNDONE,
     USER_CREATED,
     USER_UPDATED,
     USER_ARCHIVED,

@@ -225,3 +225,75 @@ def _categories(text: str, layers: tuple[str, ...]) -> tuple[str, ...]:
             )
         out.append(code)
     return tuple(dict.fromkeys(out))
+
+
+# --- one set of filters across pages and roles -------------------------------------------------
+
+LINK_KEYS = ("res", "layers", "hours", "weekdays", "from", "to", "categories")
+
+
+def fit_to_role(
+    policies: Mapping[str, RolePolicy], role: str, params: Mapping[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Return link parameters ``params`` made fit for ``role``, and one short note per change.
+
+    Filters are one state across pages; after a switch of role (demo mode) or from a link made
+    for another role, what the role may not ask is made coarser or left out, quietly, instead
+    of refusing the whole view: a finer hexagon size becomes the role's finest, layers it may
+    not see are dropped, live filters (hours, nights, days, categories) become whole months and
+    category groups for a role that sees releases, and whole months become days for a role
+    with case knowledge.
+    """
+    policy = policies.get(role)
+    if policy is None:
+        raise PolicyError(f"unknown role {role!r}; roles are: {', '.join(policies)}")
+    out = {k: v for k, v in params.items() if k in LINK_KEYS and v}
+    notes: list[str] = []
+    res = out.get("res", "")
+    if res.isdigit() and int(res) > policy.finest_res:
+        notes.append(f"Hexagon size set to resolution {policy.finest_res}, your role's finest.")
+        out["res"] = str(policy.finest_res)
+    layers = _fit_layers(out, policy, notes)
+    if policy.case_knowledge:
+        for key, last in (("from", False), ("to", True)):
+            if len(out.get(key, "")) == 7:  # a whole month, from a partner's view
+                out[key] = _month_end(out[key]) if last else f"{out[key]}-01"
+        known = {c for layer in layers for c in KIND_BY_LAYER[layer].categories}
+    else:
+        some_hours = out.get("hours", "00-24") not in ("00-24", "0-24")
+        if some_hours or "weekdays" in out:
+            notes.append(
+                "Your role sees whole months: hours and nights of the week are figures of their "
+                "own, on the Trends page."
+            )
+        out.pop("hours", None)
+        out.pop("weekdays", None)
+        for key in ("from", "to"):
+            if key in out:
+                out[key] = out[key][:7]
+        known = {g for layer in layers for g in CATEGORY_GROUPS[layer]}
+    kept = [c for c in out.pop("categories", "").split(",") if c in known]
+    if kept:
+        out["categories"] = ",".join(kept)
+    return out, notes
+
+
+def _fit_layers(out: dict[str, str], policy: RolePolicy, notes: list[str]) -> tuple[str, ...]:
+    """Drop from ``out`` the layers ``policy`` does not give; return the layers left."""
+    if "layers" not in out:
+        return policy.layers
+    asked = [_LAYER_ALIASES.get(p.strip().lower(), p) for p in out["layers"].split(",")]
+    kept = [layer for layer in asked if layer in policy.layers]
+    if len(kept) < len(asked):
+        notes.append("Layers your role does not see were left out.")
+    if not kept:
+        del out["layers"]
+        return policy.layers
+    out["layers"] = ",".join(dict.fromkeys(kept))
+    return tuple(kept)
+
+
+def _month_end(month: str) -> str:
+    first = _month(month, "to")
+    after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return date.fromordinal(after.toordinal() - 1).isoformat()

@@ -10,7 +10,7 @@ resolution before the store is asked anything.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -200,3 +200,100 @@ def _coverage(months: list[date]) -> str:
         return "no month is released yet: partner figures come from whole months once closed"
     span = f"{months[0]:%Y-%m}" if len(months) == 1 else f"{months[0]:%Y-%m} to {months[-1]:%Y-%m}"
     return f"released figures for the whole months {span}"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What stretch of time a role's data covers, per layer: first and last night of records
+    with a time, first and last month of any (police.uk publishes the month only). For a role
+    that sees releases, the released months instead.
+
+    Dates only, never a count: which nights the data starts and ends on is what a viewer needs
+    to read an empty or a partial view, and says nothing about any one record that the role's
+    views do not.
+    """
+
+    nights: dict[str, tuple[date, date]] = field(default_factory=dict)
+    months: dict[str, tuple[date, date]] = field(default_factory=dict)
+    released: tuple[date, ...] = ()
+
+    @property
+    def first_night(self) -> date | None:
+        """The earliest night of any layer with times (None: no timed records)."""
+        return min((a for a, _ in self.nights.values()), default=None)
+
+    @property
+    def last_night(self) -> date | None:
+        """The latest night of any layer with times."""
+        return max((b for _, b in self.nights.values()), default=None)
+
+    def empty(self, layers: tuple[str, ...]) -> bool:
+        """Whether none of ``layers`` holds anything (for a partner: anything released)."""
+        return not any(layer in self.months for layer in layers)
+
+    def timed(self, layers: tuple[str, ...]) -> bool:
+        """Whether any of ``layers`` holds records with a time of night."""
+        return any(layer in self.nights for layer in layers)
+
+    def text(self, titles: dict[str, str]) -> str:
+        """Return the coverage in words, e.g. "data: nights 2025-11-01 to 2026-10-31;
+        police.uk street crime: 2022-02 (months only)"."""
+        if self.released:
+            return f"released months {month_spans(self.released)}"
+        if not self.months:
+            return "no data loaded yet"
+        parts = []
+        if self.nights:
+            parts.append(f"nights {self.first_night:%Y-%m-%d} to {self.last_night:%Y-%m-%d}")
+        for layer, (first, last) in self.months.items():
+            if layer not in self.nights:
+                span = f"{first:%Y-%m}" if first == last else f"{first:%Y-%m} to {last:%Y-%m}"
+                parts.append(f"{titles.get(layer, layer)}: {span} (month only)")
+        return "data: " + "; ".join(parts)
+
+
+def coverage(store: Store, policy: RolePolicy) -> Coverage:
+    """Return the stretch of time ``policy``'s role's data covers (its layers and sharing
+    levels; for a role that sees releases, the released months)."""
+    layers, sharing = list(policy.layers), list(policy.sharing)
+    marks = ", ".join("?" for _ in layers)
+    if not policy.case_knowledge:
+        frame = store.query(
+            "SELECT v.layer, min(r.month) AS first_month, max(r.month) AS last_month "
+            "FROM release_values v JOIN releases r ON r.id = v.release_id "
+            f"WHERE v.layer IN ({marks}) GROUP BY v.layer ORDER BY v.layer",
+            layers,
+        )
+        return Coverage(months=_spans(frame, "month"), released=tuple(sorted(store.release_ids())))
+    frame = store.query(
+        "SELECT layer, min(night) AS first_night, max(night) AS last_night, "
+        "min(month) AS first_month, max(month) AS last_month FROM records "
+        f"WHERE layer IN ({marks}) "
+        f"AND sharing IN ({', '.join('?' for _ in sharing)}) GROUP BY layer ORDER BY layer",
+        [*layers, *sharing],
+    )
+    return Coverage(nights=_spans(frame, "night"), months=_spans(frame, "month"))
+
+
+def _spans(frame: pd.DataFrame, what: str) -> dict[str, tuple[date, date]]:
+    """Return layer -> (first, last) of the frame's ``first_<what>``, ``last_<what>``."""
+    rows = frame.dropna(subset=[f"first_{what}"])
+    firsts = pd.to_datetime(rows[f"first_{what}"]).dt.date
+    lasts = pd.to_datetime(rows[f"last_{what}"]).dt.date
+    return {str(layer): (a, b) for layer, a, b in zip(rows["layer"], firsts, lasts, strict=True)}
+
+
+def month_spans(months: tuple[date, ...] | list[date]) -> str:
+    """Return months as runs: "2022-02, 2025-04 to 2026-10"."""
+    runs: list[list[date]] = []
+    for month in sorted(months):
+        if (
+            runs
+            and (month.year * 12 + month.month) - (runs[-1][-1].year * 12 + runs[-1][-1].month) == 1
+        ):
+            runs[-1].append(month)
+        else:
+            runs.append([month])
+    return ", ".join(
+        f"{run[0]:%Y-%m}" if len(run) == 1 else f"{run[0]:%Y-%m} to {run[-1]:%Y-%m}" for run in runs
+    )

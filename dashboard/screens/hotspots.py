@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.charts import low_light
 from dashboard.controls import controls
 from dashboard.mapping import (
     LAYER_TITLES,
@@ -20,9 +21,12 @@ from dashboard.state import (
     cached_hotspots,
     data_version,
     deployment,
+    hexagon_names,
     map_view,
+    places,
     require_page,
 )
+from dashboard.summary import download_header, show_filters
 from geo.errors import StreetsafeError
 from geo.hotspots import MIN_TREND_STEPS, NO_PATTERN
 from streetsafe.filters import ReleaseRequest
@@ -36,6 +40,7 @@ policy = deployment().policies[role]
 version = data_version()
 
 st.header("Hotspots")
+show_filters(request)
 st.caption(
     "Where figures cluster more (hot) or less (cold) than chance would give, tested hexagon by "
     "hexagon with its neighbours (Getis-Ord Gi*, permutation p-values, false-discovery "
@@ -66,17 +71,18 @@ st.caption(
 )
 deck = hotspot_deck(
     report.cells,
+    names=hexagon_names(settings.store, version, report.cells["cell"]),
     view=hotspot_view(report.cells) or map_view(),
-    wards=ward_layers(areas(), areas_geojson(), dark=bool(st.session_state.get("dark"))),
+    wards=ward_layers(areas(), areas_geojson(), dark=low_light()),
     basemap=settings.basemap,
-    dark=bool(st.session_state.get("dark")),
+    dark=low_light(),
 )
 st.pydeck_chart(deck, key="hotspot-map", height=520)
 st.markdown(hotspot_legend_html(len(report.compared)), unsafe_allow_html=True)
 for note in report.notes:
     st.info(note, icon="🕑")
 
-table = report_table(report)
+table = report_table(report, places=places(settings.store, version))
 hot = int((table["bin"] > 0).sum())
 cold = int((table["bin"] < 0).sum())
 new = int(table["newly_active"].sum())
@@ -98,9 +104,20 @@ else:
     st.dataframe(
         shown.loc[
             :,
-            ["cell", "confidence", "emerging", "newly_active", "value", "z", "p_sim", "trend_z"],
+            [
+                "near",
+                "confidence",
+                "emerging",
+                "newly_active",
+                "value",
+                "z",
+                "p_sim",
+                "trend_z",
+                "cell",
+            ],
         ].rename(
             columns={
+                "near": "Near",
                 "cell": "Hexagon",
                 "confidence": "Gi* bin",
                 "emerging": "Emerging pattern",
@@ -134,7 +151,7 @@ with st.expander("How to read this"):
     )
 st.download_button(
     "Download CSV (as streetsafe hotspots writes it)",
-    table.to_csv(index=False),
+    download_header(f"hotspots of {LAYER_TITLES[layer]}", request) + table.to_csv(index=False),
     file_name=f"hotspots-{layer}.csv",
     mime="text/csv",
     on_click=lambda: audit_read("hotspots", request, cells=len(report.cells), export="csv"),

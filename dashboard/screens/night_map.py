@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.controls import controls
+from dashboard.charts import NIGHT_ORDER, bar_chart, low_light, show
+from dashboard.controls import category_title, controls
 from dashboard.mapping import (
     BAND_TITLES,
+    LAYER_COLOURS,
     LAYER_TITLES,
+    LAYER_UNITS,
     forecast_legend_html,
     group_title,
     legend_html,
+    protection_text,
     selected_hexagons,
+    swatch_html,
 )
 from dashboard.state import (
     audit_read,
@@ -26,10 +32,12 @@ from dashboard.state import (
     deployment,
     display_table,
     forecast_nights,
+    hexagon_names,
     map_view_of,
     require_page,
     view_csv,
 )
+from dashboard.summary import describe, download_header, empty_reason, show_filters
 from geo.errors import StreetsafeError
 from geo.hexes import cells_to_str, str_to_cell
 from streetsafe.filters import ReleaseRequest, ViewRequest
@@ -88,9 +96,11 @@ def _likeliest(night: date, band: str) -> None:
     wide = wide.reindex(columns=["outreach", "incident"])
     wide = wide.assign(top=wide.max(axis=1)).sort_values("top", ascending=False).head(10)
     st.markdown(f"**Likeliest on the night of {night:%a %d %b}, {BAND_TITLES[band]}**")
+    names = hexagon_names(settings.store, version, pd.Series(wide.index, dtype="int64"))
     st.dataframe(
         pd.DataFrame(
             {
+                "Where": [names[int(c)] or "no street named nearby" for c in wide.index],
                 "Hexagon": cells_to_str(wide.index.tolist()),
                 "Outreach contact": [_chance(c) for c in wide["outreach"]],
                 "Incident": [_chance(c) for c in wide["incident"]],
@@ -111,30 +121,39 @@ view = map_view_of(settings.store, version, request)
 audit_read("night_map", request, cells=len(view.cells))
 
 st.header("Night map")
+show_filters(request)
 if isinstance(request, ReleaseRequest):
     st.caption(
-        f"{policy.title} view · {view.notes[0] if view.notes else ''} · hexagons at resolution "
-        f"{request.res} · every figure a sum of released values (at least {policy.k} people "
-        "behind each)"
+        f"{policy.title} view · hexagons at resolution {request.res} · every figure a sum of "
+        f"released values (at least {policy.k} people behind each)"
     )
 else:
-    st.caption(
-        f"{policy.title} view · hexagons at resolution {request.res} or coarser · "
-        f"hours {request.hours or 'whole day'}"
-    )
+    st.caption(f"{policy.title} view · hexagons at resolution {request.res} or coarser")
+if view.cells.empty:
+    st.info(empty_reason(request), icon="🔎")
 forecast = _forecast_choice() if isinstance(request, ViewRequest) else None
 deck = cached_night_deck(
     settings.store,
     version,
     request,
-    dark=bool(st.session_state.get("dark")),
+    dark=low_light(),
     basemap=settings.basemap,
     forecast=forecast,
 )
 event = st.pydeck_chart(
     deck, on_select="rerun", selection_mode="single-object", key="night-map", height=560
 )
-st.markdown(legend_html(view.cells, request.layers), unsafe_allow_html=True)
+st.markdown(
+    legend_html(
+        view.cells,
+        request.layers,
+        res=request.res,
+        period=f"Figures for: {describe(request)}",
+        k=policy.k,
+        dark=low_light(),
+    ),
+    unsafe_allow_html=True,
+)
 if forecast is not None:
     night_name = f"{forecast[0]:%a %d %b %Y}"
     st.markdown(forecast_legend_html(night_name, forecast[1]), unsafe_allow_html=True)
@@ -150,65 +169,85 @@ if isinstance(request, ReleaseRequest) and view.release:
 
 
 def _live_detail(request: ViewRequest, cell: int) -> None:
-    left, right = st.columns(2)
     by_hour = cached_view(
         settings.store, version, request, ("hour",), within=(cell,), with_cells=False
     )
     by_category = cached_view(
         settings.store, version, request, ("category",), within=(cell,), with_cells=False
     )
-    with left:
-        st.markdown("**By hour of the night**")
-        if by_hour.cells.empty:
-            st.write("Too few people behind this hexagon's hours to show them.")
-        else:
-            st.bar_chart(by_hour.cells, x="hour", y="value", color="layer")
-    with right:
-        st.markdown("**By category**")
-        if by_category.cells.empty:
-            st.write("Too few people behind this hexagon's categories to show them.")
-        else:
-            st.dataframe(
-                by_category.cells[["layer", "category", "value", "protection"]], hide_index=True
-            )
+    st.markdown("**By hour of the night**")
+    hours = by_hour.cells.dropna(subset=["hour"])
+    if hours.empty:
+        st.caption("Too few people behind this hexagon's hours to show them.")
+    else:
+        hours = hours.assign(hour=hours["hour"].astype(int))
+        show(bar_chart(hours, "hour", "", [h for h in NIGHT_ORDER if h in set(hours["hour"])]))
+    st.markdown("**By category**")
+    if by_category.cells.empty:
+        st.caption("Too few people behind this hexagon's categories to show them.")
+    else:
+        rows = by_category.cells
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Layer": rows["layer"].map(LAYER_TITLES),
+                    "Category": rows["category"].map(category_title),
+                    "Figure": rows["value"].astype(int),
+                    "Protection": rows["protection"].map(protection_text),
+                }
+            ),
+            hide_index=True,
+        )
 
 
 def _released_detail(request: ReleaseRequest, cell: int) -> None:
-    left, right = st.columns(2)
-    for column, by, title in (
-        (left, ("category_group",), "By category group"),
-        (right, ("month",), "By month"),
-    ):
+    for by, title in ((("category_group",), "By category group"), (("month",), "By month")):
         view = cached_release_view(settings.store, version, request, by)
         rows = view.cells[view.cells["cell"] == cell]
-        with column:
-            st.markdown(f"**{title}**")
-            if rows.empty:
-                st.write("No released figure of this hexagon breaks down so.")
-                continue
-            table = rows.assign(layer=rows["layer"].map(LAYER_TITLES))
-            if "category_group" in table:
-                table = table.assign(
-                    category_group=[
-                        group_title(layer, group)
-                        for layer, group in zip(rows["layer"], rows["category_group"], strict=True)
-                    ]
-                )
-            if "month" in table:
-                table = table.assign(month=pd.to_datetime(table["month"]).dt.strftime("%Y-%m"))
-            st.dataframe(table.drop(columns=["cell", "resolution"]), hide_index=True)
+        st.markdown(f"**{title}**")
+        if rows.empty:
+            st.caption("No released figure of this hexagon breaks down so.")
+            continue
+        table = pd.DataFrame({"Layer": rows["layer"].map(LAYER_TITLES)})
+        if "category_group" in rows:
+            table["Category group"] = [
+                group_title(layer, group)
+                for layer, group in zip(rows["layer"], rows["category_group"], strict=True)
+            ]
+        if "month" in rows:
+            table["Month"] = pd.to_datetime(rows["month"]).dt.strftime("%Y-%m")
+        table["Figure"] = rows["value"].astype(int)
+        st.dataframe(table, hide_index=True)
+
+
+def _detail(hexagon: dict[str, Any]) -> None:
+    """A clicked hexagon's profile, in a dialog over the map (in view wherever the map is)."""
+    cell = str_to_cell(hexagon["hex"])
+    st.caption(describe(request))
+    rows = view.cells[view.cells["cell"] == cell]
+    for layer, value, label in zip(rows["layer"], rows["value"], rows["protection"], strict=True):
+        st.markdown(
+            f"{swatch_html(LAYER_COLOURS[layer])}**{LAYER_TITLES[layer]}**: {int(value)} "
+            f"{LAYER_UNITS[layer]} · {protection_text(label)}",
+            unsafe_allow_html=True,
+        )
+    if isinstance(request, ReleaseRequest):
+        _released_detail(request, cell)
+    else:
+        _live_detail(request, cell)
+    st.caption(f"Hexagon {hexagon['hex']} (H3 resolution {hexagon.get('res', request.res)})")
 
 
 selected = selected_hexagons(event, published=view.cells["cell"])
 if selected:
     hexagon = selected[0]
-    st.subheader(f"Hexagon {hexagon['hex']}")
-    st.write(f"{hexagon['layer']}: {hexagon['value']} ({hexagon['protection']})")
-    cell = str_to_cell(hexagon["hex"])
-    if isinstance(request, ReleaseRequest):
-        _released_detail(request, cell)
-    else:
-        _live_detail(request, cell)
+    near = str(hexagon.get("near", ""))
+    title = near.capitalize() if near.startswith("near ") else f"Hexagon {hexagon['hex']}"
+    if st.session_state.get("_opened_hexagon") != hexagon["hex"]:
+        st.session_state["_opened_hexagon"] = hexagon["hex"]
+        st.dialog(title, width="large")(_detail)(hexagon)
+else:
+    st.session_state.pop("_opened_hexagon", None)
 
 # The table is built only when asked for: a filter change should redraw the map, nothing more.
 if st.toggle("Show the map's values as a table", key="show-table"):
@@ -216,7 +255,7 @@ if st.toggle("Show the map's values as a table", key="show-table"):
 st.download_button(
     "Download CSV (as streetsafe map writes it)",
     # Built only when clicked, on its own thread: the map's rerun does not wait for it.
-    lambda: view_csv(settings.store, version, request),
+    lambda: download_header("night map", request) + view_csv(settings.store, version, request),
     file_name="night-map.csv",
     mime="text/csv",
     on_click=lambda: audit_read("night_map", request, cells=len(view.cells), export="csv"),

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import altair as alt
+from datetime import timedelta
+
 import pandas as pd
 import streamlit as st
 
+from dashboard.charts import NIGHT_ORDER, bar_chart, show
 from dashboard.controls import WEEKDAY_NAMES, controls
 from dashboard.mapping import LAYER_TITLES, group_title
 from dashboard.state import (
     audit_read,
     cached_release_view,
     cached_view,
+    coverage_of,
     data_version,
     deployment,
     require_page,
 )
+from dashboard.summary import empty_reason, show_filters
 from geo.nights import NIGHT_BANDS, UNKNOWN_TIME, WEEKDAY_GROUPS
 from geo.privacy import PublishedView
 from geo.sun import AFTER_SUNSET
@@ -26,30 +30,18 @@ request = controls(role, with_resolution=False)
 url = deployment().settings.store
 version = data_version()
 st.header("Trends")
+show_filters(request)
 st.caption("Every figure is a protected count for the whole study area and the filters chosen.")
-
-NIGHT_ORDER = [*range(12, 24), *range(12)]  # the night runs from noon to noon
 
 
 def _chart(
     frame: pd.DataFrame, x: str, title: str, sort: list[str] | list[int] | None = None
 ) -> None:
     if frame.empty:
-        st.write(f"{title}: too few people behind these figures to show them.")
+        st.markdown(f"**{title}**")
+        st.caption(empty_reason(request))
         return
-    data = frame.assign(layer=frame["layer"].map(LAYER_TITLES))
-    chart = (
-        alt.Chart(data, title=title)
-        .mark_bar()
-        .encode(
-            x=alt.X(f"{x}:O", sort=sort, title=None),
-            y=alt.Y("value:Q", title="protected count"),
-            color=alt.Color("layer:N", title=None),
-            xOffset="layer:N",
-            tooltip=["layer", x, "value", "protection"],
-        )
-    )
-    st.altair_chart(chart, width="stretch")
+    show(bar_chart(frame, x, title, sort))
 
 
 def _live(request: ViewRequest) -> PublishedView:
@@ -107,28 +99,70 @@ def _released(request: ReleaseRequest) -> PublishedView:
     return figures("month")
 
 
+def _partial_months() -> set[str]:
+    """The months the figures cover only in part: the data's (or the dates chosen) first and
+    last, unless they are whole."""
+    covered = coverage_of(role)
+    if covered.released or not isinstance(request, ViewRequest):
+        return set()  # releases are of closed, whole months
+    out = set()
+    first, last = covered.first_night, covered.last_night
+    if request.date_from is not None and (first is None or request.date_from > first):
+        first = request.date_from
+    if request.date_to is not None and (last is None or request.date_to < last):
+        last = request.date_to
+    if first is not None and first.day != 1:
+        out.add(f"{first:%Y-%m}")
+    if last is not None and (last + timedelta(days=1)).month == last.month:
+        out.add(f"{last:%Y-%m}")
+    return out
+
+
+def _month_on_month(monthly: pd.DataFrame) -> None:
+    """The latest month against the one before, per layer, named; partial months marked and
+    left out of the comparison; changes in neutral colours (a rise in outreach contacts is not
+    bad news, nor a fall in incidents necessarily good)."""
+    if monthly.empty:
+        st.caption(empty_reason(request))
+        return
+    partial = _partial_months()
+    wide = monthly.pivot_table(index="month", columns="layer", values="value", aggfunc="sum")
+    whole = wide[~wide.index.isin(partial)]
+    cols = st.columns(max(len(wide.columns), 1))
+    for col, layer in zip(cols, wide.columns, strict=False):
+        series = whole[layer].dropna()
+        if len(series) < 2:
+            col.caption(f"{LAYER_TITLES[layer]}: fewer than two whole months to compare.")
+            continue
+        now, before = series.index[-1], series.index[-2]
+        col.metric(
+            f"{LAYER_TITLES[layer]}, {_month_name(now)}",
+            int(series.iloc[-1]),
+            delta=f"{int(series.iloc[-1] - series.iloc[-2]):+d} on {_month_name(before)}",
+            delta_color="off",
+        )
+    table = wide.rename(columns=LAYER_TITLES).join(
+        whole.diff().rename(columns=lambda c: f"change: {LAYER_TITLES[c]}")
+    )
+    table = table.astype("Int64")
+    table.index = [f"{m} (partial)" if m in partial else m for m in table.index]
+    table.index.name = "month"
+    st.dataframe(table, width="stretch")
+    if partial:
+        st.caption(
+            "Months marked partial hold only part of the month's nights (the data starts or "
+            "ends within them): they are not compared."
+        )
+
+
+def _month_name(month: str) -> str:
+    return pd.Timestamp(f"{month}-01").strftime("%B %Y")
+
+
 months = _released(request) if isinstance(request, ReleaseRequest) else _live(request)
 audit_read("trends", request, cells=len(months.cells))
 monthly = months.cells.assign(month=pd.to_datetime(months.cells["month"]).dt.strftime("%Y-%m"))
 _chart(monthly, "month", "By month")
 
 st.subheader("Month on month")
-if monthly.empty:
-    st.write("Nothing to compare.")
-else:
-    wide = monthly.pivot_table(index="month", columns="layer", values="value", aggfunc="sum")
-    change = wide.diff().iloc[1:]
-    cols = st.columns(max(len(wide.columns), 1))
-    for col, layer in zip(cols, wide.columns, strict=False):
-        last = wide[layer].dropna()
-        if len(last) >= 2:
-            col.metric(
-                LAYER_TITLES[layer],
-                int(last.iloc[-1]),
-                delta=int(last.iloc[-1] - last.iloc[-2]),
-                delta_color="inverse",
-            )
-    table = wide.rename(columns=LAYER_TITLES).join(
-        change.rename(columns=lambda c: f"change: {LAYER_TITLES[c]}")
-    )
-    st.dataframe(table, width="stretch")
+_month_on_month(monthly)

@@ -17,22 +17,16 @@ from collections.abc import Callable, Iterator
 from contextlib import suppress
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 from playwright.sync_api import Error as PlaywrightError
 
 from dashboard.mapping import BIN_COLOURS, LAYER_COLOURS, LAYER_TITLES
-from tests.conftest import ROOT, TEST_KEY
+from tests.conftest import ROOT
 from tests.e2e.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     MapPixels,
     PageLog,
     changed_fraction,
-    dashboard_server,
-    free_port,
-    hermetic_env,
     map_pixels,
-    run_cli,
     save_small_png,
 )
 from tests.pages import menu
@@ -50,47 +44,6 @@ MIN_COLOURED_SHARE = 0.05
 MIN_LAYER_PIXELS = 500
 # The layers told apart by hue (police.uk is grey, like the ward lines).
 HUES = {layer: rgb for layer, rgb in LAYER_COLOURS.items() if max(rgb) - min(rgb) >= 48}
-
-
-@pytest.fixture(scope="module")
-def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The dashboard on a fresh demo store, served from 127.0.0.1 for this module's tests."""
-    work = tmp_path_factory.mktemp("browser")
-    home = work / "home"
-    home.mkdir()
-    env = hermetic_env(
-        home,
-        STREETSAFE_PSEUDONYM_KEY=TEST_KEY,
-        STREETSAFE_KEY_FILE=str(work / "unused.key"),
-        # Listen on loopback only; this also spares Streamlit's look-up of the external IP.
-        STREAMLIT_SERVER_ADDRESS="127.0.0.1",
-        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",
-        STREAMLIT_CLIENT_TOOLBAR_MODE="minimal",
-    )
-    store = work / "demo.duckdb"
-    run_cli(["demo", "--store", str(store), "--end", "2026-10-31"], env=env, cwd=ROOT)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with dashboard_server(
-        store, port=free_port(), env=env, cwd=ROOT, log=ARTIFACTS / "dashboard.log"
-    ) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, headless; the test fails (never skips) when it is not installed."""
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: apt-get install chromium "
-            "(the browser tests never download a browser)",
-            pytrace=False,
-        )
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
@@ -142,6 +95,11 @@ def hex_caption(page: Page) -> Locator:
     return page.get_by_test_id("stCaptionContainer").filter(has_text="hexagons shown")
 
 
+def showing(page: Page) -> Locator:
+    """The line under a page's header that states its filters: "Showing: … Coverage: …"."""
+    return page.get_by_test_id("stCaptionContainer").filter(has_text="Showing:")
+
+
 def hexagons_shown(page: Page) -> int:
     """Return N of the caption "N hexagons shown"."""
     text = hex_caption(page).inner_text()
@@ -152,12 +110,12 @@ def hexagons_shown(page: Page) -> int:
 
 def legend(page: Page) -> dict[str, bool]:
     """Return, for each layer the legend under the map lists, whether it has hexagons shown."""
-    text = page.get_by_test_id("stMarkdownContainer").filter(has_text="per hex").inner_text()
+    text = page.get_by_test_id("stMarkdownContainer").filter(has_text="per hexagon").inner_text()
     found = {}
     for layer, title in LAYER_TITLES.items():
-        entry = re.search(rf"{re.escape(title)}: (none|\d+ to \d+) per hex", text)
+        entry = re.search(rf"{re.escape(title)}: [a-z]+ per hexagon: (none shown|\d+)", text)
         if entry:
-            found[layer] = entry.group(1) != "none"
+            found[layer] = entry.group(1) != "none shown"
     assert found, f"no legend under the map: {text!r}"
     return found
 
@@ -261,9 +219,7 @@ def test_night_map_draws_hexagons_and_follows_the_time_slider(
     start.focus()
     for _ in range(4):
         page.keyboard.press("ArrowRight")
-    expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text(
-        "hours 02:00-04:00", timeout=20_000
-    )
+    expect(showing(page)).to_contain_text("02:00 to 04:00", timeout=20_000)
     expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text("02:00")
     deadline = time.monotonic() + 20
     while hexagons_shown(page) == shown_before and time.monotonic() < deadline:
@@ -314,9 +270,7 @@ def test_the_map_keeps_its_zoom_when_a_filter_changes(
     start = page.get_by_role("slider", name="Time of night — start")
     start.focus()
     page.keyboard.press("ArrowRight")  # 22:00 -> 23:00
-    expect(page.get_by_test_id("stCaptionContainer").first).to_contain_text(
-        "hours 23:00-04:00", timeout=20_000
-    )
+    expect(showing(page)).to_contain_text("23:00 to 04:00", timeout=20_000)
     after = settled_map(page, lambda px: True)
     page.screenshot(path=ARTIFACTS / "night-map-zoomed-after-filter.png", full_page=True)
     # Still zoomed in: far from the default view, near the zoomed one (only the data changed).

@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.conftest import ROOT, TEST_KEY
 from tests.e2e.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     dashboard_server,
     free_port,
     hermetic_env,
@@ -147,18 +145,6 @@ def deployment(
             "store": store,
             "stop": running.close,  # the embedded store is the server's while it runs
         }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS))
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture

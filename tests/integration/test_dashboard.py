@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -11,6 +12,7 @@ from pathlib import Path
 from time import time
 from typing import Any
 
+import pandas as pd
 import pytest
 import shapely
 import streamlit as st
@@ -18,12 +20,13 @@ from shapely.geometry import mapping, shape
 from streamlit.testing.v1 import AppTest
 
 from dashboard.state import VIEWER_KEY, Viewer
-from dashboard.upload import ingest_upload
+from dashboard.upload import ingest_upload, undo_upload
 from geo.area import fit_view
-from geo.errors import SchemaError
+from geo.errors import SchemaError, UndoError
 from geo.hexes import cells_from_points, cells_to_str
 from ingest.pipeline import ingest_file
 from store import open_store
+from streetsafe.boundaries import load_areas
 from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area
 from streetsafe.filters import ReleaseRequest, parse_request
@@ -38,6 +41,7 @@ from tests.pages import DATA_PAGES, HEADERS, PAGES
 APP = str(ROOT / "dashboard" / "app.py")
 SCREENS = ROOT / "dashboard" / "screens"
 ROLES = ("outreach", "police_npt", "community_safety")
+WARDS = "southampton_wards_WD13_E06000045.geojson"
 
 
 @pytest.fixture(scope="module")
@@ -220,16 +224,19 @@ def test_a_partner_chooses_whole_released_months_and_category_groups(
         date_from="2026-08",
         date_to="2026-10",
     )
-    assert any(
-        "released figures for the whole months 2026-08 to 2026-10" in c.value for c in at.caption
-    )
+    assert any("months 2026-08 to 2026-10" in c.value and "Showing" in c.value for c in at.caption)
 
 
-def test_a_partner_link_asking_hours_is_refused_with_what_to_ask_instead(app: Any) -> None:
-    at = app("police_npt", params={"hours": "22-04"})
-    warning = " ".join(w.value for w in at.sidebar.warning)
-    assert "sees monthly releases, not hours" in warning
-    assert "whole months" in warning
+def test_a_partner_link_asking_hours_is_made_whole_months_with_a_note(app: Any) -> None:
+    at = app("police_npt", params={"hours": "22-04", "weekdays": "fri,sat", "res": "9"})
+    notes = " ".join(c.value for c in at.sidebar.caption)
+    assert "Your role sees whole months" in notes
+    assert "resolution 8, your role's finest" in notes
+    assert not at.sidebar.warning
+    assert not at.error
+    assert at.query_params.get("res") in ("8", ["8"])
+    assert "hours" not in at.query_params
+    assert "weekdays" not in at.query_params
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -318,11 +325,20 @@ def test_trends_show_protected_counts(app: Any, role: str, charts: list[str]) ->
 def test_local_impact_lists_wards_with_publishable_counts(app: Any) -> None:
     at = app("community_safety", "local_impact")
     table = at.dataframe[0].value
-    assert {"ward", "layer"} <= set(table.columns)
-    values = table.drop(columns=["ward", "layer"]).stack().dropna()
+    assert {"ward", "layer", "total"} <= set(table.columns)
+    asb = table[table["layer"] == "Community ASB reports"]
+    assert len(asb) == len(load_areas(data_file("boundaries", WARDS)).names)  # all wards
+    cells = asb.drop(columns=["ward", "layer"]).stack()
+    assert not cells.isna().any()
+    assert "None" not in set(cells)
+    values = pd.to_numeric(cells[cells != "not shown"])
     assert len(values) > 0
     assert (values % 5 == 0).all()
     assert (values >= 10).all()
+    assert all(str(v).isdigit() for v in cells[cells != "not shown"])  # whole numbers, no 105.0
+    captions = " ".join(c.value for c in at.caption)
+    assert "the whole day" in captions
+    assert "Coverage" in captions
 
 
 def test_upload_a_broken_and_a_good_file(
@@ -340,11 +356,32 @@ def test_upload_a_broken_and_a_good_file(
     who = Viewer("asb@council.example.gov.uk", "community_safety", "Community safety", "local", 0)
     with pytest.raises(SchemaError, match="missing column"):
         ingest_upload(who, "asb", "broken.csv", b"when,where\n2025-01-01 22:00,Derby Road\n")
-    good = data_file("templates", "asb.csv").read_text().replace("Resident report", "")
+    template = data_file("templates", "asb.csv").read_text()
+    as_shipped = ingest_upload(who, "asb", "template.csv", template.encode())
+    assert (as_shipped.accepted, as_shipped.rejected) == (0, 3)  # examples never go live
+    assert set(as_shipped.rejected_by_reason) == {"example row"}
+    good = template.replace("Resident report", "").replace("EXAMPLE-", "CS-")
     good += "X9,2025-03-15 23:00,,,Nowhere,noise,,\n"
+    before = _records(copy)
     summary = ingest_upload(who, "asb", "asb.csv", good.encode())
     assert (summary.accepted, summary.rejected) == (3, 1)
     assert "unknown place" in summary.rejects["reject_reasons"].iloc[0]
+    assert _records(copy) == before + 3
+
+    # Undone by its uploader: exactly that file's records go, and the audit trail says so.
+    assert undo_upload(who, summary) == 3
+    assert _records(copy) == before
+    with open_store(str(copy), storage_res=10) as store:
+        undone = store.audit_entries(events=["upload_undone"])
+    assert len(undone) == 1
+    assert json.loads(undone["detail"].iloc[0])["removed"] == 3
+    with pytest.raises(UndoError):  # once only
+        undo_upload(who, summary)
+
+
+def _records(url: Path) -> int:
+    with open_store(str(url), storage_res=10) as store:
+        return store.record_count()
 
 
 def test_about_page_names_the_role_protection(app: Any) -> None:
@@ -380,7 +417,7 @@ def test_clicking_a_hexagon_opens_its_protected_profile(app: Any) -> None:
     }
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.subheader[0].value == f"Hexagon {hexagon['hex']}"
+    assert any(f"Hexagon {hexagon['hex']}" in c.value for c in at.caption)
     assert any("By hour of the night" in m.value for m in at.markdown)
 
 
@@ -394,7 +431,8 @@ def test_a_made_up_hexagon_id_opens_nothing(app: Any) -> None:
     }
     at.run()
     assert not at.exception
-    assert not [s for s in at.subheader if s.value.startswith("Hexagon")]
+    assert not [c for c in at.caption if c.value.startswith("Hexagon")]
+    assert not any("By hour of the night" in m.value for m in at.markdown)
 
 
 def test_another_deployment_opens_on_its_own_area_and_draws_its_own_wards(
@@ -500,3 +538,69 @@ def test_an_outreach_lead_sees_the_forecast_on_the_night_map(app: Any, demo_url:
 def test_partners_get_no_forecast_switch(app: Any) -> None:
     at = app("police_npt")
     assert not [t for t in at.toggle if t.key == "forecast"]
+
+
+def _showing(at: AppTest) -> str:
+    """The "Showing: … Coverage: …" line under the page's header."""
+    found = [c.value for c in at.caption if c.value.startswith("**Showing:**")]
+    assert found, [c.value for c in at.caption]
+    return found[0]
+
+
+def _hexagons_shown(at: AppTest) -> int:
+    text = next(c.value for c in at.caption if "hexagons shown" in c.value)
+    return int(text.split(" hexagons shown")[0].replace(",", ""))
+
+
+def test_filters_are_one_state_across_pages(app: Any) -> None:
+    at = app("outreach")
+    at.multiselect(key="weekdays").set_value(["Friday", "Saturday"]).run()
+    at.select_slider(key="hours").set_value(("20:00", "04:00")).run()
+    at.date_input(key="dates").set_value((date(2026, 6, 1), date(2026, 8, 31))).run()
+    on_map = _hexagons_shown(at)
+    showing = _showing(at)
+    assert "Friday and Saturday nights · 20:00 to 04:00 · nights 2026-06-01 to 2026-08-31" in (
+        showing
+    )
+    assert "Coverage:** data: nights" in showing
+
+    for page in ("trends", "hotspots", "night_map"):
+        at.query_params.clear()  # a browser's page change drops the link's parameters
+        at.switch_page(f"screens/{page}.py")
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "Friday and Saturday nights · 20:00 to 04:00 · nights 2026-06-01" in _showing(at)
+        assert at.query_params.get("weekdays") in ("fri,sat", ["fri,sat"])
+    assert _hexagons_shown(at) == on_map
+    assert at.multiselect(key="weekdays").value == ["Friday", "Saturday"]
+
+
+def test_a_role_switch_keeps_the_filters_it_may_ask_with_a_note(app: Any) -> None:
+    at = app("outreach", params={"res": "9", "layers": "incident,outreach,asb"})
+    at.sidebar.selectbox(key="role").set_value("police_npt").run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    notes = " ".join(c.value for c in at.sidebar.caption)
+    assert "resolution 8" in notes
+    assert "Layers your role does not see" in notes
+    assert at.slider(key="res").value == 8
+    assert set(at.multiselect(key="layers").value) == {"incident", "asb"}
+
+
+def test_an_empty_view_says_why_with_the_data_coverage(app: Any) -> None:
+    at = app("outreach", params={"from": "2020-01-01", "to": "2020-02-01"})
+    reason = " ".join(i.value for i in at.info)
+    assert "No records in the nights chosen: the data covers nights" in reason
+    assert "too few people" not in reason
+    at = app("outreach", "trends", params={"from": "2020-01-01", "to": "2020-02-01"})
+    assert any("No records in the nights chosen" in c.value for c in at.caption)
+
+
+def test_month_on_month_names_the_months_and_marks_partial_ones(app: Any) -> None:
+    at = app("outreach", "trends", params={"hours": "00-24"})
+    labels = [m.label for m in at.metric]
+    assert labels
+    assert all(re.search(r", [A-Z][a-z]+ \d{4}$", label) for label in labels)
+    assert all(" on " in m.proto.delta for m in at.metric)  # "+3 on September 2026"
+    months = list(at.dataframe[-1].value.index)
+    assert any(str(m).endswith("(partial)") for m in months)  # the demo ends mid-month
