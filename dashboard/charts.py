@@ -24,11 +24,12 @@ def _hex(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
-def layer_scale() -> alt.Scale:
-    """The colour of each layer's title: the map's colour of that layer."""
+def layer_scale(layers: Sequence[str]) -> alt.Scale:
+    """The colour of each of ``layers``' titles: the map's colour of that layer."""
+    shown = [layer for layer in LAYER_TITLES if layer in set(layers)]
     return alt.Scale(
-        domain=list(LAYER_TITLES.values()),
-        range=[_hex(LAYER_COLOURS[layer]) for layer in LAYER_TITLES],
+        domain=[LAYER_TITLES[layer] for layer in shown],
+        range=[_hex(LAYER_COLOURS[layer]) for layer in shown],
     )
 
 
@@ -47,7 +48,9 @@ def bar_chart(
         .encode(
             x=alt.X(f"{x}:O", sort=sort, title=None),
             y=alt.Y("value:Q", title="protected count"),
-            color=alt.Color("layer:N", title=None, scale=layer_scale()),
+            color=alt.Color(
+                "layer:N", title=None, scale=layer_scale(frame["layer"].unique().tolist())
+            ),
             xOffset="layer:N",
             tooltip=["layer", x, "value", "unit", "protection"],
         )

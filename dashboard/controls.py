@@ -241,6 +241,15 @@ def view_controls(
     return request
 
 
+def _latest_months(role: str, layers: tuple[str, ...], labels: list[str]) -> tuple[str, str]:
+    """The default months: the latest three released, up to the last that holds figures of
+    ``layers`` (a town with older data only, e.g. police.uk's, still opens on some)."""
+    spans = coverage_of(role).months
+    ends = [f"{spans[layer][1]:%Y-%m}" for layer in layers if layer in spans]
+    last = labels.index(max(ends)) if ends and max(ends) in labels else len(labels) - 1
+    return labels[max(0, last - 2)], labels[last]
+
+
 def _dates(value: object) -> tuple[date | None, date | None]:
     if isinstance(value, tuple | list) and len(value) == 2:
         return value[0], value[1]
@@ -269,7 +278,7 @@ def release_controls(
         chosen = (
             wanted
             if wanted and wanted[0] in labels and wanted[1] in labels
-            else (labels[max(0, len(labels) - 3)], labels[-1])
+            else _latest_months(role, start.layers, labels)
         )
         first, last = side.select_slider(
             "Months",

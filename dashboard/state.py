@@ -20,6 +20,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
+from geo.aggregate import Contributions, CubeFilter
 from geo.area import MapView, StudyArea, fit_view
 from geo.export import view_table
 from geo.places import PlaceIndex
@@ -28,6 +29,7 @@ from geo.sun import AFTER_SUNSET
 from geo.wards import Areas
 from ingest.seal import SealContext
 from store import CountSource, ResidentViews, Store, open_store
+from store.cube import DIMENSIONS, ResidentCube
 from streetsafe import audit, boundaries
 from streetsafe.access import ADMIN, AccessMap
 from streetsafe.deployment import load_access, load_study_area, seal_context
@@ -156,11 +158,60 @@ def reading() -> Iterator[Store]:
         reader.close()
 
 
+class _Counts:
+    """The shared store's counts, for the one door. Counted from the resident cube (memory,
+    read-only) with no lock held, so that sessions' views do not wait for each other; the SQL
+    (before the cube is loaded, or for what it cannot answer) runs under the store's lock."""
+
+    def __init__(self, shared: _Shared) -> None:
+        self._shared = shared
+        self.storage_res = shared.store.storage_res
+
+    def _cube(self, by: tuple[str, ...]) -> ResidentCube | None:
+        if not all(d in DIMENSIONS for d in by):
+            return None
+        with self._shared.lock:  # (a look at the data's version: a query on PostGIS)
+            return self._shared.views.current()
+
+    def cube(
+        self,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...] = (),
+        sun_at: tuple[float, float] | None = None,
+    ) -> Contributions:
+        """Return the count cube of ``f`` (as :meth:`Store.cube`)."""
+        cube = self._cube(by)
+        answer = cube.contributions(f, res=res, by=by) if cube is not None else None
+        if answer is not None:
+            return answer
+        with self._shared.lock:
+            return self._shared.views.cube(f, res=res, by=by, sun_at=sun_at)
+
+    def view_counts(
+        self,
+        f: CubeFilter,
+        *,
+        res: int | None,
+        by: tuple[str, ...] = (),
+        sun_at: tuple[float, float] | None = None,
+    ) -> tuple[Contributions, int]:
+        """Return the count cube of ``f`` and the records it leaves out for want of a time."""
+        cube = self._cube(by)
+        answer = cube.contributions(f, res=res, by=by) if cube is not None else None
+        if cube is not None and answer is not None:
+            return answer, cube.unknown_time_count(f) if f.needs_time_of_night else 0
+        with self._shared.lock:
+            return self._shared.views.view_counts(f, res=res, by=by, sun_at=sun_at)
+
+
 @contextmanager
 def counts() -> Iterator[CountSource]:
-    """Borrow the store's counts (from memory where they are loaded), for the one door."""
-    with _shared() as shared:
-        yield shared.views
+    """Borrow the store's counts (from memory where they are loaded, without waiting for other
+    sessions), for the one door."""
+    settings = deployment().settings
+    yield _Counts(_shared_store(settings.store, settings.storage_res, settings.resident_rows))
 
 
 def current_viewer() -> Viewer:
@@ -201,11 +252,23 @@ def data_version() -> tuple[int, ...]:
     """Return (batches, records accepted, uploads undone, releases): changes whenever data is
     added or taken back, or a month released, so caches refresh.
 
-    Read from the small tables of files and releases, not by counting records, so it costs
-    nothing per rerun.
+    Read from the small tables of files and releases, not by counting records, and at most
+    once a second for all sessions together (a file ingested from the command line shows at
+    the next rerun after that; an upload from the dashboard at once, see :func:`data_changed`).
     """
+    return _data_version(deployment().settings.store)
+
+
+@st.cache_data(ttl=1, max_entries=4, show_spinner=False)
+def _data_version(url: str) -> tuple[int, ...]:
+    del url  # part of the cache key only
     with store() as st_:
         return (*st_.data_version(), len(st_.release_ids()))
+
+
+def data_changed() -> None:
+    """Say that this session changed the data (an upload, an undo): the next rerun sees it."""
+    _data_version.clear()
 
 
 @st.cache_data(max_entries=256, show_spinner=False)

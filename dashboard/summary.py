@@ -38,16 +38,13 @@ def describe(request: AnyRequest) -> str:
             months = first if first == last else f"{first} to {last}"
         else:
             months = "the latest released months"
-        groups = (
-            ", ".join(
-                group_title(layer, g)
-                for g in request.groups
-                for layer in request.layers
-                if group_title(layer, g) != g
-            )
-            if request.groups
-            else "every category group"
-        )
+        titles = [
+            group_title(layer, g)
+            for g in request.groups or ()
+            for layer in request.layers
+            if group_title(layer, g) != g
+        ]
+        groups = ", ".join(dict.fromkeys(titles)) if titles else "every category group"
         return f"months {months} · the whole day · every night · {layers} · {groups}"
     nights = (
         _and([WEEKDAY_NAMES[d] for d in request.weekdays]) + " nights"

@@ -46,13 +46,13 @@ BASE_CSS = """
 DARK_CSS = f"""
 <style>
 html, body, .stApp, [data-testid="stHeader"], [data-testid="stBottom"] > div,
-[data-testid="stMain"], [data-testid="stDialog"] > div > div {{
+[data-testid="stMain"], [role="dialog"] {{
   background-color: {BACKGROUND} !important; color: {TEXT} !important;
 }}
 [data-testid="stSidebar"], [data-testid="stSidebar"] > div {{
   background-color: #151922 !important;
 }}
-.stApp *, [data-testid="portal"] *, [data-testid="stDialog"] * {{ color: {TEXT}; }}
+.stApp *, [data-testid="portal"] *, [role="dialog"] * {{ color: {TEXT}; }}
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
 [data-testid="stWidgetLabel"] small, [data-testid="stMetricDelta"] {{
   color: {FAINT} !important;
@@ -83,11 +83,14 @@ html, body, .stApp, [data-testid="stHeader"], [data-testid="stBottom"] > div,
   background-color: transparent !important; color: {FAINT} !important;
 }}
 /* buttons (downloads included) and notices: no bright boxes in a dark van */
-.stApp button, [data-testid="stDialog"] button {{
+[data-testid^="stBaseButton"] {{
   background-color: {SURFACE} !important; color: {TEXT} !important;
   border: 1px solid {BORDER} !important;
 }}
-.stApp button[kind="primary"] {{ background-color: #24548a !important; }}
+[data-testid="stBaseButton-primary"] {{ background-color: #24548a !important; }}
+[data-testid="stBaseButton-headerNoPadding"], [data-testid="stBaseButton-elementToolbar"] {{
+  border: none !important; background-color: transparent !important;
+}}
 [data-testid="stAlertContainer"], [data-testid="stExpander"] details,
 [data-testid="stExpander"] summary {{
   background-color: {SURFACE} !important; border-color: {BORDER} !important;

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from dashboard.state import Viewer, deployment, seal_context_for, store
+from dashboard.state import Viewer, data_changed, deployment, seal_context_for, store
 from geo.errors import PolicyError, StreetsafeError, UndoError
 from ingest.kinds import KINDS
 from ingest.pipeline import IngestSummary, Uploader, ingest_file
@@ -80,6 +80,7 @@ def ingest_upload(who: Viewer, kind: str, name: str, data: bytes) -> IngestSumma
                 rows=others,
                 sha256=digest,
             )
+    data_changed()
     return summary
 
 
@@ -105,4 +106,5 @@ def undo_upload(who: Viewer, summary: IngestSummary) -> int:
             kind=summary.kind,
             removed=removed,
         )
+    data_changed()
     return removed

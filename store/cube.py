@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -143,6 +144,9 @@ class ResidentCube:
     _map_keys: dict[int | None, npt.NDArray[np.int32]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # the two memos above are filled by whichever view asks first: the dashboard's sessions
+    # count from one cube at once, on threads of their own
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @classmethod
     def build(cls, table: pa.Table, *, storage_res: int) -> ResidentCube:
@@ -401,6 +405,10 @@ class ResidentCube:
 
     def _map_key(self, res: int | None) -> npt.NDArray[np.int32]:
         """Return per row the group key of a view with no dimensions, but for the person."""
+        with self._memo_lock:
+            return self._map_key_locked(res)
+
+    def _map_key_locked(self, res: int | None) -> npt.NDArray[np.int32]:
         if res not in self._map_keys:
             rows = np.arange(len(self))
             layer = self._codes(rows, ["layer"], res)[0]
@@ -416,10 +424,11 @@ class ResidentCube:
 
     def _parents_at(self, res: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Return the distinct parents at ``res`` and each storage cell's index among them."""
-        if res not in self._parents:
+        found = self._parents.get(res)
+        if found is None:  # (two threads may both work it out: the first one's is kept)
             parents, codes = np.unique(parent_cells(self.cells, res), return_inverse=True)
-            self._parents[res] = (parents, codes.astype(np.int64))
-        return self._parents[res]
+            found = self._parents.setdefault(res, (parents, codes.astype(np.int64)))
+        return found
 
     def _table(self) -> pa.Table:
         """Return the records as an Arrow table of :data:`COLUMNS` (to extend the cube)."""

@@ -441,6 +441,14 @@ def dashboard(
         # own red is 3.3:1, under WCAG's 4.5:1
         "--theme.primaryColor",
         "#b3261e",
+        # Streamlit runs a full garbage collection after every rerun: with a town's counts in
+        # memory that was a third of the server's time under load (bench.load_bench); Python's
+        # own collector still runs as usual
+        "--runner.postScriptGC",
+        "false",
+        # the code does not change under a running server: no polling of its files
+        "--server.fileWatcherType",
+        "none",
         # an error is one line for the person at the screen; its details go to the server log
         "--client.showErrorDetails",
         "none",

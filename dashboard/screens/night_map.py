@@ -242,7 +242,7 @@ selected = selected_hexagons(event, published=view.cells["cell"])
 if selected:
     hexagon = selected[0]
     near = str(hexagon.get("near", ""))
-    title = near.capitalize() if near.startswith("near ") else f"Hexagon {hexagon['hex']}"
+    title = "N" + near[1:] if near.startswith("near ") else f"Hexagon {hexagon['hex']}"
     if st.session_state.get("_opened_hexagon") != hexagon["hex"]:
         st.session_state["_opened_hexagon"] = hexagon["hex"]
         st.dialog(title, width="large")(_detail)(hexagon)

@@ -222,6 +222,17 @@ def test_every_text_on_every_page_is_readable(open_page: Any, role: str, dark: b
 
 
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "low-light"])
+@pytest.mark.parametrize("role", ["outreach", "police_npt", "community_safety"])
+def test_each_role_opens_its_map_on_a_phone(open_page: Any, role: str, dark: bool) -> None:
+    """A phone at 390 x 844: the filters fold above the map, every text readable."""
+    page = open_page(role, PHONE, dark=dark)
+    settle(page, "night_map")
+    expect(page.get_by_test_id("stExpander").filter(has_text="Filters").first).to_be_visible()
+    page.screenshot(path=SHOTS / f"{role}-night_map-phone-{'low-light' if dark else 'light'}.png")
+    assert not low_contrast(page), low_contrast(page)
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "low-light"])
 def test_a_phone_scrolls_past_the_map_and_opens_a_hexagon_in_view(
     open_page: Any, dark: bool
 ) -> None:
@@ -267,7 +278,12 @@ def test_a_phone_scrolls_past_the_map_and_opens_a_hexagon_in_view(
     shown = dialog.bounding_box()
     assert shown is not None
     assert shown["y"] < PHONE["height"] - 100, "the detail opened below the fold"
+    expect(dialog.get_by_role("heading").first).to_contain_text("Near ")  # its streets
+    page.wait_for_timeout(1_500)
     page.screenshot(path=SHOTS / f"outreach-detail-phone-{look}.png")
+    assert not low_contrast(page), low_contrast(page)
+    if dark:
+        assert mean_luminance(dialog.screenshot()) < 0.25, "a bright dialog in low light"
 
 
 def swipe(page: Page, x: float, y: float, dy: float) -> None:

@@ -604,3 +604,26 @@ def test_month_on_month_names_the_months_and_marks_partial_ones(app: Any) -> Non
     assert all(" on " in m.proto.delta for m in at.metric)  # "+3 on September 2026"
     months = list(at.dataframe[-1].value.index)
     assert any(str(m).endswith("(partial)") for m in months)  # the demo ends mid-month
+
+
+def test_a_town_with_police_uk_data_only_opens_on_it(
+    app: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No outreach, incident or ASB files yet: every role's map still shows something (its
+    layers with data, for the whole day, in the months they cover) and says what."""
+    from streetsafe.deployment import seal_context
+
+    url = tmp_path / "policeuk.duckdb"
+    ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
+    with open_store(str(url), storage_res=10) as store:
+        ingest_file(
+            store, "policeuk", str(data_file("policeuk", "2022-02-southampton-street.csv")), ctx=ctx
+        )
+        make_releases(store, ReleaseRules.of(Settings.from_env({}), date.today()))
+    monkeypatch.setenv("STREETSAFE_STORE", str(url))
+    for role in ROLES:
+        at = app(role)
+        showing = _showing(at)
+        assert _hexagons_shown(at) > 0, (role, showing)
+        assert "police.uk street crime" in showing
+        assert "the whole day" in showing

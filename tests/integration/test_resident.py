@@ -516,3 +516,55 @@ def test_postgis_hands_its_records_over_whole(pg_server: PgCluster) -> None:
                 sql = sql_only.contributions(f, res=res, by=by)[list(mine.columns)]
                 pd.testing.assert_frame_equal(_canonical(mine), _canonical(sql), check_dtype=False)
                 assert views.unknown_time_count(f) == sql_only.unknown_time_count(f)
+
+
+Ask = tuple[CubeFilter, int | None, tuple[str, ...]]
+
+
+def _answer(cube: ResidentCube, ask: Ask) -> pd.DataFrame:
+    f, res, by = ask
+    answer = cube.contributions(f, res=res, by=by)
+    assert answer is not None
+    return _canonical(_as_frame(answer, cube.vocabulary.people))
+
+
+def _race(cube: ResidentCube, asks: list[Ask], threads: int = 8) -> dict[int, pd.DataFrame]:
+    """Answer ``asks`` from ``cube`` on ``threads`` threads started together."""
+    got: dict[int, pd.DataFrame] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def work(worker: int) -> None:
+        try:
+            start.wait()
+            for i in range(worker, len(asks), threads):
+                got[i] = _answer(cube, asks[i])
+        except BaseException as exc:  # the test's own thread reports it
+            errors.append(exc)
+
+    running = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
+    for thread in running:
+        thread.start()
+    for thread in running:
+        thread.join()
+    assert not errors, errors
+    return got
+
+
+def test_sessions_counting_from_one_cube_at_once_get_what_one_alone_gets() -> None:
+    """The dashboard's sessions count from one cube on threads of their own, with no lock (its
+    memos of parents and map keys are filled by whoever asks first): every answer is the one a
+    single caller gets."""
+    table = _records(7, 3_000)
+    asks: list[Ask] = [
+        (CubeFilter(hours=HourRange(h * 60, ((h + 6) % 24) * 60)), res, by)
+        for h in (18, 20, 22, 0)
+        for res in (None, 6, 7, 8, 9, 10)
+        for by in ((), ("hour",))
+    ]
+    alone = ResidentCube.build(table, storage_res=10)
+    expected = [_answer(alone, ask) for ask in asks]
+    for _ in range(3):
+        got = _race(ResidentCube.build(table, storage_res=10), asks)  # cold memos: a race
+        for i, frame in enumerate(expected):
+            pd.testing.assert_frame_equal(got[i], frame)
