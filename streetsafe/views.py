@@ -253,18 +253,35 @@ class Coverage:
 
 
 def coverage(store: Store, policy: RolePolicy) -> Coverage:
-    """Return the stretch of time ``policy``'s role's data covers (its layers and sharing
-    levels; for a role that sees releases, the released months)."""
+    """Return the stretch of time ``policy``'s role's data covers.
+
+    A role that sees releases gets the released months, and per layer the first and last
+    month its own view of the releases shows a figure in: never a month whose groups all fell
+    under its ``k`` (that a held-back record exists is itself a disclosure). A role with case
+    knowledge (the outreach lead, whose team made the contacts) gets the first and last night
+    of its layers' records at its sharing levels.
+    """
     layers, sharing = list(policy.layers), list(policy.sharing)
     marks = ", ".join("?" for _ in layers)
     if not policy.case_knowledge:
-        frame = store.query(
-            "SELECT v.layer, min(r.month) AS first_month, max(r.month) AS last_month "
-            "FROM release_values v JOIN releases r ON r.id = v.release_id "
-            f"WHERE v.layer IN ({marks}) GROUP BY v.layer ORDER BY v.layer",
-            layers,
+        released_months = tuple(sorted(store.release_ids()))
+        if not released_months:
+            return Coverage()
+        everything = ReleaseRequest(
+            role=policy.name,
+            res=policy.finest_res,
+            layers=policy.layers,
+            first=released_months[0],
+            last=released_months[-1],
         )
-        return Coverage(months=_spans(frame, "month"), released=tuple(sorted(store.release_ids())))
+        shown = release_view(store, policy, everything, by=("month",), with_cells=False).cells
+        months = pd.to_datetime(shown["month"]).dt.date
+        frame = (
+            shown.assign(month=months)
+            .groupby("layer", as_index=False)
+            .agg(first_month=("month", "min"), last_month=("month", "max"))
+        )
+        return Coverage(months=_spans(frame, "month"), released=released_months)
     frame = store.query(
         "SELECT layer, min(night) AS first_night, max(night) AS last_night, "
         "min(month) AS first_month, max(month) AS last_month FROM records "

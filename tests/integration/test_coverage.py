@@ -1,0 +1,101 @@
+"""The data's coverage, which every page states: what each role is told of when its data starts
+and ends, and that it tells a partner nothing of records its view holds back."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from ingest.pipeline import ingest_file
+from store import Store, open_store
+from streetsafe.demo import generate_demo
+from streetsafe.deployment import seal_context
+from streetsafe.policies import load_policies
+from streetsafe.releases import ReleaseRules, make_releases
+from streetsafe.resources import data_file
+from streetsafe.settings import Settings
+from streetsafe.views import coverage
+from tests.conftest import ENGINES, TEST_KEY, _store_url
+
+END = date(2026, 10, 31)
+TODAY = date(2026, 11, 23)
+POLICIES = load_policies()
+TARGET = (50.9301, -1.4322)  # a hexagon in Shirley
+
+
+def _target_rows() -> str:
+    """One woman, alone: four incidents in June 2024, when no other incident was recorded,
+    shared with partners (fewer than k people: no partner figure may show them)."""
+    rows = ["occurred_at,latitude,longitude,category,severity,agency,person_ref,sharing"]
+    rows += [
+        f"2024-06-{d:02d} 23:10,{TARGET[0]},{TARGET[1]},violence,high,Police NPT,T-1,partners"
+        for d in (3, 10, 17, 24)
+    ]
+    return "\n".join(rows)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def twins(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Store, Store]]:
+    """Two stores of each engine with the same months released (police.uk's February 2022
+    opens both): the demo, and the demo with the target."""
+    tmp = tmp_path_factory.mktemp(f"coverage-{request.param}")
+    ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
+    places, stores = [], []
+    for name in ("without", "with"):
+        (tmp / name).mkdir()
+        places.append(_store_url(request.param, request, tmp / name))
+    try:
+        for i, place in enumerate(places):
+            store = open_store(next(place), storage_res=10)
+            stores.append(store)
+            files = generate_demo(end=END, scale=0.2)
+            for kind in ("incidents", "outreach", "asb"):
+                stream = io.BytesIO(getattr(files, kind))
+                ingest_file(store, kind, stream, ctx=ctx, source=f"{kind}.csv", synthetic=True)
+            police = str(data_file("policeuk", "2022-02-southampton-street.csv"))
+            ingest_file(store, "policeuk", police, ctx=ctx)
+            if i:
+                stream = io.BytesIO(_target_rows().encode())
+                ingest_file(store, "incidents", stream, ctx=ctx, source="target.csv")
+            make_releases(store, ReleaseRules.of(Settings.from_env({}), TODAY))
+        yield stores[0], stores[1]
+    finally:
+        for store in stores:
+            store.close()
+        for place in places:
+            place.close()  # drops a PostGIS test database
+
+
+@pytest.mark.parametrize("role", ["police_npt", "community_safety"])
+def test_a_partners_coverage_says_nothing_of_a_month_held_back(
+    twins: tuple[Store, Store], role: str
+) -> None:
+    """The month a layer's figures start in is the first month the role's view shows one: a
+    woman's incidents in a month of their own, under k, move nothing (the released months are
+    the same, from police.uk's first)."""
+    without, with_target = twins
+    a, b = coverage(without, POLICIES[role]), coverage(with_target, POLICIES[role])
+    assert a.released == b.released
+    assert a.released[0] == date(2022, 2, 1)
+    assert a.months == b.months
+    assert all(
+        first > date(2024, 6, 1) for layer, (first, _) in b.months.items() if layer != "policeuk"
+    )
+    assert a.text({}) == b.text({})
+
+
+def test_the_outreach_lead_is_told_the_nights_of_every_layer(twins: tuple[Store, Store]) -> None:
+    """A role with case knowledge: the first and last night of its layers' records (the target
+    is its own team's knowledge), and police.uk's months, which have no nights."""
+    without, with_target = twins
+    a, b = coverage(without, POLICIES["outreach"]), coverage(with_target, POLICIES["outreach"])
+    assert a.last_night == date(2026, 10, 30) or a.last_night == date(2026, 10, 31)
+    assert "policeuk" not in a.nights
+    assert a.months["policeuk"] == (date(2022, 2, 1), date(2022, 2, 1))
+    assert b.nights["incident"][0] == date(2024, 6, 3)
+    assert "policeuk: 2022-02 (month only)" in a.text({})
