@@ -189,9 +189,10 @@ class Store(AccessTables, abc.ABC):
                 )
             latest = self.last_upload(uploaded_by)
             if latest is not None and latest.batch_id != batch_id:
+                # (not which upload: upload numbers count every agency's files)
                 raise UndoError(
-                    f"upload {batch_id} is not {uploaded_by}'s latest (upload "
-                    f"{latest.batch_id} came after it): only the latest upload can be undone"
+                    f"upload {batch_id} is not {uploaded_by}'s latest (a later upload of "
+                    f"{uploaded_by} came after it): only the latest upload can be undone"
                 )
             # the batch row first: of two undos at once, the second waits here, then finds none
             if not self._execute(

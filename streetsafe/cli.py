@@ -519,15 +519,24 @@ def release(
     cron). A month closes STREETSAFE_RELEASE_AFTER_DAYS after it ends; once released it is
     never made again, whatever arrives later."""
     from store import open_store
-    from streetsafe.releases import ReleaseRules, make_releases
+    from streetsafe.releases import ReleaseRules, first_release_month, make_releases
 
     last = _parse_month(through) if through else None
     with _failures():
         settings = _settings(store)
         rules = ReleaseRules.of(settings, date.today())
         with open_store(settings.store, storage_res=settings.storage_res) as st:
+            first, from_records = first_release_month(st, rules.start)
             made = make_releases(st, rules, through=last)
             released = sorted(st.release_ids())
+    if made and from_records and first is not None:
+        err.print(
+            f"[yellow]note:[/] releases start at {first:%Y-%m}, the month of the earliest "
+            "record, which partners can see; set STREETSAFE_RELEASE_FROM (YYYY-MM) to a month "
+            "of your choosing before the first release",
+            highlight=False,
+            soft_wrap=True,
+        )
     for month, rid, rows in made:
         out.print(f"released {month:%Y-%m}: {rid} ({rows:,} groups)")
     if not made:

@@ -14,18 +14,24 @@ late reports arrive first) from the first month the store holds records of, empt
 month's release is stored and never made again, whatever changes later: records that arrive
 after it stay out of partner views, since a second release would be a second, differently
 perturbed look at the same records.
+
+Which month the releases start in is seen by partners (the months they may choose). Taken from
+the records, it would say when the earliest record was made, even one no partner figure shows.
+So it is the operator's choice (``STREETSAFE_RELEASE_FROM``), else the first month of public
+police.uk data; only a store with neither falls back to its first record's month, and
+``streetsafe release`` then says so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 
 from geo.aggregate import CubeFilter
-from geo.layers import LAYERS
+from geo.layers import LAYERS, POLICEUK
 from geo.releases import (
     DIMENSIONS,
     PLACES,
@@ -52,12 +58,18 @@ class ReleaseRules:
     today: date
     after_days: int
     references: tuple[tuple[str, str], ...] = ()
+    start: date | None = None  # the first month released (None: see first_release_month)
 
     @classmethod
     def of(cls, settings: Settings, today: date) -> ReleaseRules:
         """Return the rules of the deployment ``settings`` describe, on ``today``."""
         agencies = Agencies.load(settings.agencies)
-        return cls(today, settings.release_after_days, agencies.reference_schemes())
+        start = (
+            datetime.strptime(settings.release_from, "%Y-%m").date()
+            if settings.release_from
+            else None
+        )
+        return cls(today, settings.release_after_days, agencies.reference_schemes(), start)
 
 
 def release_id(month: date) -> str:
@@ -75,10 +87,25 @@ def closed(month: date, *, today: date, after_days: int) -> bool:
     return next_month(month) + timedelta(days=after_days) <= today
 
 
-def closed_months(store: Store, *, today: date, after_days: int) -> list[date]:
-    """Return every closed month from the first the store holds records of (any layer): the
-    months the operator releases, with records or without."""
+def first_release_month(store: Store, start: date | None = None) -> tuple[date | None, bool]:
+    """Return the first month to release, and whether it was taken from the private records:
+    ``start`` (the operator's), else public police.uk data's first month, else the first
+    record's (the only choice that follows the records)."""
+    if start is not None:
+        return start.replace(day=1), False
+    public = min(store.months(layers=[POLICEUK]), default=None)
+    if public is not None:
+        return public, False
     first = min(store.months(), default=None)
+    return first, first is not None
+
+
+def closed_months(
+    store: Store, *, today: date, after_days: int, start: date | None = None
+) -> list[date]:
+    """Return every closed month from the first to release (:func:`first_release_month`): the
+    months the operator releases, with records or without."""
+    first, _ = first_release_month(store, start)
     months: list[date] = []
     month = first
     while month is not None and closed(month, today=today, after_days=after_days):
@@ -105,7 +132,9 @@ def make_releases(
     """
     made = store.release_ids()
     out = []
-    for month in closed_months(store, today=rules.today, after_days=rules.after_days):
+    for month in closed_months(
+        store, today=rules.today, after_days=rules.after_days, start=rules.start
+    ):
         if month in made or (through is not None and month > through):
             continue
         rows = make_release(store, month, dict(rules.references))

@@ -7,8 +7,9 @@ A setting is read from its environment variable when set, else takes its default
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 
 from geo.errors import ConfigError
@@ -109,6 +110,16 @@ class Settings:
             "whole": (0, _NO_LIMIT, "days"),
             "doc": "Days after a month ends before its release is made for partner roles (late "
             "reports arrive meanwhile); a release is never made again.",
+        },
+    )
+
+    release_from: str | None = field(
+        default=None,
+        metadata={
+            "env": "STREETSAFE_RELEASE_FROM",
+            "doc": "The first month partners' releases cover (YYYY-MM), chosen by the operator; "
+            "unset: the first month of public police.uk data, else of any record (then which "
+            "month partner figures start in follows the earliest record: set this).",
         },
     )
 
@@ -216,14 +227,8 @@ class Settings:
             if f.name not in values:
                 continue
             raw = values[f.name]
-            if f.name == "storage_res":
-                try:
-                    res = int(str(raw))
-                except ValueError:
-                    raise ConfigError(
-                        f"{f.metadata['env']} must be a whole number, got {raw!r}"
-                    ) from None
-                out[f.name] = check_resolution(res, finest=12, coarsest=6)
+            if f.name in _CONVERT:
+                out[f.name] = _CONVERT[f.name](f.metadata["env"], raw)
             elif "whole" in f.metadata:
                 low, high, unit = f.metadata["whole"]
                 try:
@@ -251,6 +256,29 @@ class Settings:
             else:
                 out[f.name] = str(raw)
         return cls(**out)  # type: ignore[arg-type]
+
+
+def _resolution(env: str, raw: object) -> int:
+    try:
+        res = int(str(raw))
+    except ValueError:
+        raise ConfigError(f"{env} must be a whole number, got {raw!r}") from None
+    return check_resolution(res, finest=12, coarsest=6)
+
+
+def _month(env: str, raw: object) -> str:
+    text = str(raw).strip()
+    try:
+        datetime.strptime(text, "%Y-%m")
+    except ValueError:
+        raise ConfigError(f"{env} must be a month written YYYY-MM, got {raw!r}") from None
+    return text
+
+
+_CONVERT: dict[str, Callable[[str, object], object]] = {
+    "storage_res": _resolution,
+    "release_from": _month,
+}
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

@@ -117,6 +117,9 @@ def test_the_operator_releases_closed_months_once(env: dict[str, str], tmp_path:
     assert "released 2026-08: 2026-08/partners/r8/v1" in first.stdout
     assert "released 2026-09: 2026-09/partners/r8/v1" in first.stdout  # a month with no records
     assert "2026-10" not in first.stdout
+    # no public data and no STREETSAFE_RELEASE_FROM: the start follows the records, and it says so
+    assert "releases start at 2026-08" in first.stderr
+    assert "STREETSAFE_RELEASE_FROM" in first.stderr
     again = runner.invoke(app, ["release", "--through", "2026-09"], env=env)
     assert "nothing to release" in again.stdout
     assert "partner roles see 2026-08 to 2026-09" in again.stdout

@@ -6,15 +6,17 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from geo.errors import ConfigError
 from ingest.pipeline import ingest_file
 from store import Store, open_store
 from streetsafe.demo import generate_demo
 from streetsafe.deployment import seal_context
 from streetsafe.policies import load_policies
-from streetsafe.releases import ReleaseRules, make_releases
+from streetsafe.releases import ReleaseRules, first_release_month, make_releases
 from streetsafe.resources import data_file
 from streetsafe.settings import Settings
 from streetsafe.views import coverage
@@ -99,3 +101,62 @@ def test_the_outreach_lead_is_told_the_nights_of_every_layer(twins: tuple[Store,
     assert a.months["policeuk"] == (date(2022, 2, 1), date(2022, 2, 1))
     assert b.nights["incident"][0] == date(2024, 6, 3)
     assert "policeuk: 2022-02 (month only)" in a.text({})
+
+
+def _lone_record_first(month: str) -> str:
+    """One welfare check, outreach only, in a month before every other record."""
+    return (
+        "occurred_at,latitude,longitude,category,agency,person_ref,sharing\n"
+        f"{month}-14 23:10,{TARGET[0]},{TARGET[1]},welfare_check,Night van,Z-9,outreach_only\n"
+    )
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_which_months_are_released_does_not_follow_the_earliest_record(
+    engine: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With no public data, a lone outreach-only contact a year before everything else would
+    open the partners' months a year early if releases started at the first record: they
+    start at the month the operator chose (STREETSAFE_RELEASE_FROM)."""
+    settings = Settings.from_env({"STREETSAFE_RELEASE_FROM": "2025-01"}, pseudonym_key=TEST_KEY)
+    ctx = seal_context(settings)
+    seen = []
+    for lone in (False, True):
+        tmp = tmp_path_factory.mktemp(f"release-from-{engine}")
+        for url in _store_url(engine, request, tmp):
+            with open_store(url, storage_res=10) as store:
+                files = generate_demo(end=END, scale=0.1)
+                for kind in ("incidents", "outreach", "asb"):
+                    stream = io.BytesIO(getattr(files, kind))
+                    ingest_file(store, kind, stream, ctx=ctx, source=kind, synthetic=True)
+                if lone:
+                    stream = io.BytesIO(_lone_record_first("2024-03").encode())
+                    ingest_file(store, "outreach", stream, ctx=ctx, source="lone.csv")
+                make_releases(store, ReleaseRules.of(settings, TODAY))
+                seen.append(
+                    (
+                        sorted(store.release_ids()),
+                        coverage(store, POLICIES["police_npt"]).text({}),
+                    )
+                )
+    assert seen[0] == seen[1]
+    assert seen[0][0][0] == date(2025, 1, 1)
+
+
+def test_releases_start_at_public_data_or_say_they_follow_the_records(tmp_path: Path) -> None:
+    """Unset, releases start at police.uk's first month (public); a store with no public data
+    starts at its first record, and the operator is told (``streetsafe release``)."""
+    ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
+    with open_store(str(tmp_path / "a.duckdb"), storage_res=10) as store:
+        stream = io.BytesIO(_lone_record_first("2024-03").encode())
+        ingest_file(store, "outreach", stream, ctx=ctx, source="lone.csv")
+        assert first_release_month(store) == (date(2024, 3, 1), True)
+        police = str(data_file("policeuk", "2022-02-southampton-street.csv"))
+        ingest_file(store, "policeuk", police, ctx=ctx)
+        assert first_release_month(store) == (date(2022, 2, 1), False)
+        assert first_release_month(store, date(2025, 1, 9)) == (date(2025, 1, 1), False)
+
+
+def test_a_release_month_that_is_not_a_month_is_refused() -> None:
+    with pytest.raises(ConfigError, match="STREETSAFE_RELEASE_FROM must be a month"):
+        Settings.from_env({"STREETSAFE_RELEASE_FROM": "2025-13"})

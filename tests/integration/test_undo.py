@@ -106,7 +106,7 @@ def test_an_undone_file_can_be_sent_again(
     [
         ("missing", "Night van", "there is no upload"),
         ("latest", "Community safety", "made by someone else: only its uploader may undo it"),
-        ("earlier", "Night van", "is not Night van's latest (upload"),
+        ("earlier", "Night van", "is not Night van's latest (a later upload of Night van"),
         ("police", "Night van", "made by someone else"),
     ],
     ids=["no-such-upload", "another-uploaders", "not-the-latest", "the-operators"],
@@ -126,6 +126,8 @@ def test_undo_is_refused_and_changes_nothing(
     assert user_message(refused.value).startswith("cannot undo: ")
     owner = {"latest": "Night van", "police": "operator"}.get(which, who)
     assert owner == who or owner not in str(refused.value)  # whose it is, is not said
+    others = {str(u.batch_id) for u in uploads.values()} - {str(batch)}
+    assert not others & set(re.findall(r"\d+", str(refused.value)))  # nor which came after
     assert (_per_layer(store), _batch_ids(store), store.data_version()) == (
         layers,
         batches,
