@@ -121,7 +121,18 @@ def empty_reason(request: AnyRequest) -> str:
                 "These layers have no time of night (police.uk publishes the month only): "
                 "turn on Whole day to see them."
             )
+    else:
+        spans = [covered.months[layer] for layer in request.layers if layer in covered.months]
+        first_shown, last_shown = min(a for a, _ in spans), max(b for _, b in spans)
+        if (request.last is not None and request.last < first_shown) or (
+            request.first is not None and request.first > last_shown
+        ):
+            return (
+                f"No figures in the months chosen: these layers have figures from "
+                f"{first_shown:%Y-%m} to {last_shown:%Y-%m}."
+            )
+    widen = "dates, nights or hours" if policy.case_knowledge else "months or category groups"
     return (
         f"Nothing to show for these filters: too few people behind the figures (fewer than "
-        f"{policy.k} per figure) or no records that match. Widen the dates, nights or hours."
+        f"{policy.k} per figure) or no records that match. Widen the {widen}."
     )

@@ -594,6 +594,10 @@ def test_an_empty_view_says_why_with_the_data_coverage(app: Any) -> None:
     assert "too few people" not in reason
     at = app("outreach", "trends", params={"from": "2020-01-01", "to": "2020-02-01"})
     assert any("No records in the nights chosen" in c.value for c in at.caption)
+    # a partner: months released but before any figure of the layer
+    at = app("police_npt", params={"from": "2022-03", "to": "2022-05", "layers": "incident"})
+    reason = " ".join(i.value for i in at.info)
+    assert "No figures in the months chosen: these layers have figures from" in reason
 
 
 def test_month_on_month_names_the_months_and_marks_partial_ones(app: Any) -> None:
