@@ -323,5 +323,9 @@ def sign_out_button() -> None:
                 audit.record(st_, audit.LOGOUT, found.actor, via=found.via)
         forget_session()
         if oidc_configured() and bool(st.user.get("is_logged_in")):
+            # st.logout() queues the browser's redirect to the provider's sign-out; a rerun
+            # here could start before it is sent and drop it, leaving the sign-in cookie in
+            # the browser (a reload would sign the person in again): end the run instead
             st.logout()
+            st.stop()
         st.rerun()

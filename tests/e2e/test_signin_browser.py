@@ -211,6 +211,12 @@ def test_an_outreach_lead_signs_in_and_sees_the_outreach_pages(
     expect(
         page.get_by_role("button", name="Sign in with your organisation's account")
     ).to_be_visible(timeout=45_000)
+    # signed out for good: the browser kept no sign-in (a reload does not sign anyone in)
+    page.goto(deployment["url"], wait_until="domcontentloaded")
+    expect(
+        page.get_by_role("button", name="Sign in with your organisation's account")
+    ).to_be_visible(timeout=45_000)
+    assert page.locator(NAV).count() == 0
 
 
 def test_a_police_officer_gets_the_police_pages_whatever_the_link_says(
