@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from geo.errors import ConfigError
@@ -160,3 +161,56 @@ def test_releases_start_at_public_data_or_say_they_follow_the_records(tmp_path: 
 def test_a_release_month_that_is_not_a_month_is_refused() -> None:
     with pytest.raises(ConfigError, match="STREETSAFE_RELEASE_FROM must be a month"):
         Settings.from_env({"STREETSAFE_RELEASE_FROM": "2025-13"})
+
+
+@pytest.mark.parametrize("role", ["police_npt", "community_safety"])
+def test_unlimited_resliced_questions_place_no_held_back_record(
+    twins: tuple[Store, Store], role: str
+) -> None:
+    """A partner putting every question it can to what this dashboard now shows (the coverage
+    line, each view's figures, the streets naming its hexagons, the ward table) over re-sliced
+    months, category groups and resolutions gets the same answers whether or not a woman's
+    incidents, alone and under k, are in the store: nothing to average, nothing held back to
+    bisect, no ward or street name that places her."""
+    from streetsafe.boundaries import load_areas
+    from streetsafe.filters import ReleaseRequest, parse_request
+    from streetsafe.places import place_index
+    from streetsafe.views import release_area_view, release_view
+
+    without, with_target = twins
+    policy = POLICIES[role]
+    wards = load_areas(Settings.from_env({}).wards)
+    assert coverage(without, policy).text({}) == coverage(with_target, policy).text({})
+    months: list[tuple[str | None, str | None]] = [
+        ("2024-05", "2024-07"),
+        ("2024-06", "2024-06"),
+        ("2022-02", "2026-10"),
+        ("2026-08", "2026-10"),
+        (None, None),
+    ]
+    asked = 0
+    for first, last in months:
+        for groups in (None, "harm", "buyers"):
+            for res in (8, 7, 6):
+                request = parse_request(
+                    POLICIES,
+                    role=role,
+                    res=res,
+                    layers="incident,asb",
+                    date_from=first,
+                    date_to=last,
+                    categories=groups,
+                )
+                assert isinstance(request, ReleaseRequest)
+                answers = []
+                for store in (without, with_target):
+                    view = release_view(store, policy, request, by=("month",))
+                    names = place_index(store).names(view.cells["cell"].to_numpy())
+                    ward = release_area_view(store, policy, request, wards, by=("month",))
+                    answers.append((view.cells, view.notes, view.release, names, ward.cells))
+                a, b = answers
+                pd.testing.assert_frame_equal(a[0], b[0])
+                assert a[1:4] == b[1:4]
+                pd.testing.assert_frame_equal(a[4], b[4])
+                asked += 1
+    assert asked == 45
