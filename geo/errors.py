@@ -8,7 +8,8 @@ class StreetsafeError(Exception):
 
 
 class ConfigError(StreetsafeError, ValueError):
-    """A setting, key file or policy file is missing or malformed."""
+    """A setting, key file, policy file or deployment list (gazetteer, a service's opening
+    hours) is missing or malformed."""
 
 
 class IngestError(StreetsafeError, ValueError):

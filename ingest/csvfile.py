@@ -46,6 +46,8 @@ class CsvTable:
     _sha256: str | None = None  # set when batches() has read the file to its end
     _invalid: list[tuple[int, str]] = field(default_factory=list)  # (fields, text)
     _bad_rows: list[tuple[int, int, str]] | None = None
+    # the file is its header line alone, without a line end (Arrow cannot skip such a header)
+    _header_only: bool = False
 
     def batches(self, progress: Progress | None = None) -> Generator[pd.DataFrame]:
         """Yield the data rows in frames of strings, columns by normalised name.
@@ -53,6 +55,8 @@ class CsvTable:
         A frame's index is each row's 0-based position among the file's data rows (see
         :meth:`lines_of_rows`); blank rows are dropped.
         """
+        if self._header_only:
+            return
         self._stream.seek(0)
         counting = _CountingReader(self._stream, self._size, progress)
         expected = len(self.columns)
@@ -249,6 +253,8 @@ def open_table(file: IO[bytes], *, source: str | None = None) -> CsvTable:
         delimiter=delimiter,
         _stream=stream,
         _size=size,
+        # (in UTF-16 too, a line end holds one of these bytes)
+        _header_only=size <= len(head) and b"\n" not in head and b"\r" not in head,
     )
 
 

@@ -7,12 +7,22 @@ answers a store's count cube from memory for a server that asks many views (the 
 from __future__ import annotations
 
 from store._access import UserRow, chain_hash
-from store._base import BatchInfo, CountSource, FileWriter, Store, UploadInfo, Writer, to_arrow
+from store._base import (
+    SERVICE_COLUMNS,
+    BatchInfo,
+    CountSource,
+    FileWriter,
+    Store,
+    UploadInfo,
+    Writer,
+    to_arrow,
+)
 from store._schema import RECORD_COLUMNS
 from store.resident import ResidentViews
 
 __all__ = [
     "RECORD_COLUMNS",
+    "SERVICE_COLUMNS",
     "BatchInfo",
     "CountSource",
     "FileWriter",

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from geo.aggregate import Contributions, CubeFilter
 from geo.errors import FilterError, StoreError, UndoError
+from geo.nights import WEEKDAYS
 from store import _queries
 from store._access import AccessTables
 from store._schema import ARROW_SCHEMA, RELEASE_COLUMNS
@@ -203,15 +204,18 @@ class Store(AccessTables, abc.ABC):
             removed = self._delete_batch_records(batch_id)
             # counted in the same transaction: data_version and data_token never come back to
             # a value they had before (see data_version)
-            self._execute(
-                "INSERT INTO meta (key, value) VALUES (?, '0') ON CONFLICT (key) DO NOTHING",
-                (_UNDONE,),
-            )
-            self._execute(
-                "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = ?",
-                (_UNDONE,),
-            )
+            self._count_change(_UNDONE)
         return removed
+
+    def _count_change(self, key: str) -> None:
+        """Count a change that adds no file (an undo, a services list), in the caller's
+        transaction, so that :meth:`data_version` moves on."""
+        self._execute(
+            "INSERT INTO meta (key, value) VALUES (?, '0') ON CONFLICT (key) DO NOTHING", (key,)
+        )
+        self._execute(
+            "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = ?", (key,)
+        )
 
     # --- the place index --------------------------------------------------------------------
 
@@ -224,6 +228,40 @@ class Store(AccessTables, abc.ABC):
             "ORDER BY cell, street"
         )
         return frame.astype({"cell": "int64", "street": "str", "n": "int64"})
+
+    # --- services open at night --------------------------------------------------------------
+
+    def replace_services(self, services: pd.DataFrame) -> int:
+        """Replace the whole set of services (:data:`SERVICE_COLUMNS`) with ``services``, in one
+        transaction; return how many are stored.
+
+        A services file is the deployment's whole list, not an addition to it: a service left
+        out of it has closed or moved. A failure leaves the services as they were.
+        """
+        missing = [c for c in SERVICE_COLUMNS if c not in services.columns]
+        if missing:
+            raise StoreError(f"services to store lack the columns {', '.join(missing)}")
+        rows = services.loc[:, list(SERVICE_COLUMNS)]
+        with self._transaction():
+            self._execute("DELETE FROM services")
+            if len(rows):
+                self._insert_services(rows, datetime.now(UTC).replace(tzinfo=None))
+            self._count_change(_SERVICES_LOADED)  # cached maps and routes refresh
+        return len(rows)
+
+    def services(self) -> pd.DataFrame:
+        """Return the stored services (:data:`SERVICE_COLUMNS` and ``loaded_at``, UTC naive),
+        by name; no rows when none were loaded.
+
+        Sorted here, regardless of case, rather than by SQL alone: a PostgreSQL server's
+        collation may order names otherwise than DuckDB does, and both engines give one order.
+        """
+        columns = ", ".join(SERVICE_COLUMNS)
+        frame = self.query(f"SELECT {columns}, loaded_at FROM services ORDER BY name")
+        types = {c: "float64" if c in ("lat", "lon") else "str" for c in SERVICE_COLUMNS}
+        frame = frame.astype({**types, "loaded_at": "datetime64[us]"})
+        frame = frame.sort_values("name", key=lambda names: names.str.casefold(), kind="stable")
+        return frame.reset_index(drop=True)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -252,8 +290,9 @@ class Store(AccessTables, abc.ABC):
         return bool(frame["n"].iloc[0])
 
     def data_version(self) -> tuple[int, int, int]:
-        """Return (files held, records they added, uploads undone): it changes whenever data is
-        added or an upload undone, and never comes back to a value it had.
+        """Return (files held, records they added, other changes: uploads undone and services
+        lists loaded): it changes whenever data is added, an upload undone or the services
+        replaced, and never comes back to a value it had.
 
         Files are only added or undone, each undo counted in its own transaction: two moments
         with the same files held and uploads undone had the same files. (Without the count, an
@@ -263,7 +302,8 @@ class Store(AccessTables, abc.ABC):
         """
         rows = self._execute(
             "SELECT count(*), coalesce(sum(accepted), 0), "
-            f"(SELECT coalesce(max(CAST(value AS BIGINT)), 0) FROM meta WHERE key = '{_UNDONE}') "
+            "(SELECT coalesce(sum(CAST(value AS BIGINT)), 0) FROM meta "
+            f"WHERE key IN ('{_UNDONE}', '{_SERVICES_LOADED}')) "
             "FROM batches"
         )
         return int(rows[0][0]), int(rows[0][1]), int(rows[0][2])
@@ -449,6 +489,11 @@ class Store(AccessTables, abc.ABC):
         """Upsert ``places`` (:data:`PLACE_COLUMNS`, one row per key) keeping the greater n."""
 
     @abc.abstractmethod
+    def _insert_services(self, services: pd.DataFrame, loaded_at: datetime) -> None:
+        """Insert ``services`` (:data:`SERVICE_COLUMNS`), each loaded ``loaded_at``, inside the
+        open transaction."""
+
+    @abc.abstractmethod
     def _insert_release_values(self, rows: pd.DataFrame) -> None:
         """Insert ``rows`` (``release_id`` and :data:`RELEASE_COLUMNS`) into release_values."""
 
@@ -516,8 +561,21 @@ class Store(AccessTables, abc.ABC):
 
 # The meta key counting uploads undone (see Store.data_version).
 _UNDONE = "uploads_undone"
+_SERVICES_LOADED = "services_loaded"
 # The place index's columns, as the writers take them (see geo/places.py).
 PLACE_COLUMNS = ("cell", "street", "source", "n")
+# A service an outreach team may take a woman to at night, as the store takes and gives it
+# (see ingest/services.py): public places, their hours one text per weekday (geo/opening.py).
+SERVICE_COLUMNS = (
+    "name",
+    "kind",
+    "address",
+    "lat",
+    "lon",
+    *WEEKDAYS,
+    "phone",
+    "notes",
+)
 # Adds places from {rows} (a relation ``t`` of PLACE_COLUMNS). A row that would change nothing
 # (indexed already with an n as great) is left out before the insert, so it takes no lock: the
 # gazetteer's places come with every file, and concurrent files must not queue behind each

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from geo.errors import StoreError
-from store._base import UPSERT_PLACES, Store, Writer
+from store._base import SERVICE_COLUMNS, UPSERT_PLACES, Store, Writer
 from store._queries import batch_records
 from store._schema import RECORD_COLUMNS, RELEASE_COLUMNS
 
@@ -124,29 +126,54 @@ class DuckDBStore(Store):
 
     def _add_places(self, places: pd.DataFrame) -> None:
         # Through Arrow, as the releases are (pandas 3's "str" dtype)
-        self._con.register("place_rows", pa.Table.from_pandas(places, preserve_index=False))
-        try:
-            self._con.execute(UPSERT_PLACES.format(rows="place_rows AS t"))
-        except duckdb.Error as exc:
-            raise StoreError(f"embedded store: storing places failed: {exc}") from exc
-        finally:
-            self._con.unregister("place_rows")
+        table = pa.Table.from_pandas(places, preserve_index=False)
+        with _registered(self._con, "place_rows", table):
+            try:
+                self._con.execute(UPSERT_PLACES.format(rows="place_rows AS t"))
+            except duckdb.Error as exc:
+                raise StoreError(f"embedded store: storing places failed: {exc}") from exc
+
+    def _insert_services(self, services: pd.DataFrame, loaded_at: datetime) -> None:
+        columns = ", ".join(SERVICE_COLUMNS)
+        # Through Arrow, as the releases are (pandas 3's "str" dtype)
+        table = pa.Table.from_pandas(services, preserve_index=False)
+        with _registered(self._con, "service_rows", table):
+            try:
+                self._con.execute(
+                    f"INSERT INTO services ({columns}, loaded_at) "
+                    f"SELECT {columns}, ? FROM service_rows",
+                    [loaded_at],
+                )
+            except duckdb.Error as exc:
+                raise StoreError(f"embedded store: storing services failed: {exc}") from exc
 
     def _insert_release_values(self, rows: pd.DataFrame) -> None:
         columns = ", ".join(f'"{c}"' for c in ("release_id", *RELEASE_COLUMNS))
         # Through Arrow: duckdb 1.2 does not know pandas 3's "str" dtype (the pool column).
-        self._con.register("release_rows", pa.Table.from_pandas(rows, preserve_index=False))
-        try:
-            self._con.execute(
-                f"INSERT INTO release_values ({columns}) SELECT {columns} FROM release_rows"
-            )
-        except duckdb.Error as exc:
-            raise StoreError(f"embedded store: storing a release failed: {exc}") from exc
-        finally:
-            self._con.unregister("release_rows")
+        table = pa.Table.from_pandas(rows, preserve_index=False)
+        with _registered(self._con, "release_rows", table):
+            try:
+                self._con.execute(
+                    f"INSERT INTO release_values ({columns}) SELECT {columns} FROM release_rows"
+                )
+            except duckdb.Error as exc:
+                raise StoreError(f"embedded store: storing a release failed: {exc}") from exc
 
     def _close(self) -> None:
         self._con.close()
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> Iterator[None]:
+    """``table`` as the view ``name`` for the block's statements."""
+    con.register(name, table)
+    try:
+        yield
+    finally:
+        # refused in a transaction a failure aborted (whose rollback drops the view anyway):
+        # the store's own error must not give way to DuckDB's
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
 
 
 class _DuckDBWriter(Writer):
@@ -155,16 +182,14 @@ class _DuckDBWriter(Writer):
         self._batch_id = batch_id
 
     def add(self, records: pa.Table) -> int:
-        self._con.register("staged", records)
-        try:
-            rows = self._con.execute(
-                f"INSERT INTO records ({_COLUMNS}, batch_id) "
-                f"SELECT {_COLUMNS}, ? FROM staged s WHERE NOT EXISTS ("
-                "SELECT 1 FROM records r WHERE r.key_hi = s.key_hi AND r.key_lo = s.key_lo)",
-                [self._batch_id],
-            ).fetchall()
-        except duckdb.Error as exc:
-            raise StoreError(f"embedded store: insert failed: {exc}") from exc
-        finally:
-            self._con.unregister("staged")
+        with _registered(self._con, "staged", records):
+            try:
+                rows = self._con.execute(
+                    f"INSERT INTO records ({_COLUMNS}, batch_id) "
+                    f"SELECT {_COLUMNS}, ? FROM staged s WHERE NOT EXISTS ("
+                    "SELECT 1 FROM records r WHERE r.key_hi = s.key_hi AND r.key_lo = s.key_lo)",
+                    [self._batch_id],
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise StoreError(f"embedded store: insert failed: {exc}") from exc
         return int(rows[0][0])

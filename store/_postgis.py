@@ -6,6 +6,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -21,7 +22,7 @@ from pyarrow import csv as pa_csv
 
 from geo.errors import StoreError
 from geo.hexes import cell_centres
-from store._base import UPSERT_PLACES, Store, Writer
+from store._base import SERVICE_COLUMNS, UPSERT_PLACES, Store, Writer
 from store._pgcopy import SIGNATURE, TRAILER, copy_chunks
 from store._queries import batch_records
 from store._schema import ARROW_SCHEMA, RECORD_COLUMNS, RECORD_FIELDS, RELEASE_COLUMNS
@@ -250,6 +251,21 @@ class PostGISStore(Store):
     def _add_places(self, places: pd.DataFrame) -> None:
         columns = [places[c].tolist() for c in ("cell", "street", "source", "n")]
         self._execute(UPSERT_PLACES.format(rows=_PLACE_ROWS), columns)
+
+    def _insert_services(self, services: pd.DataFrame, loaded_at: datetime) -> None:
+        columns = ", ".join(SERVICE_COLUMNS)
+        # tens or hundreds of rows: one statement, a typed array per column
+        arrays = ", ".join(
+            f"CAST(? AS {'float8' if c in ('lat', 'lon') else 'text'}[])" for c in SERVICE_COLUMNS
+        )
+        values = [
+            [None if pd.isna(v) else v for v in services[c].tolist()] for c in SERVICE_COLUMNS
+        ]
+        self._execute(
+            f"INSERT INTO services ({columns}, loaded_at) "
+            f"SELECT {columns}, ? FROM unnest({arrays}) AS t({columns})",
+            [loaded_at, *values],
+        )
 
     def _insert_release_values(self, rows: pd.DataFrame) -> None:
         names = ("release_id", *RELEASE_COLUMNS)
