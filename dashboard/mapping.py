@@ -202,14 +202,14 @@ def street_layer(labels: pd.DataFrame, *, dark: bool) -> pdk.Layer:
         get_position="position",
         get_text="name",
         get_size=28,
-        size_units="meters",
+        size_units='"meters"',  # quoted: pydeck reads a bare string as an expression
         size_min_pixels=0,
         size_max_pixels=15,
         get_color=colour,
         outline_width=2,
         outline_color=halo,
         font_settings={"sdf": True},
-        character_set="auto",
+        character_set='"auto"',
         pickable=False,
     )
 

@@ -27,6 +27,7 @@ from geo.places import PlaceIndex
 from geo.privacy import PublishedView, RolePolicy
 from geo.sun import AFTER_SUNSET
 from geo.wards import Areas
+from ingest.gazetteer import Gazetteer
 from ingest.seal import SealContext
 from store import CountSource, ResidentViews, Store, open_store
 from store.cube import DIMENSIONS, ResidentCube
@@ -37,6 +38,7 @@ from streetsafe.filters import ReleaseRequest, ViewRequest
 from streetsafe.forecast import ForecastView
 from streetsafe.hotspots import HotspotReport
 from streetsafe.policies import PAGES, default_policy_file, load_policies
+from streetsafe.route import NightRoute, RouteRequest
 from streetsafe.settings import Settings
 from streetsafe.views import (
     Coverage,
@@ -466,6 +468,7 @@ PAGE_TITLES = {
     "hotspots": ("Hotspots", ":material/local_fire_department:"),
     "trends": ("Trends", "📈"),
     "local_impact": ("Local impact", "🏘️"),
+    "route": ("Route planner", ":material/route:"),
     "data": ("Data", "📥"),
     "about": ("About the data", ":material/info:"),
     "audit": ("Audit trail", ":material/fact_check:"),
@@ -477,8 +480,13 @@ def pages_for(role: str) -> tuple[str, ...]:
     audit trail alone)."""
     if role == ADMIN:
         return ("audit",)
-    mine = deployment().policies[role].pages
-    return tuple(page for page in PAGES if page in mine)
+    policy = deployment().policies[role]
+    # the route planner plans over the forecast: a role without case knowledge has neither
+    return tuple(
+        page
+        for page in PAGES
+        if page in policy.pages and (page != "route" or policy.case_knowledge)
+    )
 
 
 def require_page(name: str) -> str:
@@ -505,9 +513,11 @@ def cached_night_deck(
     dark: bool,
     basemap: str | None,
     forecast: tuple[date, str] | None = None,
+    services: tuple[date, int, int] | None = None,
 ) -> pdk.Deck:
     """Return the night map's deck for a request, serialised once (cached like the view);
-    with ``forecast`` (night, band), the outreach lead's "expected" layer above."""
+    with ``forecast`` (night, band), the outreach lead's "expected" layer above; with
+    ``services`` (night, start, end), the services open then (public places)."""
     from dashboard.mapping import compact, forecast_layer, night_deck, street_layer, ward_layers
     from dashboard.summary import describe
 
@@ -516,6 +526,10 @@ def cached_night_deck(
     if forecast is not None:
         expected = cached_forecast(url, version, request.role, *forecast)
         extra.append(forecast_layer(expected.cells, dark=dark))
+    if services is not None:
+        from dashboard.route_map import services_layers
+
+        extra += services_layers(services_open(*services), dark=dark)
     deck = night_deck(
         view.cells,
         request.layers,
@@ -578,3 +592,47 @@ def forecast_nights(url: str, version: tuple[int, ...], role: str) -> tuple[date
     with reading() as st_:
         panel, _ = fitted(st_, deployment().policies[role], OUTREACH, study_area())
     return panel.last + timedelta(days=1), panel.last + timedelta(days=LEAD_NIGHTS)
+
+
+@st.cache_resource
+def gazetteer() -> Gazetteer:
+    """Return the deployment's gazetteer (read once per server)."""
+    return Gazetteer.load(deployment().settings.gazetteer)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_services(url: str, version: tuple[int, ...]) -> pd.DataFrame:
+    """Return the store's services with their opening hours read (public places)."""
+    del url, version  # part of the cache key only
+    from streetsafe.services import services_frame
+
+    with reading() as st_:
+        return services_frame(st_)
+
+
+def services_open(night: date, start: int, end: int) -> pd.DataFrame:
+    """Return the services open during [start, end) of ``night`` (minutes from its 00:00)."""
+    from streetsafe.services import open_services
+
+    services = cached_services(deployment().settings.store, data_version())
+    return open_services(services, night, start, end) if len(services) else services
+
+
+@st.cache_data(max_entries=16, show_spinner="Planning the route (a few seconds)…")
+def cached_route(
+    url: str, version: tuple[int, ...], role: str, request: RouteRequest
+) -> NightRoute:
+    """Return ``role``'s planned night for ``request`` (the same for everyone asking the same,
+    until the data changes)."""
+    from streetsafe.route import night_route
+
+    with reading() as st_:
+        return night_route(
+            st_,
+            deployment().policies[role],
+            study_area(),
+            deployment().settings,
+            request,
+            gazetteer=gazetteer(),
+            names=places(url, version),
+        )

@@ -60,7 +60,7 @@ html, body, .stApp, [data-testid="stHeader"], [data-testid="stBottom"] > div,
 .stApp a, .stApp a * {{ color: {LINK} !important; }}
 /* inputs, drop-downs and their menus, the date picker, chips */
 .stApp input, .stApp textarea, [data-testid="stMultiSelect"] div,
-[data-testid="stSelectbox"] div, [data-testid="stDateInputField"],
+[data-testid="stSelectbox"] div, [data-testid="stTimeInput"] div, [data-testid="stDateInputField"],
 [data-testid="stFileUploaderDropzone"], [data-testid^="stFileChip"],
 [data-testid^="stFileChip"] *, [data-testid$="Dropdown"], [data-testid$="Dropdown"] *,
 [data-testid^="stDateInputCalendar"], [data-testid^="stDateInputCalendar"] *,

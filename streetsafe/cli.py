@@ -88,6 +88,7 @@ class KindName(StrEnum):
     outreach = "outreach"
     asb = "asb"
     policeuk = "policeuk"
+    services = "services"
 
 
 @contextmanager
@@ -132,7 +133,11 @@ def ingest(
     ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Ingest report files; each file lands whole or not at all."""
+    """Ingest report files, each landing whole or not at all; or the services file (the
+    deployment's whole list of services, replacing the last)."""
+    if kind is KindName.services:
+        _ingest_services(paths, rejects=rejects, as_json=as_json, store=store)
+        return
     from ingest.pipeline import OPERATOR, IngestJob, IngestSummary, ingest_files, write_rejects
     from store import open_store
     from streetsafe import audit
@@ -184,6 +189,64 @@ def ingest(
     if as_json:
         out.print_json(json.dumps(_json_summary(summaries)))
     if failed:
+        raise typer.Exit(1)
+
+
+def _ingest_services(
+    paths: list[Path], *, rejects: Path | None, as_json: bool, store: str | None
+) -> None:
+    """Load the services file: its good rows become the store's services."""
+    from geo.errors import FilterError
+    from ingest.services import write_service_rejects
+    from store import open_store
+    from streetsafe import audit
+    from streetsafe.deployment import load_study_area
+    from streetsafe.services import load_services
+
+    with _failures():
+        if len(paths) != 1:
+            _usage_error(FilterError("the services file is the whole list: give one file"))
+        settings = _settings(store)
+        area = load_study_area(settings.study_area)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            summary = load_services(st, paths[0], area)
+            audit.record(
+                st,
+                audit.UPLOAD_COMPLETE,
+                audit.OPERATOR,
+                kind="services",
+                rows=summary.rows,
+                accepted=summary.accepted if summary.replaced else 0,
+                rejected=summary.rejected,
+            )
+    target = _rejects_path(rejects, paths[0], several=False)
+    if summary.file is not None and target is not None and (summary.rejected or target.exists()):
+        write_service_rejects(summary.file, target)
+    if as_json:
+        body = {
+            "files": 1,
+            "rows": summary.rows,
+            "accepted": summary.accepted,
+            "rejected": summary.rejected,
+            "replaced": summary.replaced,
+        }
+        out.print_json(json.dumps(body))
+    else:
+        verb = "now the services list" if summary.replaced else "NOT loaded: no row could be read"
+        out.print(
+            f"{summary.source}: {summary.rows} rows, {summary.accepted} services, "
+            f"{summary.rejected} rejected; {verb}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+        for rejected in summary.rejects[:5]:
+            out.print(f"  {rejected.reason}", highlight=False, markup=False, soft_wrap=True)
+        if summary.rejected > 5:
+            out.print(f"  … and {summary.rejected - 5} more", markup=False)
+        if summary.rejected and target is None:
+            out.print("use --rejects PATH to save the rejected rows to fix and load again")
+    if not summary.replaced:
         raise typer.Exit(1)
 
 
@@ -316,7 +379,8 @@ def demo(
     from streetsafe.demo import generate_demo
     from streetsafe.deployment import seal_context
     from streetsafe.releases import ReleaseRules, make_releases
-    from streetsafe.resources import data_dir
+    from streetsafe.resources import data_dir, data_file
+    from streetsafe.services import load_services
 
     with _failures():
         settings = _settings(store)
@@ -347,6 +411,8 @@ def demo(
                         f"police.uk {result.source}: {result.accepted:,} added, "
                         f"{result.duplicates:,} already there"
                     )
+            services = load_services(st, data_file("services_demo.csv"), ctx.study_area)
+            out.print(f"demo services: {services.accepted} (made up), open hours for the route")
             made = make_releases(st, ReleaseRules.of(settings, date.today()))
         if made:
             out.print(
@@ -835,6 +901,127 @@ def forecast_export(
     _write_out(forecast_table(view).to_csv(index=False), out_path)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
+
+
+class RouteFormat(StrEnum):
+    """The formats ``route`` writes."""
+
+    csv = "csv"
+    gpx = "gpx"
+    html = "html"
+
+
+@app.command("route")
+def route_export(
+    night: Annotated[
+        str, typer.Option(help="The night, named for its evening (YYYY-MM-DD).", show_default=False)
+    ],
+    shift: Annotated[
+        str, typer.Option(help="The shift, HH:MM-HH:MM; it may cross midnight.")
+    ] = "20:00-02:00",
+    teams: Annotated[int, typer.Option(help="How many teams go out.")] = 1,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the teams start and end: a service, a gazetteer place or LAT,LON "
+            "(default: the first drop-in of the services file).",
+            show_default=False,
+        ),
+    ] = None,
+    mode: Annotated[str, typer.Option(help="How the teams travel: foot or van.")] = "foot",
+    dwell: Annotated[int, typer.Option(help="Minutes at each stop.")] = 15,
+    gap: Annotated[
+        int, typer.Option(help="Least minutes before a place is visited again (0: no limit).")
+    ] = 60,
+    via: Annotated[
+        str | None,
+        typer.Option(
+            help="Services a team must call at while they are open (comma-separated names).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        RouteFormat,
+        typer.Option("--format", help="csv (run sheet), gpx (GPX 1.1) or html (printable)."),
+    ] = RouteFormat.csv,
+    role: Annotated[str, typer.Option(help="Whose view (a role with case knowledge).")] = (
+        "outreach"
+    ),
+    seconds: Annotated[
+        int | None,
+        typer.Option(
+            help="Seconds the solver searches (default: STREETSAFE_ROUTE_SECONDS).",
+            show_default=False,
+        ),
+    ] = None,
+    out_path: OutOption = None,
+    store: StoreOption = None,
+) -> None:
+    """Plan tonight's outreach route: stops from the gated forecast, services open, a run
+    sheet per team (compared with a greedy baseline)."""
+    from geo.errors import FilterError, PolicyError
+    from store import open_store
+    from streetsafe.deployment import load_study_area
+    from streetsafe.places import place_index
+    from streetsafe.policies import load_policies
+    from streetsafe.route import MODES, RouteRequest, night_route
+    from streetsafe.runsheet import route_csv, route_gpx, route_html
+
+    with _failures():
+        settings = _settings(store)
+        policies = load_policies(settings.policy)
+        try:
+            policy = policies.get(role)
+            if policy is None:
+                raise PolicyError(f"unknown role {role!r}; roles are: {', '.join(policies)}")
+            if teams < 1:
+                raise FilterError(f"--teams is 1 or more, got {teams}")
+            if mode not in MODES:
+                raise FilterError(f"--mode is foot or van, not {mode!r}")
+            if seconds is not None and not 1 <= seconds <= 600:
+                raise FilterError(f"--seconds is 1 to 600, got {seconds}")
+            request = RouteRequest(
+                night=_parse_day(night, param="--night"),
+                shift=shift,
+                teams=teams,
+                base=base,
+                mode=mode,
+                dwell=dwell,
+                gap=gap,
+                via=tuple(v.strip() for v in (via or "").split(",") if v.strip()),
+            )
+        except (FilterError, PolicyError) as exc:
+            _usage_error(exc)
+        area = load_study_area(settings.study_area)
+        _check_store_exists(settings.store)
+        from ingest.gazetteer import Gazetteer
+
+        gazetteer = Gazetteer.load(settings.gazetteer)
+        with open_store(settings.store, storage_res=settings.storage_res) as st:
+            try:
+                route = night_route(
+                    st,
+                    policy,
+                    area,
+                    settings,
+                    request,
+                    gazetteer=gazetteer,
+                    names=place_index(st),
+                    seconds=seconds,
+                )
+            except FilterError as exc:
+                _usage_error(exc)
+    writers = {"csv": route_csv, "gpx": route_gpx, "html": route_html}
+    _write_out(writers[fmt.value](route), out_path)
+    p = route.plan
+    err.print(
+        f"planned: {p.visits} stops for {request.teams} team(s), value {p.value:.2f} "
+        f"(greedy baseline {p.baseline:.2f}); {len(p.left_out)} candidate stops left out",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for note in route.notes:
+        err.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _usage_error(exc: StreetsafeError) -> NoReturn:

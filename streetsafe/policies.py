@@ -22,7 +22,7 @@ from geo.releases import RELEASE_RES
 from streetsafe.resources import data_file
 
 # The dashboard's pages, by screen name, in menu order (dashboard/screens/<name>.py).
-PAGES = ("night_map", "hotspots", "trends", "local_impact", "data", "about")
+PAGES = ("night_map", "route", "hotspots", "trends", "local_impact", "data", "about")
 # The layers a role may be given the right to upload to (police.uk files are the operator's).
 UPLOAD_LAYERS = tuple(layer for layer in LAYERS if layer != POLICEUK)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from geo.errors import ConfigError
 from geo.hexes import check_resolution
@@ -199,6 +200,52 @@ class Settings:
         },
     )
 
+    foot_kmh: float = field(
+        default=4.5,
+        metadata={
+            "env": "STREETSAFE_FOOT_KMH",
+            "decimal": (1.0, 10.0, "km/h"),
+            "doc": "Route planner: walking speed of a foot team, stops and crossings included.",
+        },
+    )
+
+    van_kmh: float = field(
+        default=18.0,
+        metadata={
+            "env": "STREETSAFE_VAN_KMH",
+            "decimal": (5.0, 60.0, "km/h"),
+            "doc": "Route planner: a van's average speed in town at night, parking included.",
+        },
+    )
+
+    detour: float = field(
+        default=1.3,
+        metadata={
+            "env": "STREETSAFE_DETOUR",
+            "decimal": (1.0, 3.0, "(a factor)"),
+            "doc": "Route planner: streets are this much longer than the straight line (travel "
+            "times are shown as an estimate).",
+        },
+    )
+
+    route_seconds: int = field(
+        default=3,
+        metadata={
+            "env": "STREETSAFE_ROUTE_SECONDS",
+            "whole": (1, 60, "seconds"),
+            "doc": "Route planner: how long the solver searches for a better route.",
+        },
+    )
+
+    route_max_stops: int = field(
+        default=80,
+        metadata={
+            "env": "STREETSAFE_ROUTE_MAX_STOPS",
+            "whole": (10, 400, "stops"),
+            "doc": "Route planner: the most candidate stops planned over (the most valuable).",
+        },
+    )
+
     basemap: str | None = field(
         default=None,
         metadata={
@@ -229,19 +276,10 @@ class Settings:
             raw = values[f.name]
             if f.name in _CONVERT:
                 out[f.name] = _CONVERT[f.name](f.metadata["env"], raw)
+            elif "decimal" in f.metadata:
+                out[f.name] = _decimal(f.metadata, raw)
             elif "whole" in f.metadata:
-                low, high, unit = f.metadata["whole"]
-                try:
-                    number = int(str(raw).replace("_", ""))
-                except ValueError:
-                    number = low - 1
-                if not low <= number <= high:
-                    span = f"{low} or more" if high == _NO_LIMIT else f"{low} to {high}"
-                    raise ConfigError(
-                        f"{f.metadata['env']} must be a whole number of {unit} ({span}), "
-                        f"got {raw!r}"
-                    )
-                out[f.name] = number
+                out[f.name] = _whole(f.metadata, raw)
             elif f.name in {
                 "key_file",
                 "study_area",
@@ -256,6 +294,31 @@ class Settings:
             else:
                 out[f.name] = str(raw)
         return cls(**out)  # type: ignore[arg-type]
+
+
+def _decimal(meta: Mapping[str, Any], raw: object) -> float:
+    low, high, unit = meta["decimal"]
+    try:
+        value = float(str(raw))
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise ConfigError(
+            f"{meta['env']} must be a number from {low:g} to {high:g} {unit}, got {raw!r}"
+        )
+    return value
+
+
+def _whole(meta: Mapping[str, Any], raw: object) -> int:
+    low, high, unit = meta["whole"]
+    try:
+        number = int(str(raw).replace("_", ""))
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        span = f"{low} or more" if high == _NO_LIMIT else f"{low} to {high}"
+        raise ConfigError(f"{meta['env']} must be a whole number of {unit} ({span}), got {raw!r}")
+    return number
 
 
 def _resolution(env: str, raw: object) -> int:

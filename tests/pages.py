@@ -4,14 +4,15 @@ role's pages in menu order, each page's header, and the menu's titles."""
 from __future__ import annotations
 
 PAGES = {
-    "outreach": ["night_map", "hotspots", "trends", "data", "about"],
+    "outreach": ["night_map", "route", "hotspots", "trends", "data", "about"],
     "police_npt": ["night_map", "hotspots", "trends", "data", "about"],
     "community_safety": ["night_map", "hotspots", "trends", "local_impact", "data", "about"],
     "admin": ["audit"],
 }
-DATA_PAGES = ("night_map", "hotspots", "trends", "local_impact", "data", "about")
+DATA_PAGES = ("night_map", "route", "hotspots", "trends", "local_impact", "data", "about")
 HEADERS = {
     "night_map": "Night map",
+    "route": "Route planner",
     "hotspots": "Hotspots",
     "trends": "Trends",
     "local_impact": "Local impact, ward by ward",
@@ -21,6 +22,7 @@ HEADERS = {
 }
 MENU_TITLES = {
     "night_map": "Night map",
+    "route": "Route planner",
     "hotspots": "Hotspots",
     "trends": "Trends",
     "local_impact": "Local impact",

@@ -27,6 +27,7 @@ from dashboard.state import (
     cached_forecast,
     cached_night_deck,
     cached_release_view,
+    cached_services,
     cached_view,
     data_version,
     deployment,
@@ -42,6 +43,7 @@ from geo.errors import StreetsafeError
 from geo.hexes import cells_to_str, str_to_cell
 from streetsafe.filters import ReleaseRequest, ViewRequest
 from streetsafe.messages import user_message
+from streetsafe.route import clock_span, night_window, tonight
 
 
 def _forecast_choice() -> tuple[date, str] | None:
@@ -77,6 +79,26 @@ def _forecast_choice() -> tuple[date, str] | None:
         key="forecast-band",
     )
     return (night, band)
+
+
+def _services_choice(forecast: tuple[date, str] | None) -> tuple[date, int, int] | None:
+    """The services layer: off, or the night (the forecast's, else tonight) and the map's
+    hours (the whole night, 18:00 to 06:00, when the map shows every hour)."""
+    if cached_services(settings.store, version).empty:
+        return None
+    night = forecast[0] if forecast else tonight()
+    if not st.sidebar.toggle(
+        "Services open",
+        value=True,
+        key="services",
+        help="Drop-ins, shelters, the SARC, A&E… open on the night during the map's hours "
+        "(from the services file: public places, not counts).",
+    ):
+        return None
+    hours = request.hours if isinstance(request, ViewRequest) else None
+    start, end = (18 * 60, 30 * 60) if hours is None else night_window(hours.start, hours.end)
+    st.sidebar.caption(f"Services open on the night of {night:%a %d %b}, {clock_span(start, end)}")
+    return (night, start, end)
 
 
 def _chance(value: float) -> str:
@@ -132,6 +154,7 @@ else:
 if view.cells.empty:
     st.info(empty_reason(request), icon="🔎")
 forecast = _forecast_choice() if isinstance(request, ViewRequest) else None
+services = _services_choice(forecast)
 deck = cached_night_deck(
     settings.store,
     version,
@@ -139,6 +162,7 @@ deck = cached_night_deck(
     dark=low_light(),
     basemap=settings.basemap,
     forecast=forecast,
+    services=services,
 )
 event = st.pydeck_chart(
     deck, on_select="rerun", selection_mode="single-object", key="night-map", height=560

@@ -7,6 +7,7 @@ Screenshots of every page, role, size and look land in ``test-artifacts/browser/
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Iterator
@@ -14,9 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from dashboard.mapping import LAYER_COLOURS
+from dashboard.route_map import team_colour
 from tests.e2e.browser import PageLog, map_pixels
 from tests.e2e.conftest import ARTIFACTS
 from tests.pages import MENU_TITLES, PAGES
@@ -330,3 +333,36 @@ def test_contrast_of_black_on_white_is_21() -> None:
     """The contrast measure itself: WCAG's reference values."""
     assert math.isclose(contrast([0, 0, 0], [255, 255, 255]), 21.0, rel_tol=1e-3)
     assert math.isclose(contrast([118, 118, 118], [255, 255, 255]), 4.54, rel_tol=1e-2)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_an_outreach_lead_plans_tonight_in_low_light(
+    open_page: Any, browser: Browser, size: str
+) -> None:
+    """The route planner as the van would use it: plan the night, see each team's route drawn
+    (in its colour, not flooding the map), read every text, print a page per team."""
+    phone = size == "phone"
+    page = open_page("outreach", PHONE if phone else DESKTOP, dark=True)
+    if phone:
+        page.get_by_test_id("stExpandSidebarButton").click()
+    page.get_by_role("link", name=MENU_TITLES["route"], exact=True).click()
+    page.get_by_role("button", name="Plan the route").click()
+    page.get_by_role("heading", name="Run sheet").wait_for(timeout=180_000)
+    settle(page, "route")
+    page.screenshot(path=SHOTS / f"outreach-route-{size}-low-light.png")
+    assert low_contrast(page) == []
+    deck = page.locator("[data-testid=stDeckGlJsonChart]").first
+    deck.scroll_into_view_if_needed()
+    page.wait_for_timeout(1_500)
+    with Image.open(io.BytesIO(deck.screenshot())) as img:
+        rgb = np.asarray(img.convert("RGB"), dtype=np.int64).reshape(-1, 3)
+    team = np.abs(rgb - np.asarray(team_colour(1))).max(axis=1) <= 30
+    assert team.sum() > 200, "team 1's route is not drawn"
+    assert team.mean() < 0.3, f"team 1's colour floods {team.mean():.0%} of the map"
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download Printable run sheet").click()
+    sheet = browser.new_page()
+    sheet.goto(f"file://{download.value.path()}")
+    pages = re.findall(rb"/Type\s*/Page\b", sheet.pdf(format="A4"))
+    sheet.close()
+    assert len(pages) == 2  # one team's page, then the services open and the stops left out

@@ -33,6 +33,7 @@ from streetsafe.filters import ReleaseRequest, parse_request
 from streetsafe.policies import load_policies
 from streetsafe.releases import ReleaseRules, make_releases
 from streetsafe.resources import data_file
+from streetsafe.services import load_services
 from streetsafe.settings import Settings
 from streetsafe.views import published_view, release_view
 from tests.conftest import ROOT, TEST_KEY
@@ -68,6 +69,7 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             ctx=ctx,
         )
         make_releases(store, ReleaseRules.of(Settings.from_env({}), date.today()))
+        load_services(store, data_file("services_demo.csv"), ctx.study_area)
     return url
 
 
@@ -533,6 +535,54 @@ def test_an_outreach_lead_sees_the_forecast_on_the_night_map(app: Any, demo_url:
     with open_store(demo_url, storage_res=10) as store:  # the forecast seen is audited
         entries = store.audit_entries()["detail"].astype(str)
     assert entries.str.contains("night_map/forecast 2026-11-06 late").any()
+
+
+def test_an_outreach_lead_plans_a_night(app: Any, demo_url: str, monkeypatch: Any) -> None:
+    monkeypatch.setenv("STREETSAFE_ROUTE_SECONDS", "1")
+    at = app("outreach", "route")
+    assert any("Plan the route" in i.value for i in at.info)
+    at.date_input[0].set_value(date(2026, 11, 6))
+    at.number_input[0].set_value(2)
+    next(b for b in at.button if b.label == "Plan the route").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
+    assert {"routes", "stops", "services", "hex-forecast"} <= set(layers)
+    _no_expressions_but_accessors(layers.values())
+    assert len(layers["routes"]["data"]) == 2  # a path per team
+    stops = int(next(m for m in at.metric if m.label == "Stops").value)
+    numbers = [n for row in layers["stops"]["data"] for n in row["label"].split("/")]
+    assert stops == len(numbers) > 0  # a place visited twice is one circle, "3/8"
+    assert [t.label for t in at.tabs] == ["Team 1", "Team 2"]
+    sheet = at.dataframe[0].value
+    assert list(sheet.columns[:4]) == ["#", "Arrive", "Leave", "Where"]
+    assert str(sheet["Where"].iloc[0]).startswith("leave Night drop-in (demo)")
+    assert any(d.label.startswith("Download GPX") for d in at.get("download_button"))
+    with open_store(demo_url, storage_res=10) as store:  # the plan seen is audited
+        entries = store.audit_entries()["detail"].astype(str)
+    assert entries.str.contains("route 2026-11-06 20:00-02:00").any()
+
+
+def test_every_role_sees_the_services_open_on_the_night_map(app: Any) -> None:
+    for role in ("outreach", "police_npt", "community_safety"):
+        at = app(role)
+        layers = {layer["id"]: layer for layer in _deck(at)["layers"]}
+        _no_expressions_but_accessors(layers.values())
+        names = {row["name"] for row in layers["services"]["data"]}
+        assert "SARC (demo)" in names  # open all night, every night
+        assert any("Services open on the night of" in c.value for c in at.sidebar.caption)
+
+
+def _no_expressions_but_accessors(layers: Any) -> None:
+    """pydeck reads a bare string as an expression: a unit ("pixels") or a character set given
+    so becomes a function deck.gl does not expect, and the layer silently misdraws (a route's
+    stops once filled the whole map). Only accessors (get...) may be expressions."""
+    for layer in layers:
+        odd = {
+            key: value
+            for key, value in layer.items()
+            if not key.startswith("get") and isinstance(value, str) and value.startswith("@@=")
+        }
+        assert not odd, (layer["id"], odd)
 
 
 def test_partners_get_no_forecast_switch(app: Any) -> None:
