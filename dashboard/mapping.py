@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -125,7 +126,7 @@ def hex_records(
             "res": int(r),
             "protection": texts[p],
             "all": (summary or {}).get(int(c), ""),
-            "near": (names or {}).get(int(c)) or "no street named nearby",
+            "near": html.escape((names or {}).get(int(c)) or "no street named nearby"),
             "color": [*tint(colour, float(t), dark=dark), 235],
         }
         for h, c, v, r, p, t in zip(
@@ -429,7 +430,7 @@ def hotspot_deck(
             "emerging": e or "not judged",
             "value": round(float(v)),
             "newly": "yes" if n else "no",
-            "near": (names or {}).get(int(c)) or "no street named nearby",
+            "near": html.escape((names or {}).get(int(c)) or "no street named nearby"),
             "color": [*BIN_COLOURS.get(int(b), (128, 128, 128)), 215 if b else 0],
         }
         for h, c, b, e, v, n in zip(

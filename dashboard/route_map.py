@@ -6,6 +6,7 @@ pass the privacy gate. A route is drawn over the forecast's hexagons (already ga
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -34,10 +35,13 @@ def services_layers(services: pd.DataFrame, *, dark: bool) -> list[pdk.Layer]:
     data = [
         {
             "position": [float(r["lon"]), float(r["lat"])],
-            "name": str(r["name"]),
-            "near": str(r["name"]),
-            "all": f"{SERVICE_KINDS.get(str(r['kind']), str(r['kind']))} · {r['open_text']}"
-            + (f" · {r['phone']}" if str(r["phone"]) else ""),
+            "name": str(r["name"]),  # drawn as text, not HTML
+            # the tooltip is HTML: a services file's words are escaped
+            "near": html.escape(str(r["name"])),
+            "all": html.escape(
+                f"{SERVICE_KINDS.get(str(r['kind']), str(r['kind']))} · {r['open_text']}"
+                + (f" · {r['phone']}" if str(r["phone"]) else "")
+            ),
             "res": "",
             "protection": "a public service (not a count)",
         }
@@ -89,7 +93,7 @@ def route_layers(routes: tuple[TeamRoute, ...], base: tuple[float, float]) -> li
         paths.append({"path": [*points, points[0]], "color": colour, "team": route.team})
         for step, v in enumerate(route.visits, start=1):
             where = (round(v.stop.lon, 7), round(v.stop.lat, 7))
-            text = f"Team {route.team}, stop {step} ({v.stop.detail})"
+            text = html.escape(f"Team {route.team}, stop {step} ({v.stop.detail})")
             if where in marks:  # a repeat visit (this team's or another's)
                 mark = marks[where]
                 mark["label"] += f"/{step}"
@@ -101,7 +105,7 @@ def route_layers(routes: tuple[TeamRoute, ...], base: tuple[float, float]) -> li
                 "label": str(step),
                 "radius": 11,
                 "color": colour,
-                "near": v.stop.label,
+                "near": html.escape(v.stop.label),
                 "all": text,
                 "res": "",
                 "protection": "a stop of the plan",
@@ -175,7 +179,7 @@ def _base_layer(name: str, lat: float, lon: float, *, dark: bool) -> pdk.Layer:
     return pdk.Layer(
         "TextLayer",
         id="base",
-        data=[{"position": [lon, lat], "label": "⌂ base", "near": name, "all": "the base"}],
+        data=[{"position": [lon, lat], "label": "⌂ base", "near": html.escape(name)}],
         get_position="position",
         get_text="label",
         get_size=15,

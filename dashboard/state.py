@@ -526,10 +526,11 @@ def cached_night_deck(
     if forecast is not None:
         expected = cached_forecast(url, version, request.role, *forecast)
         extra.append(forecast_layer(expected.cells, dark=dark))
+    points = []  # the services: drawn over the figures, dimming none of them
     if services is not None:
         from dashboard.route_map import services_layers
 
-        extra += services_layers(services_open(*services), dark=dark)
+        points = services_layers(services_open(*services), dark=dark)
     deck = night_deck(
         view.cells,
         request.layers,
@@ -538,6 +539,7 @@ def cached_night_deck(
         wards=[
             street_layer(places(url, version).labels(STREET_LABELS), dark=dark),
             *ward_layers(areas(), areas_geojson(), dark=dark),
+            *points,
         ],
         names=hexagon_names(url, version, view.cells["cell"]),
         basemap=basemap,

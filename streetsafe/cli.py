@@ -934,9 +934,10 @@ def route_export(
         int, typer.Option(help="Least minutes before a place is visited again (0: no limit).")
     ] = 60,
     via: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            help="Services a team must call at while they are open (comma-separated names).",
+            help="A service a team must call at while it is open (once per service: "
+            "--via NAME --via NAME; names may hold commas).",
             show_default=False,
         ),
     ] = None,
@@ -988,7 +989,7 @@ def route_export(
                 mode=mode,
                 dwell=dwell,
                 gap=gap,
-                via=tuple(v.strip() for v in (via or "").split(",") if v.strip()),
+                via=tuple(v.strip() for v in via or () if v.strip()),
             )
         except (FilterError, PolicyError) as exc:
             _usage_error(exc)
@@ -1021,7 +1022,8 @@ def route_export(
         soft_wrap=True,
     )
     for note in route.notes:
-        err.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
+        kind = "warning" if note in route.missed_calls else "note"
+        err.print(f"{kind}: {note}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _usage_error(exc: StreetsafeError) -> NoReturn:

@@ -76,6 +76,7 @@ class NightRoute:
     start: int  # the shift's start and end, minutes from 00:00 on the night's evening date
     end: int
     notes: list[str] = field(default_factory=list)
+    missed_calls: list[str] = field(default_factory=list)  # required calls no team could make
 
     def clock(self, minute: int) -> str:
         """The wall-clock time ``minute`` minutes into the shift."""
@@ -88,6 +89,11 @@ def shift_minutes(text: str) -> tuple[int, int]:
     start, end = parse_shift(text)
     if start < NOON:
         start, end = start + DAY, end + DAY
+    if end > DAY + NOON:
+        raise FilterError(
+            f"shift {text} runs past noon: a night runs from 12:00 to 11:59 the next morning "
+            "(a shift starting before noon is in its small hours); plan a shift within one night"
+        )
     return start, end
 
 
@@ -171,6 +177,13 @@ def _band_window(lo: int, hi: int, start: int, end: int) -> tuple[int, int] | No
     return (a - start, b - start) if b > a else None
 
 
+def _band_length(band: str, start: int, end: int) -> int:
+    """Minutes of ``band`` within the shift."""
+    hours = next(b.hours for b in NIGHT_BANDS if b.name == band)
+    window = _band_window(hours.start, hours.end, start, end)
+    return 0 if window is None else window[1] - window[0]
+
+
 def forecast_bands(start: int, end: int) -> tuple[str, ...]:
     """The forecast's bands the shift overlaps."""
     return tuple(
@@ -221,12 +234,19 @@ def find_base(
 
 
 def service_stops(
-    names: tuple[str, ...], services: pd.DataFrame, night: date, start: int, end: int
+    names: tuple[str, ...],
+    services: pd.DataFrame,
+    night: date,
+    start: int,
+    end: int,
+    *,
+    dwell: int = 15,
 ) -> list[Stop]:
-    """Calls the teams must make: each named service, within its opening hours in the shift."""
+    """Calls the teams must make: each named service (once, however often named), within its
+    opening hours in the shift."""
     stops = []
-    for name in names:
-        hits = services[services["name"].map(fold_name) == fold_name(name)]
+    for name in dict.fromkeys(fold_name(n) for n in names):
+        hits = services[services["name"].map(fold_name) == name]
         if hits.empty:
             close = difflib.get_close_matches(name, [str(n) for n in services["name"]], n=3)
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -240,6 +260,11 @@ def service_stops(
         if not spans:
             raise FilterError(f"{row['name']} is not open during the shift")
         a, b = max(spans, key=lambda s: s[1] - s[0])
+        if b - a < dwell:
+            raise FilterError(
+                f"{row['name']} is open for only {b - a} minutes during the shift, less than "
+                f"the {dwell} minutes at a stop"
+            )
         stops.append(
             Stop(
                 key=f"service:{row['name']}",
@@ -275,15 +300,25 @@ def night_route(
     if request.mode not in MODES:
         raise FilterError(f"travel mode is foot or van, not {request.mode!r}")
     start, end = shift_minutes(request.shift)
+    kmh = settings.foot_kmh if request.mode == "foot" else settings.van_kmh
+    travel = StraightLine(kmh, settings.detour, request.mode)
+    # teams, dwell and gap checked before the forecast is read, with the planner's own words
+    Problem((), Base("", 0.0, 0.0), end - start, travel, request.teams, request.dwell, request.gap)
     bands = forecast_bands(start, end)
     if not bands:
         raise FilterError(
             f"the shift {request.shift} is outside the forecast's night (18:00 to 06:00): "
             "there is nothing to plan a route to"
         )
+    longest = max(_band_length(band, start, end) for band in bands)
+    if longest < request.dwell:
+        raise FilterError(
+            f"the shift's longest part in one band of the night is {longest} minutes, less than "
+            f"the {request.dwell} minutes at a stop: no stop fits"
+        )
     services = services_frame(store)
     base = find_base(request.base, services, gazetteer, area)
-    required = service_stops(request.via, services, request.night, start, end)
+    required = service_stops(request.via, services, request.night, start, end, dwell=request.dwell)
     view = forecast_view(store, policy, area, night=request.night, bands=bands)
     stops = candidate_stops(view, start, end, dwell=request.dwell, names=names)
     if not stops and not required:
@@ -300,19 +335,23 @@ def night_route(
             f"left out before planning (at most {limit}: STREETSAFE_ROUTE_MAX_STOPS)"
         )
         stops = stops[:limit]
-    kmh = settings.foot_kmh if request.mode == "foot" else settings.van_kmh
     problem = Problem(
         stops=tuple(required + stops),
         base=base,
         shift=end - start,
-        travel=StraightLine(kmh, settings.detour, request.mode),
+        travel=travel,
         teams=request.teams,
         dwell=request.dwell,
         gap=request.gap,
         start_minute=start % DAY,
     )
     result = plan(problem, seconds=settings.route_seconds if seconds is None else seconds)
-    notes += list(result.notes)
+    missed = [
+        f"the call at {x.stop.label} is NOT on any route: {x.reason}"
+        for x in result.left_out
+        if x.stop.required
+    ]
+    notes = missed + notes + list(result.notes)
     notes.append(
         f"stops are hexagons of the outreach map at resolution {policy.finest_res}, shown "
         "only where the map shows them on such nights; a stop's value is its chance of a "
@@ -332,6 +371,7 @@ def night_route(
         start=start,
         end=end,
         notes=notes,
+        missed_calls=missed,
     )
 
 

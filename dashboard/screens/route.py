@@ -130,6 +130,8 @@ plan = route.plan
 audit_read(f"route {asked.night:%Y-%m-%d} {asked.shift}", None, cells=plan.visits)
 
 st.markdown(f"**{describe_request(asked)}** · base: {route.problem.base.name}")
+for missed in route.missed_calls:
+    st.warning(missed.capitalize(), icon="⚠️")
 cols = st.columns(4)
 cols[0].metric("Stops", plan.visits, help=f"of {len(route.problem.stops)} candidate stops")
 gain = (plan.value / plan.baseline - 1) if plan.baseline > 0 else 0.0
@@ -229,7 +231,7 @@ with st.expander("How the plan is made"):
         "in its band, staying the minutes chosen, keeping revisits apart and getting every "
         "team back by the shift's end. It starts from, and never does worse than, planning "
         "stop by stop (the next best value per minute).\n"
-        + "".join(f"- {note}\n" for note in route.notes)
+        + "".join(f"- {note}\n" for note in route.notes if note not in route.missed_calls)
     )
 
 night_text = f"{asked.night:%Y-%m-%d}"

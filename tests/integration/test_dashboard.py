@@ -570,6 +570,16 @@ def test_every_role_sees_the_services_open_on_the_night_map(app: Any) -> None:
         names = {row["name"] for row in layers["services"]["data"]}
         assert "SARC (demo)" in names  # open all night, every night
         assert any("Services open on the night of" in c.value for c in at.sidebar.caption)
+        # the services are drawn over the figures and dim none of them (a forecast does)
+        colours = {
+            key: [row["color"] for row in layer["data"]]
+            for key, layer in layers.items()
+            if key.startswith("hex-")
+        }
+        at.toggle(key="services").set_value(False).run()
+        without = {layer["id"]: layer for layer in _deck(at)["layers"]}
+        assert "services" not in without
+        assert colours == {key: [row["color"] for row in without[key]["data"]] for key in colours}
 
 
 def _no_expressions_but_accessors(layers: Any) -> None:

@@ -200,6 +200,14 @@ def test_bad_requests_are_messages(demo: Store, monkeypatch: pytest.MonkeyPatch)
         ({"via": ("Refuge office (demo)",)}, "not open during the shift"),
         ({"via": ("Shelterr",)}, "not a service"),
         ({"night": date(2026, 12, 25)}, "no forecast for the night"),
+        ({"shift": "05:00-04:00"}, "runs past noon"),  # a night runs from noon to noon
+        ({"shift": "10:00-06:00"}, "runs past noon"),
+        ({"dwell": 100_000}, "time at each stop"),
+        ({"shift": "23:59-00:00"}, "less than the 15 minutes at a stop"),
+        (  # the needle exchange shuts at 23:00: ten minutes of this shift
+            {"shift": "22:50-02:00", "via": ("Needle exchange, St Mary's (demo)",)},
+            "open for only 10 minutes",
+        ),
     ]
     for change, message in cases:
         with pytest.raises(FilterError, match=message):
@@ -221,6 +229,26 @@ def test_bad_requests_are_messages(demo: Store, monkeypatch: pytest.MonkeyPatch)
         _route(demo)
 
 
+def test_a_call_no_team_can_make_is_said_loudly(demo: Store) -> None:
+    # the A&E is 3.5 km from the drop-in: on foot there and back takes longer than the shift
+    route = _route(demo, shift="22:00-23:00", teams=1, via=("A&E, General Hospital (demo)",))
+    assert route.missed_calls
+    assert "A&E, General Hospital (demo) is NOT on any route" in route.missed_calls[0]
+    assert route.missed_calls[0] in route_csv(route)
+    made = _route(demo, via=("SARC (demo)", "sarc (DEMO)"))  # named twice: one call
+    assert [s.label for s in made.problem.stops if s.required] == ["SARC (demo)"]
+    assert not made.missed_calls
+
+
+def test_service_words_are_text_in_the_map_tooltips(demo: Store) -> None:
+    from dashboard.route_map import services_layers
+
+    services = open_services(services_frame(demo), FRIDAY, 1200, 1560)
+    services.loc[0, "name"] = "<img src=x onerror=alert(1)>"
+    (points, _) = services_layers(services, dark=False)
+    assert points.data[0]["near"] == "&lt;img src=x onerror=alert(1)&gt;"
+
+
 def test_the_cli_plans_a_route_and_loads_services(demo: Store, tmp_path: Path) -> None:
     runner = CliRunner()
     env = {"STREETSAFE_STORE": demo.url, "STREETSAFE_ROUTE_SECONDS": "1"}
@@ -233,6 +261,10 @@ def test_the_cli_plans_a_route_and_loads_services(demo: Store, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "greedy baseline" in result.output
     assert out.read_text().startswith("<?xml")
+    comma = ["--via", "Needle exchange, St Mary's (demo)", "--via", "SARC (demo)"]
+    result = runner.invoke(app, ["route", "--night", "2026-11-06", *comma], env=env)
+    assert result.exit_code == 0, result.output  # a name may hold a comma
+    assert "Needle exchange, St Mary's (demo)" in result.stdout
     for args, message in [
         (["--shift", "22:00-22:00"], "starts where it ends"),
         (["--teams", "0"], "--teams is 1 or more"),
