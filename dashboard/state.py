@@ -27,6 +27,7 @@ from geo.places import PlaceIndex
 from geo.privacy import PublishedView, RolePolicy
 from geo.sun import AFTER_SUNSET
 from geo.wards import Areas
+from ingest.files import spreadsheet_csv
 from ingest.gazetteer import Gazetteer
 from ingest.seal import SealContext
 from store import CountSource, ResidentViews, Store, open_store
@@ -434,7 +435,7 @@ def display_table(url: str, version: tuple[int, ...], request: AnyRequest) -> pd
 def view_csv(url: str, version: tuple[int, ...], request: AnyRequest) -> str:
     """Return the CSV export of the request's published view (what ``streetsafe map`` writes)."""
     view = map_view_of(url, version, request)
-    return view_table(view, places=places(url, version)).to_csv(index=False)
+    return spreadsheet_csv(view_table(view, places=places(url, version)))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

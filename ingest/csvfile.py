@@ -24,7 +24,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from geo.errors import SchemaError
-from ingest.kinds import normalise_name
+from ingest.files import restore_escaped
+from ingest.kinds import REJECT_COLUMNS, normalise_name
+
+# the columns only a rejects file streetsafe wrote has (ingest.pipeline.write_rejects)
+WRITTEN_BY_US = frozenset(REJECT_COLUMNS)
 
 BLOCK_SIZE = 16 << 20  # bytes parsed per batch: bounds memory on very large files
 _SNIFF_BYTES = 64 << 10
@@ -93,7 +97,9 @@ class CsvTable:
                 frame.columns = pd.Index(self.columns)
                 frame.index = pd.RangeIndex(row, row + len(frame))
                 row += len(frame)
-                yield _without_blank_rows(frame)
+                frame = _without_blank_rows(frame)
+                # a rejects file streetsafe wrote: its formula-safe cells back as first sent
+                yield restore_escaped(frame) if set(self.columns) >= WRITTEN_BY_US else frame
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise SchemaError(f"cannot be read as CSV: {exc}", source=self.source) from None
         self._sha256 = counting.sha256()

@@ -25,7 +25,7 @@ from geo.errors import SchemaError, StreetsafeError
 from geo.layers import POLICEUK
 from geo.places import GAZETTEER
 from ingest.csvfile import CsvTable, Progress, open_table
-from ingest.files import atomic_text
+from ingest.files import atomic_text, spreadsheet_safe
 from ingest.identity import Identities
 from ingest.kinds import KEPT_COLUMNS, KINDS, REJECT_COLUMNS, Kind
 from ingest.ordered import map_ordered, read_ahead
@@ -529,12 +529,13 @@ def write_rejects(rejects: pd.DataFrame, path: Path) -> None:
     """Write rejected rows as a CSV the user can fix and ingest again; atomic (no partial file).
 
     The original columns come first, then ``reject_line``, ``reject_columns``, ``reject_reasons``;
-    the readers ignore those three when the fixed file is ingested again.
+    the readers ignore those three when the fixed file is ingested again. A cell a spreadsheet
+    would run as a formula is written as text (``'=...``) and read back as it was sent.
     """
     original = [c for c in rejects.columns if c not in REJECT_COLUMNS]
     ordered = rejects.loc[:, [*original, *REJECT_COLUMNS]]
     with atomic_text(path) as fh:
-        ordered.to_csv(fh, index=False, quoting=csv.QUOTE_MINIMAL)
+        spreadsheet_safe(ordered).to_csv(fh, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
 def _a(noun: str) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from ingest.files import safe_cell
 from store import Store, chain_hash
 from store._access import GENESIS
 
@@ -157,7 +158,9 @@ def export(
     writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "detail": json.dumps(row["detail"], ensure_ascii=False)})
+        cells = {**row, "detail": json.dumps(row["detail"], ensure_ascii=False)}
+        # an actor's email or an agency's name reaches a spreadsheet as text, never a formula
+        writer.writerow({k: safe_cell(v) if isinstance(v, str) else v for k, v in cells.items()})
     return out.getvalue()
 
 

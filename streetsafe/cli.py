@@ -21,10 +21,12 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
 from geo.errors import StreetsafeError
+from ingest.files import spreadsheet_csv
 from streetsafe.messages import user_message
 
 app = typer.Typer(
@@ -79,6 +81,7 @@ OutOption = Annotated[
 ]
 
 PROGRESS_MIN_BYTES = 5 << 20  # show a progress bar for files larger than this
+REPORT_NOT_WRITTEN = 3  # exit status: the data was stored, a report file could not be written
 
 
 class KindName(StrEnum):
@@ -97,7 +100,9 @@ def _failures() -> Iterator[None]:
     try:
         yield
     except StreetsafeError as exc:
-        err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
+        err.print(
+            f"[bold red]error:[/] {escape(user_message(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(1) from None
 
 
@@ -143,8 +148,9 @@ def ingest(
     from streetsafe import audit
     from streetsafe.deployment import seal_context
 
-    failed = False
+    failed = unwritten = False
     summaries: list[IngestSummary] = []
+    errors: list[dict[str, str]] = []  # for --json: what failed, file by file
     with _failures():
         settings = _settings(store)
         ctx = seal_context(settings)
@@ -163,10 +169,11 @@ def ingest(
                     bars.done(n)
                     if isinstance(result, StreetsafeError):
                         err.print(
-                            f"[bold red]error:[/] {user_message(result)}",
+                            f"[bold red]error:[/] {escape(user_message(result))}",
                             highlight=False,
                             soft_wrap=True,
                         )
+                        errors.append({"file": str(path), "error": user_message(result)})
                         failed = True
                         continue
                     summaries.append(result)
@@ -182,14 +189,39 @@ def ingest(
                         already_stored=result.duplicates,
                     )
                     target = _rejects_path(rejects, path, several=len(paths) > 1)
-                    if target is not None and (result.rejected or target.exists()):
-                        write_rejects(result.rejects, target)
+                    if (
+                        target is not None
+                        and (result.rejected or target.exists())
+                        and not _written(write_rejects, result.rejects, target, result.accepted)
+                    ):
+                        unwritten, target = True, None
+                        errors.append({"file": str(path), "error": "rejects file not written"})
                     if not as_json:
                         _print_summary(result, target)
     if as_json:
-        out.print_json(json.dumps(_json_summary(summaries)))
+        out.print_json(json.dumps(_json_summary(summaries, errors, several=len(paths) > 1)))
     if failed:
         raise typer.Exit(1)
+    if unwritten:
+        raise typer.Exit(REPORT_NOT_WRITTEN)
+
+
+def _written(write: Callable[[Any, Path], None], what: Any, target: Path, stored: int) -> bool:
+    """Write a report file (rejects) after the data was stored; on failure say both, plainly."""
+    try:
+        write(what, target)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        err.print(
+            f"error: stored {stored:,} records; could not write the rejects file {target}: "
+            f"{reason[:1].lower()}{reason[1:]} (ingest the file again with another --rejects "
+            "path to get them: its stored rows are recognised and added again as nothing)",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        return False
+    return True
 
 
 def _ingest_services(
@@ -220,8 +252,14 @@ def _ingest_services(
                 rejected=summary.rejected,
             )
     target = _rejects_path(rejects, paths[0], several=False)
-    if summary.file is not None and target is not None and (summary.rejected or target.exists()):
-        write_service_rejects(summary.file, target)
+    unwritten = False
+    if (
+        summary.file is not None
+        and target is not None
+        and (summary.rejected or target.exists())
+        and not _written(write_service_rejects, summary.file, target, summary.accepted)
+    ):
+        unwritten, target = True, None
     if as_json:
         body = {
             "files": 1,
@@ -244,10 +282,12 @@ def _ingest_services(
             out.print(f"  {rejected.reason}", highlight=False, markup=False, soft_wrap=True)
         if summary.rejected > 5:
             out.print(f"  … and {summary.rejected - 5} more", markup=False)
-        if summary.rejected and target is None:
+        if summary.rejected and rejects is None:
             out.print("use --rejects PATH to save the rejected rows to fix and load again")
     if not summary.replaced:
         raise typer.Exit(1)
+    if unwritten:
+        raise typer.Exit(REPORT_NOT_WRITTEN)
 
 
 def _partner(ctx: Any, agency: str) -> Any:
@@ -311,12 +351,25 @@ class _ProgressBars:
             self._bars.remove_task(self._tasks.pop(n))
 
 
-def _json_summary(summaries: list[Any]) -> dict[str, Any]:
-    if len(summaries) == 1:
-        return dict(summaries[0].as_json())
+def _json_summary(
+    summaries: list[Any], errors: list[dict[str, str]], *, several: bool
+) -> dict[str, Any]:
+    """The ingest's summary for scripts: one file's, or (several files, or one that failed)
+    totals and each file's; ``errors`` names every file that failed (nothing of it stored)
+    and every report file not written."""
+    if not several and len(summaries) == 1:
+        return {**summaries[0].as_json(), **({"errors": errors} if errors else {})}
     total: dict[str, Any] = {
         k: sum(s.as_json()[k] for s in summaries)
-        for k in ("rows", "accepted", "rejected", "duplicates", "outside_area")
+        for k in (
+            "rows",
+            "accepted",
+            "rejected",
+            "duplicates",
+            "outside_area",
+            "dst_fold_flagged",
+            "sharing_defaulted",
+        )
     }
     reasons: dict[str, int] = {}
     for s in summaries:
@@ -325,11 +378,14 @@ def _json_summary(summaries: list[Any]) -> dict[str, Any]:
     total["rejected_by_reason"] = reasons
     total["dropped_columns"] = sorted({c for s in summaries for c in s.dropped_columns})
     total["files"] = [s.as_json() for s in summaries]
+    total["errors"] = errors
     return total
 
 
 def _print_summary(summary: Any, rejects_path: Path | None) -> None:
-    table = Table(title=f"{summary.source} ({summary.kind})", show_header=False, box=None)
+    # a file's name, columns and values are the user's words: printed as written, not as markup
+    title = f"{escape(summary.source)} ({summary.kind})"
+    table = Table(title=title, show_header=False, box=None)
     table.add_row("rows read", f"{summary.rows:,}")
     table.add_row("[green]accepted[/]", f"{summary.accepted:,}")
     table.add_row("duplicates (already stored)", f"{summary.duplicates:,}")
@@ -337,7 +393,7 @@ def _print_summary(summary: Any, rejects_path: Path | None) -> None:
         table.add_row("outside the study area", f"{summary.outside_area:,}")
     table.add_row("[red]rejected[/]" if summary.rejected else "rejected", f"{summary.rejected:,}")
     for reason, n in summary.rejected_by_reason.items():
-        table.add_row(f"  {reason}", f"{n:,}")
+        table.add_row(f"  {escape(reason)}", f"{n:,}")
     if summary.dst_fold_flagged:
         table.add_row(
             "times in the autumn DST fold (taken as BST, flagged)", f"{summary.dst_fold_flagged:,}"
@@ -347,7 +403,7 @@ def _print_summary(summary: Any, rejects_path: Path | None) -> None:
             "no sharing level given (kept outreach_only)", f"{summary.sharing_defaulted:,}"
         )
     if summary.dropped_columns:
-        table.add_row("columns dropped (not stored)", ", ".join(summary.dropped_columns))
+        table.add_row("columns dropped (not stored)", escape(", ".join(summary.dropped_columns)))
     out.print(table)
     if summary.rejected:
         if rejects_path is not None:
@@ -355,7 +411,11 @@ def _print_summary(summary: Any, rejects_path: Path | None) -> None:
         else:
             preview = summary.rejects.head(5)
             for _, row in preview.iterrows():
-                out.print(f"  line {row['reject_line']}: {row['reject_reasons']}", highlight=False)
+                out.print(
+                    f"  line {row['reject_line']}: {row['reject_reasons']}",
+                    highlight=False,
+                    markup=False,
+                )
             if summary.rejected > len(preview):
                 out.print(f"  … and {summary.rejected - len(preview):,} more")
             out.print("use --rejects PATH to save the rejected rows to fix and ingest again")
@@ -675,7 +735,7 @@ def map_export(
     if fmt is ExportFormat.geojson:
         text = json.dumps(view_geojson(view, places=places)) + "\n"
     else:
-        text = view_table(view, places=places).to_csv(index=False)
+        text = spreadsheet_csv(view_table(view, places=places))
     _write_out(text, out_path)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
@@ -771,7 +831,7 @@ def hotspots_export(
         }
         text = json.dumps(cells_geojson(report.cells["cell"].tolist(), table, properties)) + "\n"
     else:
-        text = table.to_csv(index=False)
+        text = spreadsheet_csv(table)
     _write_out(text, out_path)
     for note in report.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
@@ -898,7 +958,7 @@ def forecast_export(
                 )
             except FilterError as exc:
                 _usage_error(exc)
-    _write_out(forecast_table(view).to_csv(index=False), out_path)
+    _write_out(spreadsheet_csv(forecast_table(view)), out_path)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
 
@@ -1028,7 +1088,7 @@ def route_export(
 
 def _usage_error(exc: StreetsafeError) -> NoReturn:
     """Print a usage error's message and exit with status 2."""
-    err.print(f"[bold red]error:[/] {user_message(exc)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(user_message(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(2) from None
 
 
@@ -1038,8 +1098,17 @@ def _write_out(text: str, out_path: Path | None) -> None:
         return
     from ingest.files import atomic_text
 
-    with atomic_text(out_path) as fh:
-        fh.write(text)
+    try:
+        with atomic_text(out_path) as fh:
+            fh.write(text)
+    except OSError as exc:
+        err.print(
+            f"error: could not write {out_path}: {exc.strerror or exc}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+        raise typer.Exit(1) from None
 
 
 users_app = typer.Typer(help="Local accounts, for teams without an identity provider.")

@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 import pandas as pd
 
 from geo.routing import Plan, TeamRoute
+from ingest.files import spreadsheet_csv
 from ingest.services import SERVICE_KINDS
 from streetsafe.route import NightRoute, describe_request
 
@@ -136,7 +137,7 @@ def summary_lines(route: NightRoute) -> list[str]:
 def route_csv(route: NightRoute) -> str:
     """The run sheet as CSV, after ``#`` lines saying what it is."""
     head = "".join(f"# {line}\n" for line in summary_lines(route))
-    return head + run_sheet(route).to_csv(index=False)
+    return head + spreadsheet_csv(run_sheet(route))
 
 
 def route_gpx(route: NightRoute, *, now: datetime | None = None) -> str:

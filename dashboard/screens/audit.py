@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 import streamlit as st
 
 from dashboard.state import audit_read, require_page, store
+from ingest.files import spreadsheet_csv
 from streetsafe import audit
 
 require_page("audit")
@@ -35,7 +36,7 @@ else:
     st.dataframe(table, hide_index=True, width="stretch")
     st.download_button(
         "Download these entries (CSV)",
-        table.to_csv(index=False),
+        spreadsheet_csv(table),
         file_name="streetsafe-audit.csv",
         mime="text/csv",
     )

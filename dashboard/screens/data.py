@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.state import current_viewer, require_page
 from dashboard.upload import ingest_upload, undo_upload, upload_kinds
 from geo.errors import StreetsafeError
+from ingest.files import spreadsheet_csv
 from ingest.kinds import KINDS
 from ingest.pipeline import IngestSummary
 from streetsafe.messages import user_message
@@ -86,7 +87,7 @@ if last is not None:
         st.dataframe(rejects_first(summary.rejects), hide_index=True)
         st.download_button(
             "Download the rejected rows",
-            summary.rejects.to_csv(index=False),
+            spreadsheet_csv(summary.rejects),
             file_name=f"{summary.source.rsplit('.', 1)[0]}.rejects.csv",
             mime="text/csv",
         )

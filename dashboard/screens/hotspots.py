@@ -29,6 +29,7 @@ from dashboard.state import (
 from dashboard.summary import download_header, show_filters
 from geo.errors import StreetsafeError
 from geo.hotspots import MIN_TREND_STEPS, NO_PATTERN
+from ingest.files import spreadsheet_csv
 from streetsafe.filters import ReleaseRequest
 from streetsafe.hotspots import report_table
 from streetsafe.messages import user_message
@@ -151,7 +152,7 @@ with st.expander("How to read this"):
     )
 st.download_button(
     "Download CSV (as streetsafe hotspots writes it)",
-    download_header(f"hotspots of {LAYER_TITLES[layer]}", request) + table.to_csv(index=False),
+    download_header(f"hotspots of {LAYER_TITLES[layer]}", request) + spreadsheet_csv(table),
     file_name=f"hotspots-{layer}.csv",
     mime="text/csv",
     on_click=lambda: audit_read("hotspots", request, cells=len(report.cells), export="csv"),

@@ -34,6 +34,7 @@ from dashboard.state import (
 from dashboard.summary import describe, download_header, empty_reason, show_filters
 from geo.layers import POLICEUK
 from geo.privacy import PublishedView
+from ingest.files import spreadsheet_csv
 from streetsafe.filters import ReleaseRequest
 
 NOT_SHOWN = "not shown"  # a ward with no figure: too few people, or none
@@ -164,7 +165,7 @@ st.markdown(
 st.dataframe(table, hide_index=True, width="stretch")
 st.download_button(
     "Download the ward table (CSV)",
-    download_header("local impact by ward", request) + table.to_csv(index=False),
+    download_header("local impact by ward", request) + spreadsheet_csv(table),
     file_name="local-impact-by-ward.csv",
     mime="text/csv",
     on_click=lambda: audit_read("local_impact", request, cells=len(view.cells), export="csv"),

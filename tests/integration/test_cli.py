@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -15,8 +16,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from store import open_store
 from streetsafe.cli import app
-from streetsafe.resources import data_dir
+from streetsafe.resources import data_dir, data_file
 from tests.conftest import (
     POLICEUK_HAMPSHIRE,
     POLICEUK_HAMPSHIRE_ROWS,
@@ -353,3 +355,86 @@ def test_the_dashboard_refuses_to_serve_the_network_without_sign_in(
     refused = runner.invoke(app, args, env=env)
     assert refused.exit_code == 2
     assert "refusing to listen on 0.0.0.0" in refused.output
+
+
+def test_a_rejects_file_opens_safely_in_a_spreadsheet_and_comes_back_as_sent(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """OWASP's CSV injection rule on the rejects file; the mended file, ingested again, reads
+    each cell as first sent (the agency named in the reason is the hostile text itself)."""
+    hostile = "=cmd|' /C calc'!A0"
+    rows = [
+        "record_id,occurred_at,latitude,longitude,place,category,severity,agency,person_ref,sharing",
+        f'INC-1,2025-03-14 23:40,50.9112,-1.4044,,violence,high,"{hostile}",AB-17,partners',
+        'INC-2,2025-03-14 23:45,50.9112,-1.4044,,violence,high,Outreach team,"@SUM(1+1)",partners',
+        "INC-3,2025-03-14 23:50,50.9112,-1.4044,,violence,high,Outreach team,-2+3,partners",
+        "INC-4,2025-03-14 23:55,50.9112,-1.4044,,violenc,high,Outreach team,CD-4,partners",
+    ]
+    source = tmp_path / "incidents.csv"
+    source.write_text("\n".join(rows) + "\n")
+    rejects = tmp_path / "rejects.csv"
+    args = ["ingest", "incidents", str(source), "--rejects", str(rejects)]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(rejects, dtype=str, keep_default_na=False)
+    assert list(written["agency"]) == [f"'{hostile}", "Outreach team"]
+    assert list(written["longitude"]) == ["-1.4044", "-1.4044"]  # numbers stay numbers
+    assert not any(
+        cell[:1] and cell[:1] in "=+-@\t\r" and not cell[1:2].isdigit()
+        for cell in written.to_numpy().ravel()
+    )
+    again = tmp_path / "again.csv"
+    args = ["ingest", "incidents", str(rejects), "--rejects", str(again), "--json"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    reread = pd.read_csv(again, dtype=str, keep_default_na=False)
+    assert list(reread["agency"]) == [f"'{hostile}", "Outreach team"]  # not "''=cmd..."
+    assert hostile in reread["reject_reasons"].iloc[0]
+
+
+def test_a_rejects_file_that_cannot_be_written_is_a_message_after_the_data_is_stored(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(rejects: object, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("ingest.pipeline.write_rejects", full_disk)
+    source = data_file("templates", "incidents.csv")
+    rows = source.read_text().splitlines()
+    rows[1] = rows[1].replace("EXAMPLE-INC-1", "INC-1")  # one good row; the others rejected
+    good = tmp_path / "incidents.csv"
+    good.write_text("\n".join(rows) + "\n")
+    args = ["ingest", "incidents", str(good), "--rejects", str(tmp_path / "r.csv")]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 3, result.output  # stored, but a report file is missing
+    assert "Traceback" not in result.output
+    assert "stored 1 records; could not write the rejects file" in result.output
+    assert "no space left on device" in result.output
+    with open_store(env["STREETSAFE_STORE"], storage_res=10) as store:
+        assert store.data_version()[:2] == (1, 1)  # the file's record is in
+
+
+def test_users_words_print_as_written_and_json_totals_are_whole(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    header = "record_id,occurred_at,latitude,longitude,place,category,severity,agency,person_ref"
+    marked = tmp_path / "[red]marked.csv"
+    marked.write_text(
+        f"{header}\nINC-1,2025-03-14 23:40,50.9112,-1.4044,,violence,high,[bold red]x[/],AB-1\n"
+    )
+    result = runner.invoke(app, ["ingest", "incidents", str(marked)], env=env)
+    assert result.exit_code == 0, result.output
+    flat = result.output.replace("\n", "")
+    assert "[red]marked.csv" in flat  # Rich markup in a user's words, shown literally
+    assert "'[bold red]x[/]'" in flat
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\x00\x01\x02 not a csv")
+    args = ["ingest", "incidents", str(marked), str(binary), "--json"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 1
+    body = json.loads(result.stdout)
+    assert {"dst_fold_flagged", "sharing_defaulted", "files", "errors"} <= set(body)
+    assert body["rows"] == 1
+    assert body["rejected"] == 1
+    assert [e["file"] for e in body["errors"]] == [str(binary)]
+    assert "binary" in body["errors"][0]["error"]
