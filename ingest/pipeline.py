@@ -55,6 +55,7 @@ class IngestSummary:
     # the store's number of the file once committed: what undoing this upload names
     # (Store.undo_upload); None until then
     batch_id: int | None = None
+    notes: list[str] = field(default_factory=list)  # hints for the person who sent the file
 
     def as_json(self) -> dict[str, Any]:
         """Return the summary as plain JSON-able values (without the rejected rows)."""
@@ -71,6 +72,7 @@ class IngestSummary:
             "dst_fold_flagged": self.dst_fold_flagged,
             "sharing_defaulted": self.sharing_defaulted,
             "batch_id": self.batch_id,
+            "notes": list(self.notes),
         }
 
 
@@ -322,7 +324,25 @@ def _load(store: Store, opened: _Opened, items: Iterator[_Item], ctx: SealContex
         _finish(summary, table, reasons, reject_parts)  # a failure here still rolls back
         batch_id = writer.batch_id
     summary.batch_id = batch_id  # committed
+    summary.notes += _area_hint(summary, ctx.study_area.name)
     return summary
+
+
+OUTSIDE_HINT_SHARE = 0.9  # when this much of a file lies outside the study area, say so
+OUTSIDE_HINT_ROWS = 10
+
+
+def _area_hint(summary: IngestSummary, area: str) -> list[str]:
+    """A hint when almost every row lies outside the study area: most likely the deployment's
+    boundary is not set (the shipped one is Southampton), not a file of strays."""
+    outside = summary.outside_area + summary.rejected_by_reason.get("outside study area", 0)
+    if summary.rows < OUTSIDE_HINT_ROWS or outside < OUTSIDE_HINT_SHARE * summary.rows:
+        return []
+    return [
+        f"{outside:,} of {summary.rows:,} rows lie outside the study area in force ({area}): "
+        "if this file is from the deployment's own town, set STREETSAFE_STUDY_AREA to its "
+        'boundary (see the README\'s "Another town")'
+    ]
 
 
 def _index_places(parts: list[pd.DataFrame], ctx: SealContext) -> pd.DataFrame:

@@ -405,20 +405,28 @@ def _print_summary(summary: Any, rejects_path: Path | None) -> None:
     if summary.dropped_columns:
         table.add_row("columns dropped (not stored)", escape(", ".join(summary.dropped_columns)))
     out.print(table)
+    for note in summary.notes:
+        out.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
     if summary.rejected:
-        if rejects_path is not None:
-            out.print(f"rejected rows written to {rejects_path}: fix them and ingest that file")
-        else:
-            preview = summary.rejects.head(5)
-            for _, row in preview.iterrows():
-                out.print(
-                    f"  line {row['reject_line']}: {row['reject_reasons']}",
-                    highlight=False,
-                    markup=False,
-                )
-            if summary.rejected > len(preview):
-                out.print(f"  … and {summary.rejected - len(preview):,} more")
-            out.print("use --rejects PATH to save the rejected rows to fix and ingest again")
+        _print_rejects(summary, rejects_path)
+
+
+def _print_rejects(summary: Any, rejects_path: Path | None) -> None:
+    """Where the rejected rows went, or the first few of them and how to keep them all."""
+    if rejects_path is not None:
+        out.print(
+            f"rejected rows written to {rejects_path}: fix them and ingest that file",
+            markup=False,
+        )
+        return
+    preview = summary.rejects.head(5)
+    for _, row in preview.iterrows():
+        out.print(
+            f"  line {row['reject_line']}: {row['reject_reasons']}", highlight=False, markup=False
+        )
+    if summary.rejected > len(preview):
+        out.print(f"  … and {summary.rejected - len(preview):,} more")
+    out.print("use --rejects PATH to save the rejected rows to fix and ingest again")
 
 
 @app.command()

@@ -82,6 +82,8 @@ if last is not None:
     cols[1].metric("Rejected", f"{summary.rejected:,}")
     cols[2].metric("Already stored", f"{summary.duplicates:,}")
     cols[3].metric("Outside the study area", f"{summary.outside_area:,}")
+    for note in summary.notes:
+        st.warning(note, icon="🗺️")
     if summary.rejected:
         st.markdown("**Rejected rows**: fix them in the file below and upload it again.")
         st.dataframe(rejects_first(summary.rejects), hide_index=True)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -438,3 +439,51 @@ def test_users_words_print_as_written_and_json_totals_are_whole(
     assert body["rejected"] == 1
     assert [e["file"] for e in body["errors"]] == [str(binary)]
     assert "binary" in body["errors"][0]["error"]
+
+
+def test_a_file_almost_all_outside_the_study_area_gets_a_hint(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A deployment that forgot STREETSAFE_STUDY_AREA: a town's file, all outside the shipped
+    Southampton boundary, is told why, not just counted."""
+    header = "record_id,occurred_at,latitude,longitude,place,category,severity,agency,person_ref"
+    rows = [  # Bournemouth town centre
+        f"INC-{n},2025-03-14 23:{n:02d},50.7200,-1.8800,,violence,high,Outreach team,AB-{n}"
+        for n in range(12)
+    ]
+    source = tmp_path / "bournemouth.csv"
+    source.write_text("\n".join([header, *rows]) + "\n")
+    result = runner.invoke(app, ["ingest", "incidents", str(source)], env=env)
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "12 of 12 rows lie outside the study area in force (Southampton)" in flat
+    assert "STREETSAFE_STUDY_AREA" in flat
+    result = runner.invoke(app, ["ingest", "incidents", str(source), "--json"], env=env)
+    assert "STREETSAFE_STUDY_AREA" in json.loads(result.stdout)["notes"][0]
+
+
+def test_a_file_that_cannot_be_read_is_reported_in_its_turn_and_the_rest_go_in(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied (the tests run as root, who may read anything: the refusal is made
+    as the system would make it)."""
+    import builtins
+
+    locked = tmp_path / "locked.csv"
+    locked.write_text("anything\n")
+    real_open = builtins.open
+
+    def guarded(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(file) == str(locked):
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("ingest.pipeline.open", guarded, raising=False)
+    good = data_file("policeuk", "2022-02-southampton-street.csv")
+    args = ["ingest", "policeuk", str(locked), str(good), "--json"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.stdout)
+    assert body["accepted"] > 3000  # the next file went in
+    assert body["errors"][0]["file"] == str(locked)
+    assert "permission denied" in body["errors"][0]["error"].lower()
