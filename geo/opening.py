@@ -182,14 +182,14 @@ def open_intervals(hours: WeeklyHours, night: date) -> list[Range]:
 def open_during(hours: WeeklyHours, night: date, start_min: int, end_min: int) -> bool:
     """Return whether the service is open at any time of the window [``start_min``,
     ``end_min``) of ``night`` (minutes from 00:00 on ``night``; see :func:`parse_shift`)."""
-    return bool(_within(hours, night, start_min, end_min))
+    return bool(open_within(hours, night, start_min, end_min))
 
 
 def hours_text(hours: WeeklyHours, night: date, start_min: int, end_min: int) -> str:
     """Return what a tooltip or a run sheet says of the service during the window:
     ``open all night``, ``closed``, or when it is open within it, e.g. ``open until 02:00``,
     ``open from 22:00``, ``open 21:00-23:00, from 01:00``."""
-    within = _within(hours, night, start_min, end_min)
+    within = open_within(hours, night, start_min, end_min)
     if not within:
         return CLOSED
     if within == [(start_min, end_min)]:
@@ -205,7 +205,7 @@ def hours_text(hours: WeeklyHours, night: date, start_min: int, end_min: int) ->
     return "open " + ", ".join(parts)
 
 
-def _within(hours: WeeklyHours, night: date, start_min: int, end_min: int) -> list[Range]:
+def open_within(hours: WeeklyHours, night: date, start_min: int, end_min: int) -> list[Range]:
     """Return the open ranges of ``night`` cut to the window (nothing where they miss it)."""
     if not (0 <= start_min < end_min <= NIGHT_MINUTES):
         raise FilterError(

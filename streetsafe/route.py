@@ -28,7 +28,7 @@ from geo.forecast import NIGHT_BANDS as FORECAST_BANDS
 from geo.hexes import cell_centres, cell_to_str
 from geo.layers import INCIDENT, OUTREACH
 from geo.nights import NIGHT_BANDS
-from geo.opening import hours_text, open_intervals, parse_shift
+from geo.opening import hours_text, open_within, parse_shift
 from geo.privacy import RolePolicy
 from geo.routing import Base, Plan, Problem, Stop, StraightLine, plan
 from ingest.pseudonyms import fold_name
@@ -252,11 +252,7 @@ def service_stops(
             hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
             raise FilterError(f"{name!r} is not a service in the services file{hint}")
         row = hits.iloc[0]
-        spans = [
-            (max(a, start) - start, min(b, end) - start)
-            for a, b in open_intervals(row["weekly"], night)
-            if min(b, end) > max(a, start)
-        ]
+        spans = [(a - start, b - start) for a, b in open_within(row["weekly"], night, start, end)]
         if not spans:
             raise FilterError(f"{row['name']} is not open during the shift")
         a, b = max(spans, key=lambda s: s[1] - s[0])

@@ -17,13 +17,14 @@ from geo.routing.schedule import make_plan, schedule
 REQUIRED_PENALTY = 10**13  # dropping a required call costs more than every value together
 
 
-def greedy(problem: Problem) -> Plan:
-    """Return the greedy baseline's plan for ``problem``."""
+def greedy(problem: Problem, m: Matrix | None = None) -> Plan:
+    """Return the greedy baseline's plan for ``problem`` (on its travel matrix ``m``, when the
+    caller has it already)."""
     started = time.perf_counter()
-    m = Matrix(problem)
+    m = m or Matrix(problem)
     after: dict[int, list[int]] = defaultdict(list)  # stop -> visits to its place due later
     before: dict[int, list[int]] = defaultdict(list)
-    for a, b in problem.same_place():
+    for a, b in problem.same_place:
         after[a].append(b)
         before[b].append(a)
     taken: dict[int, int] = {}  # stop -> arrival

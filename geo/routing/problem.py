@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -98,19 +99,21 @@ class Problem:
         m = (self.start_minute + minute) % (24 * 60)
         return f"{m // 60:02d}:{m % 60:02d}"
 
-    def same_place(self) -> list[tuple[int, int]]:
+    @cached_property
+    def same_place(self) -> tuple[tuple[int, int], ...]:
         """Pairs (i, j) of stops at one place, i's window first: when both are visited, j
-        begins at least ``dwell + gap`` after i begins (stop indices; none when no gap)."""
+        begins at least ``dwell + gap`` after i begins (stop indices; none when no gap).
+        Worked out once: the baseline, the solver, the schedule and the check all ask."""
         if self.gap <= 0:
-            return []
+            return ()
         by_place: dict[str, list[int]] = defaultdict(list)
         for i, s in enumerate(self.stops):
             by_place[s.place].append(i)
-        pairs = []
+        pairs: list[tuple[int, int]] = []
         for members in by_place.values():
             members.sort(key=lambda i: (self.stops[i].opens, self.stops[i].key))
             pairs += [(a, b) for n, a in enumerate(members) for b in members[n + 1 :]]
-        return pairs
+        return tuple(pairs)
 
 
 class Matrix:

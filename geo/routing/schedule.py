@@ -31,7 +31,7 @@ def _earliest(problem: Problem, orders: Sequence[Sequence[int]], m: Matrix) -> d
     opening, and ``dwell + gap`` after an earlier visit to its place (pushed on until all
     hold: every push only delays, so this ends at the least times that keep every rule)."""
     before: dict[int, list[int]] = defaultdict(list)
-    for a, b in problem.same_place():
+    for a, b in problem.same_place:
         before[b].append(a)
     arrive: dict[int, int] = {}
     for _ in range(_ROUNDS):
@@ -85,9 +85,10 @@ def violations(problem: Problem, plan: Plan) -> list[str]:
     seen: dict[str, Visit] = {}
     if len(plan.routes) > problem.teams:
         found.append(f"{len(plan.routes)} routes for {problem.teams} teams")
+    index = {s.key: i for i, s in enumerate(problem.stops)}
     for route in plan.routes:
-        found += _route_violations(problem, m, route, seen)
-    for a, b in problem.same_place():
+        found += _route_violations(problem, m, route, seen, index)
+    for a, b in problem.same_place:
         ka, kb = problem.stops[a].key, problem.stops[b].key
         if ka in seen and kb in seen and seen[kb].arrive < seen[ka].leave + problem.gap:
             found.append(f"{kb} comes back to {problem.stops[b].place} within the gap")
@@ -95,9 +96,8 @@ def violations(problem: Problem, plan: Plan) -> list[str]:
 
 
 def _route_violations(
-    problem: Problem, m: Matrix, route: TeamRoute, seen: dict[str, Visit]
+    problem: Problem, m: Matrix, route: TeamRoute, seen: dict[str, Visit], index: dict[str, int]
 ) -> list[str]:
-    index = {s.key: i for i, s in enumerate(problem.stops)}
     found, team = [], route.team
     if route.depart < 0:
         found.append(f"team {team} leaves before the shift starts")
@@ -144,7 +144,7 @@ def make_plan(
     """A plan of ``routes``, with every stop left out and why (most valuable first)."""
     visited = {v.stop.key: (r.team, v) for r in routes for v in r.visits}
     partners: dict[int, list[int]] = defaultdict(list)
-    for a, b in problem.same_place():
+    for a, b in problem.same_place:
         partners[a].append(b)
         partners[b].append(a)
     left = []

@@ -31,8 +31,8 @@ def plan(problem: Problem, *, seconds: float = 3.0) -> Plan:
     from ortools.constraint_solver import pywrapcp
 
     started = time.perf_counter()
-    baseline = greedy(problem)
-    m = Matrix(problem)
+    m = Matrix(problem)  # the travel times, asked of the TravelTimes once
+    baseline = greedy(problem, m)
     candidates = [i for i in range(len(problem.stops)) if m.reachable(i)]
     routes, notes = baseline.routes, []
     if candidates:
@@ -97,7 +97,7 @@ class _Model:
     def _revisit_gaps(self) -> None:
         p, r = self.problem, self.routing
         big = p.shift + p.dwell + p.gap
-        for a, b in p.same_place():
+        for a, b in p.same_place:
             if a in self.node_of and b in self.node_of:
                 ia = self.manager.NodeToIndex(self.node_of[a])
                 ib = self.manager.NodeToIndex(self.node_of[b])
