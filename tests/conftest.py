@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import io
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from ingest.pipeline import ingest_file
 from ingest.seal import SealContext
 from store import Store, open_store
+from streetsafe.demo import generate_demo
 from streetsafe.deployment import seal_context
 from streetsafe.settings import Settings
 from tests.pg_cluster import PgCluster, database_url, pg_cluster
@@ -96,6 +99,33 @@ def _store_url(
         yield url
 
 
+def fresh_store(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path, *, storage_res: int = 10
+) -> Generator[Store, None, None]:
+    """A fresh store of ``engine``, yielded once; closed (and its database dropped) after."""
+    for url in _store_url(engine, request, tmp_path):
+        with open_store(url, storage_res=storage_res) as store:
+            yield store
+
+
+DEMO_KINDS = ("incidents", "outreach", "asb")
+
+
+def load_demo(
+    store: Store,
+    ctx: SealContext,
+    *,
+    end: date,
+    scale: float = 1.0,
+    kinds: Sequence[str] = DEMO_KINDS,
+) -> None:
+    """Ingest the synthetic demo's report files of ``kinds``, as ``streetsafe demo`` does."""
+    files = generate_demo(end=end, scale=scale)
+    for kind in kinds:
+        stream = io.BytesIO(getattr(files, kind))
+        ingest_file(store, kind, stream, ctx=ctx, source=f"{kind}.csv", synthetic=True)
+
+
 ENGINES = [
     pytest.param("embedded", id="embedded"),
     pytest.param("postgis", id="postgis", marks=pytest.mark.postgis),
@@ -107,6 +137,4 @@ def engine_store(
     request: pytest.FixtureRequest, tmp_path: Path, settings: Settings
 ) -> Iterator[Store]:
     """A fresh store of each engine in turn: the same test runs on both."""
-    for url in _store_url(request.param, request, tmp_path):
-        with open_store(url, storage_res=settings.storage_res) as st:
-            yield st
+    yield from fresh_store(request.param, request, tmp_path, storage_res=settings.storage_res)

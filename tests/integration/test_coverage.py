@@ -14,14 +14,13 @@ import pytest
 from geo.errors import ConfigError
 from ingest.pipeline import ingest_file
 from store import Store, open_store
-from streetsafe.demo import generate_demo
 from streetsafe.deployment import seal_context
 from streetsafe.policies import load_policies
 from streetsafe.releases import ReleaseRules, first_release_month, make_releases
 from streetsafe.resources import data_file
 from streetsafe.settings import Settings
 from streetsafe.views import coverage
-from tests.conftest import ENGINES, TEST_KEY, _store_url
+from tests.conftest import ENGINES, TEST_KEY, _store_url, fresh_store, load_demo
 
 END = date(2026, 10, 31)
 TODAY = date(2026, 11, 23)
@@ -56,10 +55,7 @@ def twins(
         for i, place in enumerate(places):
             store = open_store(next(place), storage_res=10)
             stores.append(store)
-            files = generate_demo(end=END, scale=0.2)
-            for kind in ("incidents", "outreach", "asb"):
-                stream = io.BytesIO(getattr(files, kind))
-                ingest_file(store, kind, stream, ctx=ctx, source=f"{kind}.csv", synthetic=True)
+            load_demo(store, ctx, end=END, scale=0.2)
             police = str(data_file("policeuk", "2022-02-southampton-street.csv"))
             ingest_file(store, "policeuk", police, ctx=ctx)
             if i:
@@ -124,22 +120,18 @@ def test_which_months_are_released_does_not_follow_the_earliest_record(
     seen = []
     for lone in (False, True):
         tmp = tmp_path_factory.mktemp(f"release-from-{engine}")
-        for url in _store_url(engine, request, tmp):
-            with open_store(url, storage_res=10) as store:
-                files = generate_demo(end=END, scale=0.1)
-                for kind in ("incidents", "outreach", "asb"):
-                    stream = io.BytesIO(getattr(files, kind))
-                    ingest_file(store, kind, stream, ctx=ctx, source=kind, synthetic=True)
-                if lone:
-                    stream = io.BytesIO(_lone_record_first("2024-03").encode())
-                    ingest_file(store, "outreach", stream, ctx=ctx, source="lone.csv")
-                make_releases(store, ReleaseRules.of(settings, TODAY))
-                seen.append(
-                    (
-                        sorted(store.release_ids()),
-                        coverage(store, POLICIES["police_npt"]).text({}),
-                    )
+        for store in fresh_store(engine, request, tmp):
+            load_demo(store, ctx, end=END, scale=0.1)
+            if lone:
+                stream = io.BytesIO(_lone_record_first("2024-03").encode())
+                ingest_file(store, "outreach", stream, ctx=ctx, source="lone.csv")
+            make_releases(store, ReleaseRules.of(settings, TODAY))
+            seen.append(
+                (
+                    sorted(store.release_ids()),
+                    coverage(store, POLICIES["police_npt"]).text({}),
                 )
+            )
     assert seen[0] == seen[1]
     assert seen[0][0][0] == date(2025, 1, 1)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -27,7 +26,6 @@ from geo.hexes import cells_from_points, cells_to_str
 from ingest.pipeline import ingest_file
 from store import open_store
 from streetsafe.boundaries import load_areas
-from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area
 from streetsafe.filters import ReleaseRequest, parse_request
 from streetsafe.policies import load_policies
@@ -36,7 +34,7 @@ from streetsafe.resources import data_file
 from streetsafe.services import load_services
 from streetsafe.settings import Settings
 from streetsafe.views import published_view, release_view
-from tests.conftest import ROOT, TEST_KEY
+from tests.conftest import ROOT, TEST_KEY, load_demo
 from tests.pages import DATA_PAGES, HEADERS, PAGES
 
 APP = str(ROOT / "dashboard" / "app.py")
@@ -51,17 +49,8 @@ def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     url = str(tmp_path_factory.mktemp("dash") / "demo.duckdb")
     ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
-    files = generate_demo(end=date(2026, 10, 31), scale=0.5)
     with open_store(url, storage_res=10) as store:
-        for kind in ("incidents", "outreach", "asb"):
-            ingest_file(
-                store,
-                kind,
-                io.BytesIO(getattr(files, kind)),
-                ctx=ctx,
-                source=f"{kind}.csv",
-                synthetic=True,
-            )
+        load_demo(store, ctx, end=date(2026, 10, 31), scale=0.5)
         ingest_file(
             store,
             "policeuk",

@@ -23,7 +23,6 @@ from geo.nights import NIGHT_BANDS
 from ingest.pipeline import ingest_file
 from store import Store, open_store
 from streetsafe.cli import app
-from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area, seal_context
 from streetsafe.filters import ReleaseRequest, ViewRequest, parse_request
 from streetsafe.forecast import GATE_WEEKS, forecast_view
@@ -33,7 +32,7 @@ from streetsafe.releases import ReleaseRules, make_releases
 from streetsafe.resources import data_file
 from streetsafe.settings import Settings
 from streetsafe.views import published_view, release_view
-from tests.conftest import ENGINES, TEST_KEY, _store_url
+from tests.conftest import ENGINES, TEST_KEY, _store_url, fresh_store, load_demo
 
 END = date(2026, 10, 31)
 TODAY = date(2026, 11, 23)
@@ -43,11 +42,9 @@ AREA = load_study_area(Settings.from_env({}).study_area)
 
 
 def _fill(store: Store) -> None:
-    ctx = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
-    files = generate_demo(end=END, scale=0.3)
-    for kind in ("incidents", "outreach", "asb"):
-        stream = io.BytesIO(getattr(files, kind))
-        ingest_file(store, kind, stream, ctx=ctx, source=f"{kind}.csv", synthetic=True)
+    load_demo(
+        store, seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY)), end=END, scale=0.3
+    )
     make_releases(store, ReleaseRules.of(Settings.from_env({}), TODAY))
 
 
@@ -57,10 +54,9 @@ def demo(
 ) -> Iterator[Store]:
     """A small demo store of each engine, released to October 2026."""
     tmp = tmp_path_factory.mktemp(f"hot-{request.param}")
-    for url in _store_url(request.param, request, tmp):
-        with open_store(url, storage_res=10) as store:
-            _fill(store)
-            yield store
+    for store in fresh_store(request.param, request, tmp):
+        _fill(store)
+        yield store
 
 
 class ReleasesOnly:
@@ -366,10 +362,7 @@ def twins(
         for i, place in enumerate(places):
             store = open_store(next(place), storage_res=10)
             stores.append(store)
-            files = generate_demo(end=END, scale=0.2)
-            for kind in ("incidents", "outreach", "asb"):
-                stream = io.BytesIO(getattr(files, kind))
-                ingest_file(store, kind, stream, ctx=ctx, source=f"{kind}.csv", synthetic=True)
+            load_demo(store, ctx, end=END, scale=0.2)
             for month in (8, 9, 10) if i else ():
                 stream = io.BytesIO(_target_rows(month).encode())
                 ingest_file(store, "incidents", stream, ctx=ctx, source=f"t{month}.csv")
