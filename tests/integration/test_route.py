@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,8 @@ from geo.hexes import cell_resolutions, cell_to_str, cells_from_points, str_to_c
 from geo.routing import violations
 from ingest.gazetteer import Gazetteer
 from ingest.pipeline import ingest_file
-from store import Store, open_store
+from store import Store
 from streetsafe.cli import app
-from streetsafe.demo import generate_demo
 from streetsafe.deployment import load_study_area, seal_context
 from streetsafe.forecast import ForecastView
 from streetsafe.places import place_index
@@ -33,7 +32,7 @@ from streetsafe.route import NightRoute, RouteRequest, candidate_stops, night_ro
 from streetsafe.runsheet import route_csv, route_gpx, route_html, run_sheet
 from streetsafe.services import load_services, open_services, services_frame
 from streetsafe.settings import Settings
-from tests.conftest import ENGINES, TEST_KEY, _store_url
+from tests.conftest import ENGINES, TEST_KEY, fresh_store, load_demo
 
 END = date(2026, 10, 31)
 FRIDAY = date(2026, 11, 6)  # in the forecast's week after the data's last night
@@ -47,24 +46,16 @@ XSD = Path(__file__).parents[1] / "fixtures" / "gpx11_subset.xsd"
 CTX = seal_context(Settings.from_env({}, pseudonym_key=TEST_KEY))
 
 
-def _fill(store: Store) -> None:
-    files = generate_demo(end=END, scale=0.3)
-    for kind in ("incidents", "outreach"):
-        stream = io.BytesIO(getattr(files, kind))
-        ingest_file(store, kind, stream, ctx=CTX, source=f"{kind}.csv", synthetic=True)
-    load_services(store, data_file("services_demo.csv"), AREA)
-
-
 @pytest.fixture(scope="module", params=ENGINES)
 def demo(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Store]:
     """A small demo store of each engine, with the demo services."""
     tmp = tmp_path_factory.mktemp(f"route-{request.param}")
-    for url in _store_url(request.param, request, tmp):
-        with open_store(url, storage_res=10) as store:
-            _fill(store)
-            yield store
+    for store in fresh_store(request.param, request, tmp):
+        load_demo(store, CTX, end=END, scale=0.3, kinds=("incidents", "outreach"))
+        load_services(store, data_file("services_demo.csv"), AREA)
+        yield store
 
 
 def _route(store: Store, **kwargs: Any) -> NightRoute:
@@ -294,3 +285,56 @@ def test_the_cli_plans_a_route_and_loads_services(demo: Store, tmp_path: Path) -
     assert "NOT loaded" in result.output
     assert len(services_frame(demo)) == 7  # the example rows replaced nothing
     load_services(demo, data_file("services_demo.csv"), AREA)
+
+
+class ServicesOnly:
+    """A store that answers only the services list: reading anything else fails."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def services(self) -> pd.DataFrame:
+        return self._store.services()
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the services layer read {name!r}, not only the services")
+
+
+@pytest.mark.parametrize("role", ["police_npt", "community_safety"])
+def test_a_partner_with_unlimited_questions_learns_nothing_from_services_or_routes(
+    demo: Store, role: str
+) -> None:
+    """The partner's new surface is the services layer on its night map (and a refused route).
+    Asked every night of a week in every hour window, before and after k - 1 women are planted
+    at a service's own door (placing records through a label), it answers the same, to the
+    letter: it reads nothing but the services list, so there is no noise to average away and no
+    held-back figure to bisect."""
+    windows = [(h * 60, (h + w) * 60) for h in range(12, 36) for w in (1, 4) if h + w <= 48]
+    nights = [FRIDAY - timedelta(days=n) for n in range(7)]
+
+    def answers() -> list[list[tuple[str, str]]]:
+        frame = services_frame(ServicesOnly(demo))  # type: ignore[arg-type]
+        return [
+            sorted(zip(o["name"], o["open_text"], strict=True))
+            for night in nights
+            for start, end in windows
+            for o in [open_services(frame, night, start, end)]
+        ]
+
+    before = answers()
+    drop_in = services_frame(demo).set_index("name").loc["Night drop-in (demo)"]
+    header = "record_id,occurred_at,latitude,longitude,place,category,agency,person_ref,sharing"
+    rows = [
+        f"DOOR-{role}-{w},2026-10-23 23:{w:02d},{drop_in['lat']},{drop_in['lon']},,"
+        f"welfare_check,Night van,DOOR-{w},partners"
+        for w in range(OUTREACH.k - 1)
+    ]
+    planted = ingest_file(
+        demo, "outreach", io.BytesIO("\n".join([header, *rows]).encode()), ctx=CTX, source="d"
+    )
+    assert planted.accepted == len(rows)
+    assert answers() == before
+    with pytest.raises(PolicyError):
+        night_route(
+            demo, POLICIES[role], AREA, SETTINGS, RouteRequest(night=FRIDAY), gazetteer=GAZETTEER
+        )
