@@ -87,8 +87,7 @@ def shift_minutes(text: str) -> tuple[int, int]:
     """The shift as minutes from 00:00 on the night's evening date: ``20:00-02:00`` is
     (1200, 1560); a shift starting before noon is in the night's small hours (+24 h)."""
     start, end = parse_shift(text)
-    if start < NOON:
-        start, end = start + DAY, end + DAY
+    start, end = night_window(start, end % DAY)
     if end > DAY + NOON:
         raise FilterError(
             f"shift {text} runs past noon: a night runs from 12:00 to 11:59 the next morning "

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from geo.routing.greedy import REQUIRED_PENALTY, greedy
 from geo.routing.problem import Matrix, Plan, Problem
@@ -28,8 +27,6 @@ FULL_SEARCH_STOPS = 20  # from this many reachable stops on, the search takes al
 
 def plan(problem: Problem, *, seconds: float = 3.0) -> Plan:
     """Return the teams' routes covering the most value the shift allows."""
-    from ortools.constraint_solver import pywrapcp
-
     started = time.perf_counter()
     m = Matrix(problem)  # the travel times, asked of the TravelTimes once
     baseline = greedy(problem, m)
@@ -39,7 +36,7 @@ def plan(problem: Problem, *, seconds: float = 3.0) -> Plan:
         model = _Model(problem, m, candidates)
         # a night of a few stops is solved in moments: search it for proportionally less
         limit = seconds * min(1.0, len(candidates) / FULL_SEARCH_STOPS)
-        solution = model.solve(baseline, limit, pywrapcp)
+        solution = model.solve(baseline, limit)
         if solution is None:
             notes.append("the solver found no plan in its time: this is the greedy baseline's")
         else:
@@ -107,9 +104,9 @@ class _Model:
                     >= p.dwell + p.gap
                 )
 
-    def solve(self, start: Plan, seconds: float, pywrapcp: Any) -> list[list[int]] | None:
+    def solve(self, start: Plan, seconds: float) -> list[list[int]] | None:
         """Search from ``start``'s routes for ``seconds``; the teams' orders (stop indices)."""
-        from ortools.constraint_solver import routing_enums_pb2
+        from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
         params = pywrapcp.DefaultRoutingSearchParameters()
         params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
