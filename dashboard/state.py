@@ -32,7 +32,7 @@ from ingest.gazetteer import Gazetteer
 from ingest.seal import SealContext
 from store import CountSource, ResidentViews, Store, open_store
 from store.cube import DIMENSIONS, ResidentCube
-from streetsafe import audit, boundaries
+from streetsafe import audit, boundaries, handoff
 from streetsafe.access import ADMIN, AccessMap
 from streetsafe.deployment import load_access, load_study_area, seal_context
 from streetsafe.filters import ReleaseRequest, ViewRequest
@@ -127,6 +127,24 @@ class _Shared:
         self.views = ResidentViews(self.store, max_rows=resident_rows, background=True)
         self.views.warm()
         self.lock = threading.Lock()
+        self.ingesting = threading.Lock()  # a file going in: an upload, or one handed over
+        # `streetsafe ingest` on the embedded store this server holds hands its files here
+        self.handoff = handoff.serve(
+            url,
+            settings=deployment().settings,
+            open_store=self.reader,
+            ingest_lock=self.ingesting,
+        )
+
+    @contextmanager
+    def reader(self) -> Iterator[Store]:
+        """A connection of its own to the store, for a long read or a file handed over."""
+        with self.lock:
+            reader = self.store.reader()
+        try:
+            yield reader
+        finally:
+            reader.close()
 
 
 @st.cache_resource
@@ -153,12 +171,19 @@ def store() -> Iterator[Store]:
 def reading() -> Iterator[Store]:
     """A connection of its own to the store, for a long read (hotspots, a forecast's fit):
     other sessions' reruns do not wait for it behind the shared store's lock."""
-    with store() as st_:
-        reader = st_.reader()
-    try:
+    settings = deployment().settings
+    shared = _shared_store(settings.store, settings.storage_res, settings.resident_rows)
+    with shared.reader() as reader:
         yield reader
-    finally:
-        reader.close()
+
+
+@contextmanager
+def ingesting() -> Iterator[None]:
+    """Hold off other files (uploads, and files `streetsafe ingest` hands over) while one
+    goes in: two at once could both add the same record."""
+    settings = deployment().settings
+    with _shared_store(settings.store, settings.storage_res, settings.resident_rows).ingesting:
+        yield
 
 
 class _Counts:

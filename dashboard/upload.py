@@ -11,7 +11,14 @@ from __future__ import annotations
 import hashlib
 import io
 
-from dashboard.state import Viewer, data_changed, deployment, seal_context_for, store
+from dashboard.state import (
+    Viewer,
+    data_changed,
+    deployment,
+    ingesting,
+    seal_context_for,
+    store,
+)
 from geo.errors import PolicyError, StreetsafeError, UndoError
 from ingest.kinds import KINDS
 from ingest.pipeline import IngestSummary, Uploader, ingest_file
@@ -49,7 +56,7 @@ def ingest_upload(who: Viewer, kind: str, name: str, data: bytes) -> IngestSumma
     trusted = dep.policies[who.role].case_knowledge
     uploader = Uploader(who.agency, trusted=trusted, agency=who.agency)
     ctx = seal_context_for(dep.settings.store)
-    with store() as st_:
+    with ingesting(), store() as st_:
         try:
             summary = ingest_file(
                 st_, kind, io.BytesIO(data), ctx=ctx, source=name, uploader=uploader

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +27,12 @@ _COLUMNS = ", ".join(RECORD_COLUMNS)
 # unchanged. Other commits (an audit entry, an account, a release) leave the records as they
 # were: counting them would send the dashboard's views back to SQL after every audited view.
 _COMMITS: dict[str, int] = {}
+# The audit trail of each database file, held by one connection of this process at a time while
+# it chains an entry (before its transaction starts: a DuckDB transaction sees the database as
+# it was when it began, so the next entry must begin after the last one is committed).
+_AUDIT_LOCKS: dict[str, threading.Lock] = {}
+_AUDIT_LOCKS_GUARD = threading.Lock()
+_HELD_BY = re.compile(r"\(PID (\d+)\)")
 
 
 class DuckDBStore(Store):
@@ -61,10 +69,18 @@ class DuckDBStore(Store):
         try:
             self._con = duckdb.connect(path, read_only=read_only)
         except duckdb.Error as exc:
-            raise StoreError(f"cannot open the store {path}: {exc}") from None
+            raise StoreError(_cannot_open(path, exc)) from None
         if not read_only:
             self._keep_private()
             self._migrate("duckdb")
+
+    def append_audit(
+        self, event: str, *, actor: str, role: str, agency: str, detail: Mapping[str, Any]
+    ) -> int:
+        with _AUDIT_LOCKS_GUARD:
+            lock = _AUDIT_LOCKS.setdefault(self._file, threading.Lock())
+        with lock:
+            return super().append_audit(event, actor=actor, role=role, agency=agency, detail=detail)
 
     def _query(self, sql: str, params: Sequence[Any]) -> pd.DataFrame:
         return self._con.execute(sql, list(params)).df()
@@ -161,6 +177,20 @@ class DuckDBStore(Store):
 
     def _close(self) -> None:
         self._con.close()
+
+
+def _cannot_open(path: str, exc: duckdb.Error) -> str:
+    """Why the store at ``path`` cannot be opened, in words: another process holding it is
+    named (DuckDB lets one process at a time write a file)."""
+    held = _HELD_BY.search(str(exc)) if "lock" in str(exc).lower() else None
+    if held is None:
+        return f"cannot open the store {path}: {exc}"
+    return (
+        f"the store {path} is open in another process (PID {held.group(1)}), such as a running "
+        "dashboard or another command: an embedded store has one user at a time. `streetsafe "
+        "ingest` hands its files to a running dashboard; for other commands stop the dashboard "
+        "(or the other command) first, or move to the PostGIS engine, which many share"
+    )
 
 
 @contextmanager

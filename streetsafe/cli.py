@@ -81,7 +81,6 @@ OutOption = Annotated[
 ]
 
 PROGRESS_MIN_BYTES = 5 << 20  # show a progress bar for files larger than this
-REPORT_NOT_WRITTEN = 3  # exit status: the data was stored, a report file could not be written
 
 
 class KindName(StrEnum):
@@ -139,175 +138,39 @@ def ingest(
     store: StoreOption = None,
 ) -> None:
     """Ingest report files, each landing whole or not at all; or the services file (the
-    deployment's whole list of services, replacing the last)."""
-    if kind is KindName.services:
-        _ingest_services(paths, rejects=rejects, as_json=as_json, store=store)
-        return
-    from ingest.pipeline import OPERATOR, IngestJob, IngestSummary, ingest_files, write_rejects
-    from store import open_store
-    from streetsafe import audit
-    from streetsafe.deployment import seal_context
+    deployment's whole list of services, replacing the last).
 
-    failed = unwritten = False
-    summaries: list[IngestSummary] = []
-    errors: list[dict[str, str]] = []  # for --json: what failed, file by file
+    On an embedded store a running dashboard holds, the files are handed to it to ingest."""
+    from store import open_store
+    from streetsafe.handoff import hand_over
+    from streetsafe.ingest_command import Consoles, IngestRequest, run_ingest
+
+    request = IngestRequest(
+        kind=kind.value,
+        paths=tuple(path.absolute() for path in paths),
+        rejects=None if rejects is None else rejects.absolute(),
+        as_json=as_json,
+        from_agency=from_agency,
+    )
+    consoles = Consoles(out=out, err=err)
     with _failures():
         settings = _settings(store)
-        ctx = seal_context(settings)
-        uploader = OPERATOR if from_agency is None else _partner(ctx, from_agency)
-        with (
-            open_store(settings.store, storage_res=settings.storage_res) as st,
-            _ProgressBars(paths, quiet=as_json) as bars,
-        ):
-            jobs = [
-                IngestJob(kind.value, str(path), progress=bars.of(n), uploader=uploader)
-                for n, path in enumerate(paths)
-            ]
-            # The next file is read and sealed while this one is reported and the last loads.
-            with closing(ingest_files(st, jobs, ctx=ctx)) as results:
-                for n, (path, result) in enumerate(zip(paths, results, strict=True)):
-                    bars.done(n)
-                    if isinstance(result, StreetsafeError):
-                        err.print(
-                            f"[bold red]error:[/] {escape(user_message(result))}",
-                            highlight=False,
-                            soft_wrap=True,
-                        )
-                        errors.append({"file": str(path), "error": user_message(result)})
-                        failed = True
-                        continue
-                    summaries.append(result)
-                    audit.record(
-                        st,
-                        audit.UPLOAD_COMPLETE,
-                        audit.OPERATOR,
-                        kind=kind.value,
-                        partner=uploader.name if from_agency else "",
-                        rows=result.rows,
-                        accepted=result.accepted,
-                        rejected=result.rejected,
-                        already_stored=result.duplicates,
-                    )
-                    target = _rejects_path(rejects, path, several=len(paths) > 1)
-                    if (
-                        target is not None
-                        and (result.rejected or target.exists())
-                        and not _written(write_rejects, result.rejects, target, result.accepted)
-                    ):
-                        unwritten, target = True, None
-                        errors.append({"file": str(path), "error": "rejects file not written"})
-                    if not as_json:
-                        _print_summary(result, target)
-    if as_json:
-        out.print_json(json.dumps(_json_summary(summaries, errors, several=len(paths) > 1)))
-    if failed:
-        raise typer.Exit(1)
-    if unwritten:
-        raise typer.Exit(REPORT_NOT_WRITTEN)
 
+    def bars() -> _ProgressBars:
+        return _ProgressBars(paths, quiet=as_json)
 
-def _written(write: Callable[[Any, Path], None], what: Any, target: Path, stored: int) -> bool:
-    """Write a report file (rejects) after the data was stored; on failure say both, plainly."""
-    try:
-        write(what, target)
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        err.print(
-            f"error: stored {stored:,} records; could not write the rejects file {target}: "
-            f"{reason[:1].lower()}{reason[1:]} (ingest the file again with another --rejects "
-            "path to get them: its stored rows are recognised and added again as nothing)",
-            highlight=False,
-            soft_wrap=True,
-            markup=False,
-        )
-        return False
-    return True
-
-
-def _ingest_services(
-    paths: list[Path], *, rejects: Path | None, as_json: bool, store: str | None
-) -> None:
-    """Load the services file: its good rows become the store's services."""
-    from geo.errors import FilterError
-    from ingest.services import write_service_rejects
-    from store import open_store
-    from streetsafe import audit
-    from streetsafe.deployment import load_study_area
-    from streetsafe.services import load_services
-
-    with _failures():
-        if len(paths) != 1:
-            _usage_error(FilterError("the services file is the whole list: give one file"))
-        settings = _settings(store)
-        area = load_study_area(settings.study_area)
-        with open_store(settings.store, storage_res=settings.storage_res) as st:
-            summary = load_services(st, paths[0], area)
-            audit.record(
-                st,
-                audit.UPLOAD_COMPLETE,
-                audit.OPERATOR,
-                kind="services",
-                rows=summary.rows,
-                accepted=summary.accepted if summary.replaced else 0,
-                rejected=summary.rejected,
+    code = hand_over(settings.store, request, consoles=consoles, bars=bars)
+    if code is None:
+        with bars() as shown:
+            code = run_ingest(
+                request,
+                settings=settings,
+                open_store=lambda: open_store(settings.store, storage_res=settings.storage_res),
+                consoles=consoles,
+                bars=shown,
             )
-    target = _rejects_path(rejects, paths[0], several=False)
-    unwritten = False
-    if (
-        summary.file is not None
-        and target is not None
-        and (summary.rejected or target.exists())
-        and not _written(write_service_rejects, summary.file, target, summary.accepted)
-    ):
-        unwritten, target = True, None
-    if as_json:
-        body = {
-            "files": 1,
-            "rows": summary.rows,
-            "accepted": summary.accepted,
-            "rejected": summary.rejected,
-            "replaced": summary.replaced,
-        }
-        out.print_json(json.dumps(body))
-    else:
-        verb = "now the services list" if summary.replaced else "NOT loaded: no row could be read"
-        out.print(
-            f"{summary.source}: {summary.rows} rows, {summary.accepted} services, "
-            f"{summary.rejected} rejected; {verb}",
-            highlight=False,
-            markup=False,
-            soft_wrap=True,
-        )
-        for rejected in summary.rejects[:5]:
-            out.print(f"  {rejected.reason}", highlight=False, markup=False, soft_wrap=True)
-        if summary.rejected > 5:
-            out.print(f"  … and {summary.rejected - 5} more", markup=False)
-        if summary.rejected and rejects is None:
-            out.print("use --rejects PATH to save the rejected rows to fix and load again")
-    if not summary.replaced:
-        raise typer.Exit(1)
-    if unwritten:
-        raise typer.Exit(REPORT_NOT_WRITTEN)
-
-
-def _partner(ctx: Any, agency: str) -> Any:
-    """The uploader of a file a partner agency supplied (not trusted)."""
-    from ingest.pipeline import Uploader
-
-    name = ctx.agencies.canonical(agency)
-    if name is None:
-        close = ctx.agencies.suggest(agency)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise typer.BadParameter(
-            f"{agency!r} is not an agency in the agencies file{hint}", param_hint="--from"
-        )
-    return Uploader(name, trusted=False, agency=name)
-
-
-def _rejects_path(rejects: Path | None, path: Path, *, several: bool) -> Path | None:
-    if rejects is None:
-        return None
-    return rejects / f"{path.stem}.rejects.csv" if several else rejects
+    if code:
+        raise typer.Exit(code)
 
 
 class _ProgressBars:
@@ -349,84 +212,6 @@ class _ProgressBars:
         """Take the bar of the ``n``-th file away: its summary is printed next."""
         if self._bars is not None and n in self._tasks:
             self._bars.remove_task(self._tasks.pop(n))
-
-
-def _json_summary(
-    summaries: list[Any], errors: list[dict[str, str]], *, several: bool
-) -> dict[str, Any]:
-    """The ingest's summary for scripts: one file's, or (several files, or one that failed)
-    totals and each file's; ``errors`` names every file that failed (nothing of it stored)
-    and every report file not written."""
-    if not several and len(summaries) == 1:
-        return {**summaries[0].as_json(), **({"errors": errors} if errors else {})}
-    total: dict[str, Any] = {
-        k: sum(s.as_json()[k] for s in summaries)
-        for k in (
-            "rows",
-            "accepted",
-            "rejected",
-            "duplicates",
-            "outside_area",
-            "dst_fold_flagged",
-            "sharing_defaulted",
-        )
-    }
-    reasons: dict[str, int] = {}
-    for s in summaries:
-        for reason, n in s.rejected_by_reason.items():
-            reasons[reason] = reasons.get(reason, 0) + n
-    total["rejected_by_reason"] = reasons
-    total["dropped_columns"] = sorted({c for s in summaries for c in s.dropped_columns})
-    total["files"] = [s.as_json() for s in summaries]
-    total["errors"] = errors
-    return total
-
-
-def _print_summary(summary: Any, rejects_path: Path | None) -> None:
-    # a file's name, columns and values are the user's words: printed as written, not as markup
-    title = f"{escape(summary.source)} ({summary.kind})"
-    table = Table(title=title, show_header=False, box=None)
-    table.add_row("rows read", f"{summary.rows:,}")
-    table.add_row("[green]accepted[/]", f"{summary.accepted:,}")
-    table.add_row("duplicates (already stored)", f"{summary.duplicates:,}")
-    if summary.kind == "policeuk":
-        table.add_row("outside the study area", f"{summary.outside_area:,}")
-    table.add_row("[red]rejected[/]" if summary.rejected else "rejected", f"{summary.rejected:,}")
-    for reason, n in summary.rejected_by_reason.items():
-        table.add_row(f"  {escape(reason)}", f"{n:,}")
-    if summary.dst_fold_flagged:
-        table.add_row(
-            "times in the autumn DST fold (taken as BST, flagged)", f"{summary.dst_fold_flagged:,}"
-        )
-    if summary.sharing_defaulted:
-        table.add_row(
-            "no sharing level given (kept outreach_only)", f"{summary.sharing_defaulted:,}"
-        )
-    if summary.dropped_columns:
-        table.add_row("columns dropped (not stored)", escape(", ".join(summary.dropped_columns)))
-    out.print(table)
-    for note in summary.notes:
-        out.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
-    if summary.rejected:
-        _print_rejects(summary, rejects_path)
-
-
-def _print_rejects(summary: Any, rejects_path: Path | None) -> None:
-    """Where the rejected rows went, or the first few of them and how to keep them all."""
-    if rejects_path is not None:
-        out.print(
-            f"rejected rows written to {rejects_path}: fix them and ingest that file",
-            markup=False,
-        )
-        return
-    preview = summary.rejects.head(5)
-    for _, row in preview.iterrows():
-        out.print(
-            f"  line {row['reject_line']}: {row['reject_reasons']}", highlight=False, markup=False
-        )
-    if summary.rejected > len(preview):
-        out.print(f"  … and {summary.rejected - len(preview):,} more")
-    out.print("use --rejects PATH to save the rejected rows to fix and ingest again")
 
 
 @app.command()

@@ -98,7 +98,7 @@ def _answers(url: str) -> bool:
 
 @contextmanager
 def dashboard_server(
-    store: Path,
+    store: Path | str,
     *,
     port: int,
     env: Mapping[str, str],
