@@ -31,7 +31,22 @@ from ingest.kinds import REJECT_COLUMNS, normalise_name
 WRITTEN_BY_US = frozenset(REJECT_COLUMNS)
 
 BLOCK_SIZE = 16 << 20  # bytes parsed per batch: bounds memory on very large files
+MAX_LINE = 128 << 20  # bytes: a longer line is refused (a field over the setting is a reject)
 _SNIFF_BYTES = 64 << 10
+# Bytes no text file holds but as a stray (NUL and the C0 controls besides tab, line ends,
+# form feed and Ctrl-Z): a file whose opening is more than this share of them is binary.
+_CONTROL = np.array([b not in (9, 10, 12, 13, 26) and b < 32 for b in range(256)])
+_BINARY_SHARE = 0.05
+_MAGIC = (
+    (b"%PDF-", "a PDF document"),
+    (b"\x1f\x8b", "a gzip-compressed file (unzip it first)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+)
+# The rows of a wrong width are read again with Python's csv module: as long a field as Arrow.
+csv.field_size_limit(MAX_LINE)
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes total)
 
@@ -47,6 +62,7 @@ class CsvTable:
     delimiter: str
     _stream: IO[bytes]
     _size: int
+    _block_size: int = BLOCK_SIZE  # a block holds at least two of the file's longest lines
     _sha256: str | None = None  # set when batches() has read the file to its end
     _invalid: list[tuple[int, str]] = field(default_factory=list)  # (fields, text)
     _bad_rows: list[tuple[int, int, str]] | None = None
@@ -75,7 +91,7 @@ class CsvTable:
                 read_options=pacsv.ReadOptions(
                     # The header (and any byte-order mark) is skipped: UTF-8 needs no transcoding.
                     encoding="utf8" if self.encoding.startswith("utf-8") else self.encoding,
-                    block_size=BLOCK_SIZE,
+                    block_size=self._block_size,
                     column_names=[f"c{i}" for i in range(expected)],
                     skip_rows=1,
                 ),
@@ -101,6 +117,12 @@ class CsvTable:
                 # a rejects file streetsafe wrote: its formula-safe cells back as first sent
                 yield restore_escaped(frame) if set(self.columns) >= WRITTEN_BY_US else frame
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            if "straddl" in str(exc):  # a quoted row of many lines longer than a block
+                raise SchemaError(
+                    f"a row (with line breaks inside quotes) is longer than "
+                    f"{self._block_size:,} bytes: check the file's quotes",
+                    source=self.source,
+                ) from None
             raise SchemaError(f"cannot be read as CSV: {exc}", source=self.source) from None
         self._sha256 = counting.sha256()
         if progress:
@@ -230,11 +252,16 @@ def open_table(file: IO[bytes], *, source: str | None = None) -> CsvTable:
             "this is a spreadsheet workbook, not a CSV file: save it as 'CSV UTF-8' and try again",
             source=source,
         )
-    encoding = _encoding(stream, head)
-    if encoding not in ("utf-16",) and b"\x00" in head:
-        raise SchemaError("this is a binary file, not a CSV text file", source=source)
+    _refuse_binary(head, source)
+    encoding, longest = _scan(stream, head)
+    if longest > MAX_LINE:
+        raise SchemaError(
+            f"a line is {longest:,} bytes long: streetsafe reads lines up to {MAX_LINE:,} "
+            "bytes (and fields up to STREETSAFE_MAX_FIELD_BYTES)",
+            source=source,
+        )
     header_line = _first_line(head, encoding)
-    if header_line is None:
+    if header_line is None or (encoding != "utf-16" and "\x00" in header_line):
         raise SchemaError("cannot decode the header line as text", source=source)
     delimiter = _sniff_delimiter(header_line)
     original = next(csv.reader([header_line], delimiter=delimiter))
@@ -259,6 +286,7 @@ def open_table(file: IO[bytes], *, source: str | None = None) -> CsvTable:
         delimiter=delimiter,
         _stream=stream,
         _size=size,
+        _block_size=BLOCK_SIZE if 2 * longest < BLOCK_SIZE else 2 * longest + (1 << 20),
         # (in UTF-16 too, a line end holds one of these bytes)
         _header_only=size <= len(head) and b"\n" not in head and b"\r" not in head,
     )
@@ -276,27 +304,59 @@ def _seekable(file: IO[bytes]) -> IO[bytes]:
     return spool
 
 
-def _encoding(stream: IO[bytes], head: bytes) -> str:
-    """Choose the file's encoding, reading it all once unless a byte-order mark decides.
+def _refuse_binary(head: bytes, source: str) -> None:
+    """Refuse a file that is not text: by its first bytes (a PDF, an image, an archive), or
+    by its share of control bytes. A stray NUL in a row is that row's problem, not the file's;
+    UTF-16 (every other byte NUL in English text) has a byte-order mark and is text."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise SchemaError(f"this is {what}, not a CSV text file", source=source)
+    controls = int(_CONTROL[np.frombuffer(head, dtype=np.uint8)].sum())
+    if controls > _BINARY_SHARE * len(head):
+        raise SchemaError(
+            f"this is a binary file, not a CSV text file ({controls:,} of its first "
+            f"{len(head):,} bytes are control characters)",
+            source=source,
+        )
 
-    UTF-8 when the bytes are valid UTF-8 throughout, else the Windows code page Excel uses in
-    the UK (cp1252).
+
+def _scan(stream: IO[bytes], head: bytes) -> tuple[str, int]:
+    """Read the file once: choose its encoding, and measure its longest line (bytes).
+
+    UTF-8 when a byte-order mark says so or the bytes are valid UTF-8 throughout, UTF-16 by
+    its mark, else the Windows code page Excel uses in the UK (cp1252).
     """
     if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
+        encoding = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+    decoder = codecs.getincrementaldecoder("utf-8")() if encoding == "utf-8" else None
+    longest = line_start = offset = 0
     stream.seek(0)
     try:
         while chunk := stream.read(1 << 20):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
+            ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 10) + offset
+            if ends.size:
+                starts = np.concatenate(([line_start], ends[:-1] + 1))
+                longest = max(longest, int((ends - starts).max()))
+                line_start = int(ends[-1]) + 1
+            offset += len(chunk)
+            if decoder is not None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    encoding, decoder = "cp1252", None
+        if decoder is not None:
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return "cp1252"
+        encoding = "cp1252"
     finally:
         stream.seek(0)
-    return "utf-8"
+    return encoding, max(longest, offset - line_start)
 
 
 def _first_line(head: bytes, encoding: str) -> str | None:

@@ -74,6 +74,8 @@ class SealContext:
     storage_res: int
     agencies: Agencies
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # a field longer than this (UTF-8 bytes) rejects its row (STREETSAFE_MAX_FIELD_BYTES)
+    max_field_bytes: int = 1 << 20
     # the agency of whoever uploads (a signed-in user's): a row naming none is stamped with it,
     # and a row naming one outside its service (agencies sharing its reference scheme) is
     # rejected: its duplicates would be looked for among that agency's records, telling the
@@ -494,11 +496,69 @@ def _problems(table: tuple[Check[_T], ...], rows: _T) -> pd.DataFrame:
 
 
 def seal(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:
-    """Validate ``batch`` (strings, normalised column names) and seal its good rows."""
+    """Validate ``batch`` (strings, normalised column names) and seal its good rows.
+
+    A row with a NUL byte or a field over ``ctx.max_field_bytes`` in any column is rejected
+    before any other check reads it (nothing parses a 40 MB "time").
+    """
+    hostile = hostile_cells(batch, ctx.max_field_bytes)
+    if hostile is not None:
+        batch = batch[~batch.index.isin(hostile["row"])]
     batch = batch.reindex(columns=list(kind.columns), fill_value="")
     if kind.layer == POLICEUK:
-        return _seal_policeuk(batch, kind, ctx)
-    return _seal_native(batch, kind, ctx)
+        sealed = _seal_policeuk(batch, kind, ctx)
+    else:
+        sealed = _seal_native(batch, kind, ctx)
+    if hostile is not None:
+        sealed.problems = pd.concat([hostile, sealed.problems], ignore_index=True)
+    return sealed
+
+
+def hostile_cells(batch: pd.DataFrame, max_bytes: int) -> pd.DataFrame | None:
+    """Return a problem for each field of ``batch`` holding a NUL byte or longer than
+    ``max_bytes`` (UTF-8), or None if there is none (nearly always: found column by column,
+    in Arrow)."""
+    found = []
+    for column in batch.columns:
+        values = pa.array(batch[column], type=pa.large_string(), from_pandas=True)
+        nul = np.asarray(pc.fill_null(pc.match_substring(values, "\x00"), False), dtype=bool)
+        size = np.asarray(pc.fill_null(pc.binary_length(values), 0), dtype=np.int64)
+        long = size > max_bytes
+        for mask, reason, message in (
+            (nul, NUL_BYTE, f"{column} holds a NUL byte: remove it (a text file never needs one)"),
+            (
+                long & ~nul,
+                FIELD_TOO_LONG,
+                f"{column} is longer than {max_bytes:,} bytes (STREETSAFE_MAX_FIELD_BYTES)",
+            ),
+        ):
+            if mask.any():
+                shown = [_shown(v, n) for v, n in zip(batch[column][mask], size[mask], strict=True)]
+                found.append(
+                    pd.DataFrame(
+                        {
+                            "row": batch.index[mask].to_numpy(dtype=np.int64),
+                            "column": column,
+                            "value": shown,
+                            "reason": reason,
+                            "message": message,
+                        }
+                    )
+                )
+    return pd.concat(found, ignore_index=True) if found else None
+
+
+NUL_BYTE = "NUL byte"
+FIELD_TOO_LONG = "field too long"
+_SHOWN_CHARS = 60
+
+
+def _shown(value: object, size: int) -> str:
+    """A hostile field as a message shows it: NUL as ␀, cut short with its size."""
+    text = str(value).replace("\x00", "\u2400")
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    return f"{text[:_SHOWN_CHARS]}… ({size:,} bytes)"
 
 
 def _seal_native(batch: pd.DataFrame, kind: Kind, ctx: SealContext) -> Sealed:

@@ -20,7 +20,19 @@ def rejects_first(rejects: pd.DataFrame) -> pd.DataFrame:
     as it came (the download keeps the file's own layout, to be fixed and sent again)."""
     lead = {"reject_line": "Line", "reject_columns": "Column", "reject_reasons": "Reason"}
     rest = [c for c in rejects.columns if c not in lead]
-    return rejects.loc[:, [*(c for c in lead if c in rejects.columns), *rest]].rename(columns=lead)
+    shown = rejects.loc[:, [*(c for c in lead if c in rejects.columns), *rest]].rename(columns=lead)
+    return shown.map(_cut) if len(shown) else shown
+
+
+SHOWN_CHARS = 200  # a cell longer than this is cut short on the page (the download is whole)
+
+
+def _cut(value: object) -> object:
+    """A cell as the page shows it: a NUL byte as ␀, a field of megabytes cut short."""
+    if not isinstance(value, str):
+        return value
+    text = value.replace("\x00", "\u2400")
+    return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS]}… ({len(text):,} characters)"
 
 
 require_page("data")

@@ -201,12 +201,26 @@ def test_rejects_file_can_be_fixed_and_ingested_again(
         (b"\n\n  \n", "empty"),
         (b"\x00\x01\x02\x03binary\x00", "binary"),
         (b"PK\x03\x04\x14\x00\x06\x00", "spreadsheet"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", "PDF"),
+        (b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4, "gzip"),
+        (HEADER.encode() + b"\n" + bytes(range(32)) * 100, "control characters"),
+        (HEADER.replace("category", "cat\x00egory").encode() + b"\n", "header line"),
         (
             b"when,where\n2025-01-01 22:00,Derby Road\n",
             r"missing column\(s\) occurred_at, category",
         ),
     ],
-    ids=["empty", "blank-lines", "binary", "xlsx", "missing-columns"],
+    ids=[
+        "empty",
+        "blank-lines",
+        "binary",
+        "xlsx",
+        "pdf",
+        "gzip",
+        "controls",
+        "nul-header",
+        "missing-columns",
+    ],
 )
 def test_unreadable_file_gets_one_message_and_leaves_store_untouched(
     store: Store, ctx: SealContext, content: bytes, message: str
@@ -219,6 +233,39 @@ def test_unreadable_file_gets_one_message_and_leaves_store_untouched(
         _ingest(store, ctx, "asb", io.BytesIO(content))
     after = store.query("SELECT (SELECT count(*) FROM records) r, (SELECT count(*) FROM batches) b")
     assert before.equals(after)
+
+
+def test_a_nul_byte_or_a_huge_field_rejects_its_row_and_the_rest_goes_in(
+    store: Store, ctx: SealContext
+) -> None:
+    rows = [f"H-{i},2025-03-14 23:{i:02d},50.9071,-1.4040,,violence,high,Outreach team,P-{i},partners"
+            for i in range(8)]  # fmt: skip
+    rows[2] = rows[2].replace("violence", "viol\x00ence")
+    rows[5] = rows[5].replace("P-5", "P-" + "x" * (3 << 20))  # 3 MB, in a block of its own
+    rows[6] = rows[6].replace("23:06", "23:06\x00" + "y" * (2 << 20))  # both: said once
+    summary = _ingest(store, ctx, "incidents", _csv(*rows))
+    assert (summary.rows, summary.accepted, summary.rejected) == (8, 5, 3)
+    assert summary.rejected_by_reason == {"NUL byte": 2, "field too long": 1}
+    reasons = _reasons(summary)
+    assert reasons[4] == "category holds a NUL byte: remove it (a text file never needs one)"
+    assert reasons[7] == "person_ref is longer than 1,048,576 bytes (STREETSAFE_MAX_FIELD_BYTES)"
+    assert "NUL byte" in reasons[8]
+    assert store.record_count() == 5
+    tighter = replace(ctx, max_field_bytes=4)  # the limit is the deployment's
+    again = _ingest(store, tighter, "incidents", _csv(*rows[:2]))
+    assert again.rejected_by_reason == {"field too long": 2}  # "2025-03-14 23:00" is 16 bytes
+
+
+def test_a_line_longer_than_a_block_is_read_in_a_larger_block(
+    store: Store, ctx: SealContext
+) -> None:
+    from ingest.csvfile import BLOCK_SIZE
+
+    rows = [f"L-{i},2025-03-14 23:{i:02d},50.9071,-1.4040,,violence,high,Outreach team,P-{i},partners"
+            for i in range(3)]  # fmt: skip
+    rows[1] = rows[1].replace("P-1", "P-" + "z" * (BLOCK_SIZE + 10))
+    summary = _ingest(store, ctx, "incidents", _csv(*rows))
+    assert (summary.accepted, summary.rejected_by_reason) == (2, {"field too long": 1})
 
 
 @pytest.mark.parametrize(
