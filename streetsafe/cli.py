@@ -27,6 +27,7 @@ from rich.table import Table
 
 from geo.errors import StreetsafeError
 from ingest.files import spreadsheet_csv
+from streetsafe.area_command import area
 from streetsafe.messages import user_message
 
 app = typer.Typer(
@@ -903,6 +904,8 @@ def _write_out(text: str, out_path: Path | None) -> None:
         )
         raise typer.Exit(1) from None
 
+
+app.command("area")(area)  # streetsafe/area_command.py
 
 users_app = typer.Typer(help="Local accounts, for teams without an identity provider.")
 app.add_typer(users_app, name="users")

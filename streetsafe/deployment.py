@@ -58,6 +58,7 @@ def seal_context(settings: Settings) -> SealContext:
         agencies=Agencies.load(settings.agencies),
         pseudonymiser=Pseudonymiser(key),
         storage_res=settings.storage_res,
+        max_field_bytes=settings.max_field_bytes,
     )
 
 

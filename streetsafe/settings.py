@@ -77,12 +77,16 @@ class Settings:
             "on it.",
         },
     )
-    wards: Path = field(
-        default_factory=lambda: data_file("boundaries", "southampton_wards_WD13_E06000045.geojson"),
+    wards: tuple[Path, ...] = field(
+        default_factory=lambda: (
+            data_file("boundaries", "southampton_wards_WD13_E06000045.geojson"),
+        ),
         metadata={
             "env": "STREETSAFE_WARDS",
             "doc": "Local areas for the Local impact page and the map's outlines (GeoJSON, "
-            "WGS84; ONS-style code and name properties such as WD23CD/WD23NM, or code/name).",
+            "WGS84; ONS-style code and name properties such as WD23CD/WD23NM, or code/name); "
+            f"several files, separated by {os.pathsep!r} as in PATH, are read as one set, each "
+            "code once (an area in two files with the same name and outline counts once).",
         },
     )
     gazetteer: Path = field(
@@ -101,6 +105,16 @@ class Settings:
             "doc": "The agencies reports may name (CSV: name, also = other spellings separated "
             "by ;, references = the person-reference scheme it shares with other agencies); a "
             "report naming another is rejected with the closest names.",
+        },
+    )
+
+    max_field_bytes: int = field(
+        default=1 << 20,
+        metadata={
+            "env": "STREETSAFE_MAX_FIELD_BYTES",
+            "whole": (64, _NO_LIMIT, "bytes"),
+            "doc": "The longest field a report file's row may have (UTF-8 bytes); a row with a "
+            "longer one is rejected with its reason, the file's other rows go in.",
         },
     )
 
@@ -283,7 +297,6 @@ class Settings:
             elif f.name in {
                 "key_file",
                 "study_area",
-                "wards",
                 "gazetteer",
                 "agencies",
                 "policy",
@@ -338,9 +351,19 @@ def _month(env: str, raw: object) -> str:
     return text
 
 
+def _paths(env: str, raw: object) -> tuple[Path, ...]:
+    """One path or several: separated by ``os.pathsep`` (``:``, ``;`` on Windows) as in PATH."""
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(os.pathsep)
+    paths = tuple(Path(str(item)).expanduser() for item in items if str(item).strip())
+    if not paths:
+        raise ConfigError(f"{env} must name at least one file, got {raw!r}")
+    return paths
+
+
 _CONVERT: dict[str, Callable[[str, object], object]] = {
     "storage_res": _resolution,
     "release_from": _month,
+    "wards": _paths,
 }
 
 
@@ -349,10 +372,17 @@ def documented_settings() -> list[tuple[str, str, str]]:
     rows = []
     for f in fields(Settings):
         default = f.default_factory() if callable(f.default_factory) else f.default
-        if isinstance(default, Path):
-            try:  # a shipped file: named as it is in the repository
-                default = Path("data") / default.relative_to(data_file())
-            except ValueError:
-                default = str(default).replace(str(Path.home()), "~")
+        if isinstance(default, tuple):
+            default = os.pathsep.join(_shown(p) for p in default)
+        elif isinstance(default, Path):
+            default = _shown(default)
         rows.append((f.metadata["env"], "" if default is None else str(default), f.metadata["doc"]))
     return rows
+
+
+def _shown(path: Path) -> str:
+    """Return ``path`` as the docs show it: a shipped file as it is named in the repository."""
+    try:
+        return str(Path("data") / path.relative_to(data_file()))
+    except ValueError:
+        return str(path).replace(str(Path.home()), "~")

@@ -430,7 +430,7 @@ def test_another_deployment_opens_on_its_own_area_and_draws_its_own_wards(
     app: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Nothing about Southampton is built in: the study area and wards are settings."""
-    shipped = json.loads(Settings.from_env({}).wards.read_text())
+    shipped = json.loads(Settings.from_env({}).wards[0].read_text())
     chosen = shipped["features"][:3]
     wards = {
         "type": "FeatureCollection",

@@ -235,11 +235,19 @@ def test_unreadable_file_gets_one_message_and_leaves_store_untouched(
     assert before.equals(after)
 
 
+def _violence(prefix: str, n: int) -> list[str]:
+    """``n`` good incident rows, one a minute from 23:00."""
+    return [
+        f"{prefix}-{i},2025-03-14 23:{i:02d},50.9071,-1.4040,,violence,high,Outreach team,"
+        f"P-{i},partners"
+        for i in range(n)
+    ]
+
+
 def test_a_nul_byte_or_a_huge_field_rejects_its_row_and_the_rest_goes_in(
     store: Store, ctx: SealContext
 ) -> None:
-    rows = [f"H-{i},2025-03-14 23:{i:02d},50.9071,-1.4040,,violence,high,Outreach team,P-{i},partners"
-            for i in range(8)]  # fmt: skip
+    rows = _violence("H", 8)
     rows[2] = rows[2].replace("violence", "viol\x00ence")
     rows[5] = rows[5].replace("P-5", "P-" + "x" * (3 << 20))  # 3 MB, in a block of its own
     rows[6] = rows[6].replace("23:06", "23:06\x00" + "y" * (2 << 20))  # both: said once
@@ -261,8 +269,7 @@ def test_a_line_longer_than_a_block_is_read_in_a_larger_block(
 ) -> None:
     from ingest.csvfile import BLOCK_SIZE
 
-    rows = [f"L-{i},2025-03-14 23:{i:02d},50.9071,-1.4040,,violence,high,Outreach team,P-{i},partners"
-            for i in range(3)]  # fmt: skip
+    rows = _violence("L", 3)
     rows[1] = rows[1].replace("P-1", "P-" + "z" * (BLOCK_SIZE + 10))
     summary = _ingest(store, ctx, "incidents", _csv(*rows))
     assert (summary.accepted, summary.rejected_by_reason) == (2, {"field too long": 1})

@@ -37,3 +37,14 @@ def test_every_layer_has_one_report_kind() -> None:
 
     assert set(KIND_BY_LAYER) == set(LAYERS)
     assert len(KINDS) == len(LAYERS)
+
+
+def test_the_longest_field_is_a_setting_the_sealing_follows() -> None:
+    from streetsafe.deployment import seal_context
+
+    settings = Settings.from_env(
+        {"STREETSAFE_MAX_FIELD_BYTES": "4096", "STREETSAFE_PSEUDONYM_KEY": "ab" * 32}
+    )
+    assert seal_context(settings).max_field_bytes == 4096
+    with pytest.raises(ConfigError, match="STREETSAFE_MAX_FIELD_BYTES"):
+        Settings.from_env({"STREETSAFE_MAX_FIELD_BYTES": "10"})
