@@ -193,7 +193,7 @@ class _Run:
             and not written(write_rejects, result.rejects, target, result.accepted, self._consoles)
         ):
             self.unwritten, target = True, None
-            self.errors.append({"file": str(path), "error": "rejects file not written"})
+            self.errors.append({"file": str(path), "error": _UNWRITTEN})
         if not self._request.as_json:
             print_summary(self._consoles.out, result, target)
 
@@ -327,9 +327,15 @@ def json_summary(
             reasons[reason] = reasons.get(reason, 0) + n
     total["rejected_by_reason"] = reasons
     total["dropped_columns"] = sorted({c for s in summaries for c in s.dropped_columns})
+    # the totals are of the files stored: a file that failed stored nothing, its rows included
+    total["files_stored"] = len(summaries)
+    total["files_failed"] = len({e["file"] for e in errors if e["error"] != _UNWRITTEN})
     total["files"] = [s.as_json() for s in summaries]
     total["errors"] = errors
     return total
+
+
+_UNWRITTEN = "rejects file not written"
 
 
 def print_summary(out: Console, summary: IngestSummary, rejects_path: Path | None) -> None:

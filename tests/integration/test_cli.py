@@ -438,6 +438,7 @@ def test_users_words_print_as_written_and_json_totals_are_whole(
     assert body["rows"] == 1
     assert body["rejected"] == 1
     assert [e["file"] for e in body["errors"]] == [str(binary)]
+    assert (body["files_stored"], body["files_failed"], len(body["files"])) == (1, 1, 1)
     assert "binary" in body["errors"][0]["error"]
 
 
