@@ -191,3 +191,18 @@ def test_connections_of_one_process_writing_the_trail_at_once_make_one_chain(
     check = audit.verify(store)
     assert check.ok, check.problems
     assert check.entries == 120
+
+
+def test_a_caller_of_another_user_is_refused_and_nothing_is_read(
+    held: tuple[Store, IngestService],
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    store, _ = held
+    monkeypatch.setattr("streetsafe.handoff._peer", lambda conn: (4242, os.getuid() + 1))
+    request = IngestRequest("policeuk", (POLICEUK_HAMPSHIRE,))
+    terminal, _, _ = consoles()
+    assert hand_over(settings.store, request, consoles=terminal, bars=no_bars) == 1
+    assert "from its own user only" in capsys.readouterr().err
+    assert store.record_count() == 0
