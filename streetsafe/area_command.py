@@ -9,23 +9,13 @@ Exit status: 0 written, 1 a file could not be read or written, 2 a usage error.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from geo.errors import StreetsafeError
-
-# The same option as the other commands' --out (streetsafe.cli imports this module: a copy here,
-# not an import back, keeps the two free of a cycle).
-OutOption = Annotated[
-    Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
-]
-
-err = Console(stderr=True)
+from streetsafe.command_output import OutOption, err, fail, write_out
 
 
 def area(
@@ -61,14 +51,14 @@ def area(
     from streetsafe.boundaries import study_area_geojson
 
     if not from_wards:
-        _fail("say what the files are: streetsafe area --from-wards FILE...", status=2)
+        fail("say what the files are: streetsafe area --from-wards FILE...", status=2)
     try:
         doc = study_area_geojson(tuple(files), name=name)
     except StreetsafeError as exc:
         from streetsafe.messages import user_message
 
-        _fail(user_message(exc))
-    _write(json.dumps(doc) + "\n", out_path)
+        fail(user_message(exc))
+    write_out(json.dumps(doc) + "\n", out_path)
     feature = doc["features"][0]
     geometry = shape(feature["geometry"])
     parts = len(getattr(geometry, "geoms", [geometry]))
@@ -81,23 +71,3 @@ def area(
         soft_wrap=True,
         markup=False,
     )
-
-
-def _write(text: str, out_path: Path | None) -> None:
-    """Write ``text`` to ``out_path`` whole or not at all (a temporary file renamed), or stdout."""
-    if out_path is None:
-        sys.stdout.write(text)
-        return
-    from ingest.files import atomic_text
-
-    try:
-        with atomic_text(out_path) as fh:
-            fh.write(text)
-    except OSError as exc:
-        _fail(f"could not write {out_path}: {exc.strerror or exc}")
-
-
-def _fail(message: str, *, status: int = 1) -> NoReturn:
-    """Print one error line and exit with ``status`` (never a traceback)."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(status) from None

@@ -28,6 +28,7 @@ from rich.table import Table
 from geo.errors import StreetsafeError
 from ingest.files import spreadsheet_csv
 from streetsafe.area_command import area
+from streetsafe.command_output import OutOption, write_out
 from streetsafe.messages import user_message
 
 app = typer.Typer(
@@ -76,9 +77,6 @@ ToOption = Annotated[
 CategoriesOption = Annotated[
     str | None,
     typer.Option(help="Comma-separated categories (a partner: groups).", show_default=False),
-]
-OutOption = Annotated[
-    Path | None, typer.Option("--out", help="Write here instead of stdout.", show_default=False)
 ]
 
 PROGRESS_MIN_BYTES = 5 << 20  # show a progress bar for files larger than this
@@ -530,7 +528,7 @@ def map_export(
         text = json.dumps(view_geojson(view, places=places)) + "\n"
     else:
         text = spreadsheet_csv(view_table(view, places=places))
-    _write_out(text, out_path)
+    write_out(text, out_path)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
 
@@ -626,7 +624,7 @@ def hotspots_export(
         text = json.dumps(cells_geojson(report.cells["cell"].tolist(), table, properties)) + "\n"
     else:
         text = spreadsheet_csv(table)
-    _write_out(text, out_path)
+    write_out(text, out_path)
     for note in report.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
 
@@ -752,7 +750,7 @@ def forecast_export(
                 )
             except FilterError as exc:
                 _usage_error(exc)
-    _write_out(spreadsheet_csv(forecast_table(view)), out_path)
+    write_out(spreadsheet_csv(forecast_table(view)), out_path)
     for note in view.notes:
         err.print(f"note: {note}", highlight=False, soft_wrap=True)
 
@@ -867,7 +865,7 @@ def route_export(
             except FilterError as exc:
                 _usage_error(exc)
     writers = {"csv": route_csv, "gpx": route_gpx, "html": route_html}
-    _write_out(writers[fmt.value](route), out_path)
+    write_out(writers[fmt.value](route), out_path)
     p = route.plan
     err.print(
         f"planned: {p.visits} stops for {request.teams} team(s), value {p.value:.2f} "
@@ -884,25 +882,6 @@ def _usage_error(exc: StreetsafeError) -> NoReturn:
     """Print a usage error's message and exit with status 2."""
     err.print(f"[bold red]error:[/] {escape(user_message(exc))}", highlight=False, soft_wrap=True)
     raise typer.Exit(2) from None
-
-
-def _write_out(text: str, out_path: Path | None) -> None:
-    if out_path is None:
-        sys.stdout.write(text)
-        return
-    from ingest.files import atomic_text
-
-    try:
-        with atomic_text(out_path) as fh:
-            fh.write(text)
-    except OSError as exc:
-        err.print(
-            f"error: could not write {out_path}: {exc.strerror or exc}",
-            highlight=False,
-            soft_wrap=True,
-            markup=False,
-        )
-        raise typer.Exit(1) from None
 
 
 app.command("area")(area)  # streetsafe/area_command.py
