@@ -555,7 +555,11 @@ def write_rejects(rejects: pd.DataFrame, path: Path) -> None:
     original = [c for c in rejects.columns if c not in REJECT_COLUMNS]
     ordered = rejects.loc[:, [*original, *REJECT_COLUMNS]]
     with atomic_text(path) as fh:
-        spreadsheet_safe(ordered).to_csv(fh, index=False, quoting=csv.QUOTE_MINIMAL)
+        # CRLF, as spreadsheets write it: a field holding a bare CR (or LF) is then quoted, so
+        # the file reads back with the rows it was written with
+        spreadsheet_safe(ordered).to_csv(
+            fh, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"
+        )
 
 
 def _a(noun: str) -> str:

@@ -194,6 +194,22 @@ def test_rejects_file_can_be_fixed_and_ingested_again(
     assert again.dropped_columns == []  # the reject columns are recognised, not "unknown"
 
 
+def test_a_rejects_file_reads_back_with_the_rows_it_was_written_with(
+    store: Store, ctx: SealContext, tmp_path: Path
+) -> None:
+    """Found by the fuzzer: a field holding a bare carriage return was written unquoted, and
+    the rejects file read again had a row more than it was written with."""
+    rows = _violence("CR", 2)
+    rows[0] = rows[0].replace("violence", '"cr\ronly"')
+    rows[1] = rows[1].replace("violence", '"lf\nonly"')
+    summary = _ingest(store, ctx, "incidents", _csv(*rows))
+    path = tmp_path / "rejects.csv"
+    write_rejects(summary.rejects, path)
+    again = _ingest(store, ctx, "incidents", io.BytesIO(path.read_bytes()))
+    assert (summary.rejected, again.rows, again.rejected) == (2, 2, 2)
+    assert list(again.rejects["category"]) == ["cr\ronly", "lf\nonly"]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
