@@ -39,14 +39,16 @@ def atomic_text(path: Path) -> Iterator[TextIO]:
 # never a formula, and stays as it is: a rejects file of Southampton's longitudes must not
 # come back as "'-1.4044".
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA = r"^[=+\-@\t\r]"
+# A cell already starting with quotes before such a character ("'=1") gets one more, so that
+# taking one away when a rejects file is read again gives back exactly what was sent.
+_FORMULA = r"^'*[=+\-@\t\r]"
 _PLAIN_NUMBER = r"^[+-]?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)(?:[eE][+-]?[0-9]+)?$"
-_ESCAPED = r"^'(?=[=+\-@\t\r])"
+_ESCAPED = r"^'(?='*[=+\-@\t\r])"
 
 
 def safe_cell(value: str) -> str:
     """One text cell as :func:`spreadsheet_safe` writes it."""
-    if value[:1] in FORMULA_START and value and not re.fullmatch(_PLAIN_NUMBER, value):
+    if re.match(_FORMULA, value) and not re.fullmatch(_PLAIN_NUMBER, value):
         return "'" + value
     return value
 

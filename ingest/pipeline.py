@@ -548,18 +548,30 @@ def _empty_rejects(columns: list[str]) -> pd.DataFrame:
 def write_rejects(rejects: pd.DataFrame, path: Path) -> None:
     """Write rejected rows as a CSV the user can fix and ingest again; atomic (no partial file).
 
+    The text is :func:`rejects_csv`'s.
+    """
+    with atomic_text(path) as fh:
+        fh.write(rejects_csv(rejects))
+
+
+def rejects_csv(rejects: pd.DataFrame) -> str:
+    """Return rejected rows as the CSV text the user fixes and ingests again (the rejects file,
+    and the Data page's download of it).
+
     The original columns come first, then ``reject_line``, ``reject_columns``, ``reject_reasons``;
     the readers ignore those three when the fixed file is ingested again. A cell a spreadsheet
-    would run as a formula is written as text (``'=...``) and read back as it was sent.
+    would run as a formula is written as text (``'=...``) and read back as it was sent. Lines
+    end with CRLF, as spreadsheets write them: a field holding a bare CR (or LF) is then quoted
+    (the csv module quotes only its own line end's characters), so the file reads back with the
+    rows it was written with.
     """
     original = [c for c in rejects.columns if c not in REJECT_COLUMNS]
     ordered = rejects.loc[:, [*original, *REJECT_COLUMNS]]
-    with atomic_text(path) as fh:
-        # CRLF, as spreadsheets write it: a field holding a bare CR (or LF) is then quoted, so
-        # the file reads back with the rows it was written with
+    return str(
         spreadsheet_safe(ordered).to_csv(
-            fh, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"
+            index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n"
         )
+    )
 
 
 def _a(noun: str) -> str:

@@ -171,7 +171,11 @@ def _read(table: CsvTable, area: StudyArea | None) -> ServicesFile:
         rows=len(frame) + table.invalid_rows,
         services=services.astype(types),
         rejects=rejects,
-        file_columns=tuple(c for c in table.original_columns if c not in REJECT_COLUMNS),
+        file_columns=tuple(
+            name
+            for name, column in zip(table.original_columns, table.columns, strict=True)
+            if column not in REJECT_COLUMNS  # (a rejects file's, however it is spelt)
+        ),
     )
 
 

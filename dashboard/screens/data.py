@@ -8,9 +8,8 @@ import streamlit as st
 from dashboard.state import current_viewer, require_page
 from dashboard.upload import ingest_upload, undo_upload, upload_kinds
 from geo.errors import StreetsafeError
-from ingest.files import spreadsheet_csv
 from ingest.kinds import KINDS
-from ingest.pipeline import IngestSummary
+from ingest.pipeline import IngestSummary, rejects_csv
 from streetsafe.messages import user_message
 from streetsafe.resources import data_file
 
@@ -101,7 +100,7 @@ if last is not None:
         st.dataframe(rejects_first(summary.rejects), hide_index=True)
         st.download_button(
             "Download the rejected rows",
-            spreadsheet_csv(summary.rejects),
+            rejects_csv(summary.rejects),
             file_name=f"{summary.source.rsplit('.', 1)[0]}.rejects.csv",
             mime="text/csv",
         )
