@@ -157,7 +157,7 @@ class IngestService:
                     channel.send(exit=FAILED)
 
     def _answer(self, conn: socket.socket, channel: _Channel) -> None:
-        pid, uid = _peer(conn)
+        _, uid = _peer(conn)
         if uid not in (os.getuid(), 0):
             channel.send(err="error: the dashboard takes files from its own user only\n")
             channel.send(exit=FAILED)
@@ -177,7 +177,6 @@ class IngestService:
             channel.send(err="waiting for the dashboard's ingest of another file to end…\n")
             self._ingest_lock.acquire()
         try:
-            del pid  # (the caller is the user's own: nothing else is asked of it)
             code = run_ingest(
                 request,
                 settings=self._settings,

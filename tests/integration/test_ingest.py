@@ -251,6 +251,15 @@ def test_unreadable_file_gets_one_message_and_leaves_store_untouched(
     assert before.equals(after)
 
 
+# The pipeline's stages (ingest/pipeline.py); a dashboard's listener for handed files
+# (streetsafe-handoff, started by the suite's dashboard tests) lives as long as its server.
+PIPELINE_THREADS = ("streetsafe-read", "streetsafe-seal", "streetsafe-identify")
+
+
+def _pipeline_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(PIPELINE_THREADS)]
+
+
 def _violence(prefix: str, n: int) -> list[str]:
     """``n`` good incident rows, one a minute from 23:00."""
     return [
@@ -609,7 +618,7 @@ def test_a_bug_while_sealing_is_raised_and_its_file_left_out(
         assert st.record_count() == sum(r.accepted for r in results if isinstance(r, IngestSummary))
     assert sources == [_sha256(_asb_rows(300))]
     assert len(results) == 1
-    assert not [t for t in threading.enumerate() if t.name.startswith("streetsafe")]
+    assert not _pipeline_threads()
 
 
 class _Held(io.BytesIO):
@@ -667,4 +676,4 @@ def test_a_run_stopped_early_closes_its_files_and_threads(
             gc.collect()
             sources = _stored_files(st)
     assert sources == [_sha256(paths[0].read_bytes())]
-    assert not [t for t in threading.enumerate() if t.name.startswith("streetsafe")]
+    assert not _pipeline_threads()
