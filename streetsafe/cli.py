@@ -21,14 +21,13 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
 from geo.errors import StreetsafeError
 from ingest.files import spreadsheet_csv
 from streetsafe.area_command import area
-from streetsafe.command_output import OutOption, write_out
+from streetsafe.command_output import OutOption, print_error, write_out
 from streetsafe.messages import user_message
 
 app = typer.Typer(
@@ -98,9 +97,7 @@ def _failures() -> Iterator[None]:
     try:
         yield
     except StreetsafeError as exc:
-        err.print(
-            f"[bold red]error:[/] {escape(user_message(exc))}", highlight=False, soft_wrap=True
-        )
+        print_error(err, user_message(exc))
         raise typer.Exit(1) from None
 
 
@@ -880,7 +877,7 @@ def route_export(
 
 def _usage_error(exc: StreetsafeError) -> NoReturn:
     """Print a usage error's message and exit with status 2."""
-    err.print(f"[bold red]error:[/] {escape(user_message(exc))}", highlight=False, soft_wrap=True)
+    print_error(err, user_message(exc))
     raise typer.Exit(2) from None
 
 

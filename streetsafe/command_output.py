@@ -18,9 +18,14 @@ OutOption = Annotated[
 err = Console(stderr=True)
 
 
+def print_error(console: Console, message: str) -> None:
+    """Print one error line on ``console`` (the message as written, never as markup)."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, *, status: int = 1) -> NoReturn:
-    """Print one error line (the message as written, never as markup) and exit with ``status``."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    """Print one error line and exit with ``status``."""
+    print_error(err, message)
     raise typer.Exit(status) from None
 
 

@@ -23,6 +23,7 @@ from geo.errors import FilterError, StreetsafeError
 from ingest.pipeline import OPERATOR, IngestJob, IngestSummary, Uploader, ingest_files
 from store import Store
 from streetsafe import audit
+from streetsafe.command_output import print_error
 from streetsafe.messages import user_message
 
 FAILED = 1  # exit status: a file (or the services list) was not stored, or the store failed
@@ -94,7 +95,7 @@ class Consoles:
 
     def error(self, message: str) -> None:
         """Print one error line (the message printed as written, never as markup)."""
-        self.err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+        print_error(self.err, message)
 
 
 def run_ingest(
