@@ -141,31 +141,37 @@ def serve(store: Path, port: int, env: dict[str, str], log: Path) -> subprocess.
     raise RuntimeError(f"the dashboard did not start: see {log}")
 
 
-def run(sessions: int, changes: int, think: float) -> dict[str, Any]:
-    """Run the benchmark; print and return the figures."""
+def demo_store(work: Path, *demo_args: str) -> tuple[dict[str, str], Path, int]:
+    """Make a demo store in ``work`` (``streetsafe demo`` with ``demo_args``); return the
+    environment to run streetsafe in (no settings of this machine's, a throwaway key), the
+    store, and a loopback port free a moment ago for its dashboard."""
     import socket
 
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STREETSAFE_", "STREAMLIT_"))}
+    env |= {
+        "HOME": str(work),
+        "STREETSAFE_PSEUDONYM_KEY": "ab" * 32,
+        "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
+    }
+    store = work / "demo.duckdb"
+    subprocess.run(
+        [sys.executable, "-m", "streetsafe.cli", "demo", "--store", str(store), *demo_args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return env, store, port
+
+
+def run(sessions: int, changes: int, think: float) -> dict[str, Any]:
+    """Run the benchmark; print and return the figures."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("STREETSAFE_", "STREAMLIT_"))
-        }
-        env |= {
-            "HOME": str(work),
-            "STREETSAFE_PSEUDONYM_KEY": "ab" * 32,
-            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
-        }
-        store = work / "demo.duckdb"
-        subprocess.run(
-            [sys.executable, "-m", "streetsafe.cli", "demo", "--store", str(store)],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        env, store, port = demo_store(work)
         proc = serve(store, port, env, work / "dashboard.log")
         try:
             asyncio.run(session(port, questions(99, 3)))  # the server's first page: caches

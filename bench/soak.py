@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import RESULTS, ROOT
-from bench.load_bench import HOURS, LAYERS, NIGHTS, p95, serve
+from bench.load_bench import HOURS, LAYERS, NIGHTS, demo_store, p95, serve
 
 PAGES = ("", "hotspots", "trends", "data", "about", "route")  # "": the Night map
 HEADER = (
@@ -266,31 +266,13 @@ def memory_thirds(samples: list[tuple[float, float]], warm: float) -> tuple[floa
 
 def run(setup: dict[str, Any]) -> int:
     """Run the soak; print and save the figures; return the exit status."""
-    import socket
-
     from store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("STREETSAFE_", "STREAMLIT_"))
-        }
-        env |= {
-            "HOME": str(work),
-            "STREETSAFE_PSEUDONYM_KEY": "ab" * 32,
-            "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none",
-        }
-        store = work / "demo.duckdb"
-        subprocess.run(
-            [sys.executable, "-m", "streetsafe.cli", "demo", "--store", str(store),
-             "--end", "2026-10-31"],
-            env=env, cwd=ROOT, check=True, capture_output=True,
-        )  # fmt: skip
+        env, store, port = demo_store(work, "--end", "2026-10-31")
         with open_store(str(store), storage_res=10) as st:
             before = st.record_count()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
         setup |= {"work": work, "env": env, "store": store}
         proc = serve(store, port, env, work / "dashboard.log")
         try:
