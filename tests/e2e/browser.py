@@ -69,6 +69,22 @@ def hermetic_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def dashboard_env(work: Path, key: str, **extra: str) -> dict[str, str]:
+    """Return the environment a throwaway dashboard runs in: ``work/home`` as the home, the
+    pseudonym ``key`` (no key file written), loopback only (this also spares Streamlit's
+    look-up of the external IP), no file watcher."""
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    return hermetic_env(
+        home,
+        STREETSAFE_PSEUDONYM_KEY=key,
+        STREETSAFE_KEY_FILE=str(work / "unused.key"),
+        STREAMLIT_SERVER_ADDRESS="127.0.0.1",
+        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",
+        **extra,
+    )
+
+
 def run_cli(args: list[str], *, env: Mapping[str, str], cwd: Path) -> str:
     """Run ``python -m streetsafe.cli ARGS``; return its output or fail with it."""
     done = subprocess.run(

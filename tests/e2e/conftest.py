@@ -11,9 +11,9 @@ from tests.conftest import ROOT, TEST_KEY
 from tests.e2e.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    dashboard_env,
     dashboard_server,
     free_port,
-    hermetic_env,
     run_cli,
 )
 
@@ -41,17 +41,7 @@ def browser() -> Iterator[Browser]:
 def dashboard_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard in demo mode on a fresh demo store, served from 127.0.0.1."""
     work = tmp_path_factory.mktemp("browser")
-    home = work / "home"
-    home.mkdir()
-    env = hermetic_env(
-        home,
-        STREETSAFE_PSEUDONYM_KEY=TEST_KEY,
-        STREETSAFE_KEY_FILE=str(work / "unused.key"),
-        # Listen on loopback only; this also spares Streamlit's look-up of the external IP.
-        STREAMLIT_SERVER_ADDRESS="127.0.0.1",
-        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",
-        STREAMLIT_CLIENT_TOOLBAR_MODE="minimal",
-    )
+    env = dashboard_env(work, TEST_KEY, STREAMLIT_CLIENT_TOOLBAR_MODE="minimal")
     store = work / "demo.duckdb"
     run_cli(["demo", "--store", str(store), "--end", "2026-10-31"], env=env, cwd=ROOT)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

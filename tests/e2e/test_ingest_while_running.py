@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ENGINES, ROOT, TEST_KEY, _store_url
-from tests.e2e.browser import PageLog, dashboard_server, free_port, hermetic_env
+from tests.e2e.browser import PageLog, dashboard_env, dashboard_server, free_port
 
 EMAIL = "lead@outreach.example.org"
 PASSWORD = "a long night-van passphrase"
@@ -61,15 +61,7 @@ def sign_in(page: Page, url: str) -> None:
 def test_a_file_ingested_while_the_dashboard_runs_shows_on_its_page(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path, browser: Browser
 ) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    env = hermetic_env(
-        home,
-        STREETSAFE_PSEUDONYM_KEY=TEST_KEY,
-        STREETSAFE_KEY_FILE=str(tmp_path / "unused.key"),
-        STREAMLIT_SERVER_ADDRESS="127.0.0.1",
-        STREAMLIT_SERVER_FILE_WATCHER_TYPE="none",
-    )
+    env = dashboard_env(tmp_path, TEST_KEY)
     for url in _store_url(engine, request, tmp_path):
         store = ["--store", url]
         added = cli(
